@@ -1,0 +1,65 @@
+# Leadstream: two commands on a fresh machine — `make run` and `make test`.
+SHELL := /bin/bash
+PY_VERSION := $(shell cut -d. -f1,2 .python-version)
+PYTHON ?= python$(PY_VERSION)
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+SAM := $(SAM_VENV)/bin/sam
+PIP_FLAGS := --quiet --disable-pip-version-check
+
+.PHONY: run test lint types validate build unit integration pipeline artifacts bench clean help
+
+help:
+	@echo "make run   - the whole pipeline locally on http://127.0.0.1:3000 (moto as local AWS)"
+	@echo "make test  - lint, types, template validation, sam build, all tests"
+	@echo "make bench - cold-start and write-unit figures for docs/performance.md"
+
+$(BIN)/.installed: requirements-dev.txt layers/common/requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python $(PY_VERSION) (pyenv reads .python-version)"; exit 1; }
+	@echo "Setting up $(VENV) with $$($(PYTHON) --version) ..."
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip
+	$(BIN)/pip install $(PIP_FLAGS) -r requirements-dev.txt
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@echo "Setting up the SAM CLI in $(SAM_VENV) ..."
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
+	$(SAM_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-sam.txt
+	@touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/python -m local.runner $(ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(BIN)/.installed
+	$(BIN)/mypy
+
+validate: $(SAM_VENV)/.installed
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
+
+build: $(SAM_VENV)/.installed
+	SAM_CLI_TELEMETRY=0 $(SAM) build --parallel
+
+unit: $(BIN)/.installed
+	$(BIN)/pytest tests/unit
+
+integration: $(BIN)/.installed
+	$(BIN)/pytest tests/integration
+
+pipeline: $(BIN)/.installed
+	$(BIN)/pytest tests/pipeline
+
+test: lint types validate build
+	SAM=$(abspath $(SAM)) $(BIN)/pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

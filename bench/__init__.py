@@ -1,0 +1,1 @@
+"""Benchmarks whose figures go in docs/performance.md."""

@@ -1,0 +1,62 @@
+"""NotifySalesFunction: target of the 'lead became SQL' rule; tells sales once per stage change."""
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from leadstream.contracts.events import LeadStageChanged
+from leadstream.errors import invalid_event
+from leadstream.integrations.notifiers import Channel, FileChannel, SlackChannel, SnsChannel
+from leadstream.observability import logger, metrics, tracer
+from leadstream.services.notify import notify_sales
+from leadstream.settings import NotifySettings
+from pydantic import ValidationError
+
+settings = NotifySettings.from_env()
+channels: list[Channel] = []
+if settings.notifications_file:
+    channels.append(FileChannel(settings.notifications_file))
+if settings.slack_webhook_url:
+    channels.append(SlackChannel(settings.slack_webhook_url))
+if settings.notify_topic_arn:
+    channels.append(SnsChannel(settings.notify_topic_arn, boto3.client("sns")))
+
+
+class StageChangedEvent(EventBridgeModel):
+    detail: LeadStageChanged
+
+
+idempotency = IdempotencyConfig(event_key_jmespath="transition_id", expires_after_seconds=30 * 24 * 3600)
+
+
+@idempotent_function(
+    data_keyword_argument="change",
+    persistence_store=DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
+    config=idempotency,
+)
+def notify_once(change: dict[str, Any]) -> dict[str, Any]:
+    return notify_sales(LeadStageChanged.model_validate(change), channels)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    try:
+        change = StageChangedEvent.model_validate(event).detail
+    except ValidationError as exc:
+        raise invalid_event(exc, "Lead Stage Changed event") from None
+    if not channels:
+        logger.warning("no notification channel is configured; set NotificationEmail or SlackWebhookUrl")
+    result: dict[str, Any] = notify_once(change=change.model_dump(mode="json"))
+    metrics.add_metric(name="SalesNotificationsHandled", unit=MetricUnit.Count, value=1)
+    logger.info("sales notified", transition_id=change.transition_id, channels=result["channels"])
+    return result

@@ -1,0 +1,1 @@
+"""Leadstream: serverless lead tracking and scoring (shared package, shipped as the CommonLayer)."""

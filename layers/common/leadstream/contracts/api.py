@@ -1,0 +1,90 @@
+"""Request models of the tracking API (Segment HTTP tracking API field names)."""
+
+from datetime import datetime
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+MAX_MESSAGE_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+MAX_BATCH_MESSAGES = 2500
+
+MessageType = Literal["page", "track", "identify"]
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+
+class PageContext(_Camel):
+    path: str | None = Field(default=None, max_length=2048)
+    url: str | None = Field(default=None, max_length=4096)
+    referrer: str | None = Field(default=None, max_length=4096)
+    title: str | None = Field(default=None, max_length=512)
+    search: str | None = Field(default=None, max_length=4096)
+
+
+class Context(_Camel):
+    page: PageContext = Field(default_factory=PageContext)
+    campaign: dict[str, str] = Field(default_factory=dict)
+    user_agent: str | None = Field(default=None, max_length=1024)
+    ip: str | None = Field(default=None, max_length=64)
+
+
+class Traits(_Camel):
+    email: EmailStr | None = None
+    name: str | None = Field(default=None, max_length=200)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    title: str | None = Field(default=None, max_length=200)
+    company: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+
+
+class Message(_Camel):
+    """One Segment-style call: page, track or identify."""
+
+    type: MessageType
+    anonymous_id: str | None = Field(default=None, min_length=1, max_length=200)
+    user_id: str | None = Field(default=None, min_length=1, max_length=200)
+    message_id: str | None = Field(default=None, min_length=1, max_length=200)
+    timestamp: datetime | None = None
+    event: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    properties: dict[str, Any] = Field(default_factory=dict)
+    traits: Traits = Field(default_factory=Traits)
+    context: Context = Field(default_factory=Context)
+
+    @model_validator(mode="after")
+    def _identified(self) -> Self:
+        if not self.anonymous_id and not self.user_id:
+            raise ValueError("either anonymousId or userId is required")
+        if self.type == "track" and not self.event:
+            raise ValueError("a track call needs an 'event' name")
+        return self
+
+
+class Batch(_Camel):
+    batch: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_MESSAGES)
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class FormSubmission(_Camel):
+    """A form post: from a plain HTML <form> (urlencoded) or from JavaScript (JSON).
+
+    Fields other than these are accepted and ignored: nothing a form sends is stored unless listed here.
+    """
+
+    email: EmailStr
+    anonymous_id: str | None = Field(default=None, max_length=200)
+    message_id: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    title: str | None = Field(default=None, max_length=200)
+    company: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    page_path: str | None = Field(default=None, max_length=2048)
+    # Where a plain HTML form is sent after submitting: must be on an allowed origin.
+    next: str | None = Field(default=None, alias="_next", max_length=2048)

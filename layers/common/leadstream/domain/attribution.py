@@ -1,0 +1,89 @@
+"""Acquisition channel of a visit, from UTM parameters, click ids and the referrer."""
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+
+class Channel(StrEnum):
+    PAID_SEARCH = "paid search"
+    PAID_SOCIAL = "paid social"
+    ORGANIC_SEARCH = "organic search"
+    ORGANIC_SOCIAL = "organic social"
+    EMAIL = "email"
+    REFERRAL = "referral"
+    DIRECT = "direct"
+
+
+_SEARCH_CLICK_IDS = ("gclid", "msclkid", "dclid", "yclid")
+_SOCIAL_CLICK_IDS = ("fbclid", "li_fat_id", "ttclid", "twclid")
+_SEARCH_ENGINES = ("google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.", "ecosia.", "qwant.")
+_SOCIAL_SITES = ("facebook.", "linkedin.", "lnkd.in", "t.co", "twitter.", "x.com", "instagram.", "reddit.")
+_PAID_MEDIUMS = ("cpc", "ppc", "paid", "paidsearch", "paid_search", "display", "cpm")
+
+
+@dataclass(frozen=True)
+class Touch:
+    channel: Channel
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    landing_path: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: str(v) for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, str]) -> "Touch":
+        return cls(
+            channel=Channel(raw["channel"]),
+            source=raw.get("source"),
+            medium=raw.get("medium"),
+            campaign=raw.get("campaign"),
+            landing_path=raw.get("landing_path"),
+        )
+
+
+def _host(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = urlsplit(url).hostname
+    return host.removeprefix("www.") if host else None
+
+
+def classify(
+    campaign: dict[str, str],
+    query: dict[str, str],
+    referrer: str | None,
+    own_host: str | None,
+    landing_path: str | None,
+) -> Touch:
+    """Classify one visit. UTM beats click ids beats the referrer; an internal referrer is direct."""
+    medium = (campaign.get("medium") or "").lower() or None
+    source = (campaign.get("source") or "").lower() or None
+    name = campaign.get("name") or campaign.get("campaign")
+    ref_host = _host(referrer)
+    if ref_host and own_host and ref_host == own_host.removeprefix("www."):
+        ref_host = None
+
+    def touch(channel: Channel, src: str | None) -> Touch:
+        return Touch(channel, src, medium, name, landing_path)
+
+    if medium in ("email", "e-mail", "newsletter"):
+        return touch(Channel.EMAIL, source)
+    social_source = bool(source and any(s.rstrip(".") in source for s in _SOCIAL_SITES))
+    if medium in _PAID_MEDIUMS or any(k in query for k in _SEARCH_CLICK_IDS + _SOCIAL_CLICK_IDS):
+        if social_source or any(k in query for k in _SOCIAL_CLICK_IDS):
+            return touch(Channel.PAID_SOCIAL, source or ref_host)
+        return touch(Channel.PAID_SEARCH, source or ref_host)
+    if medium == "social" or social_source:
+        return touch(Channel.ORGANIC_SOCIAL, source or ref_host)
+    if ref_host:
+        if any(engine in ref_host for engine in _SEARCH_ENGINES):
+            return touch(Channel.ORGANIC_SEARCH, source or ref_host.split(".")[0])
+        if any(ref_host.startswith(s) or ref_host == s for s in _SOCIAL_SITES):
+            return touch(Channel.ORGANIC_SOCIAL, source or ref_host)
+        return touch(Channel.REFERRAL, source or ref_host)
+    if source:
+        return touch(Channel.REFERRAL, source)
+    return touch(Channel.DIRECT, None)

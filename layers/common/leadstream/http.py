@@ -1,0 +1,78 @@
+"""What every HTTP entry point shares: body limits, JSON errors and the mapping of faults to statuses."""
+
+import json
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from pydantic import ValidationError
+
+from leadstream.errors import StoreUnavailable, validation_details
+from leadstream.observability import logger
+
+
+class BadRequest(Exception):
+    """The caller sent something we cannot accept; the message says what."""
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or []
+
+
+def error(status: HTTPStatus, message: str, **extra: Any) -> Response[str]:
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"success": False, "error": message, **extra}),
+    )
+
+
+def body_text(app: APIGatewayHttpResolver, limit: int) -> str:
+    body = app.current_event.decoded_body or ""
+    size = len(body.encode())
+    if size > limit:
+        raise BadRequest(f"request body is {size} bytes; the limit is {limit} bytes")
+    return body
+
+
+def json_object(text: str) -> dict[str, Any]:
+    if not text.strip():
+        raise BadRequest("request body is empty; send a JSON object")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(
+            f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    if not isinstance(value, dict):
+        raise BadRequest("request body must be a JSON object")
+    return value
+
+
+def received_at(app: APIGatewayHttpResolver) -> datetime:
+    epoch_ms = app.current_event.request_context.time_epoch
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC) if epoch_ms else datetime.now(UTC)
+
+
+def install_error_handlers(app: APIGatewayHttpResolver) -> None:
+    @app.exception_handler(BadRequest)
+    def _bad_request(exc: BadRequest) -> Response[str]:
+        extra = {"details": exc.details} if exc.details else {}
+        return error(HTTPStatus.BAD_REQUEST, str(exc), **extra)
+
+    @app.exception_handler(ValidationError)
+    def _invalid(exc: ValidationError) -> Response[str]:
+        return error(HTTPStatus.BAD_REQUEST, "the request is not valid", details=validation_details(exc))
+
+    @app.exception_handler(StoreUnavailable)
+    def _unavailable(exc: StoreUnavailable) -> Response[str]:
+        logger.warning("storage unavailable, client told to retry", reason=str(exc))
+        return Response(
+            status_code=HTTPStatus.SERVICE_UNAVAILABLE.value,
+            content_type=content_types.APPLICATION_JSON,
+            body=json.dumps(
+                {"success": False, "error": "temporarily unavailable, nothing was stored; retry"}
+            ),
+            headers={"Retry-After": "1"},
+        )

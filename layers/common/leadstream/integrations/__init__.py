@@ -1,0 +1,1 @@
+"""Adapters to the outside: EventBridge, Slack, SNS, files."""

@@ -1,0 +1,66 @@
+"""Where sales notifications go: a JSON-lines file (local), Slack, or an SNS topic (e-mail)."""
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.error import URLError
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from leadstream.errors import NotifyFailed
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, subject: str, text: str, payload: dict[str, Any]) -> None: ...
+
+
+class FileChannel:
+    name = "file"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def send(self, subject: str, text: str, payload: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"subject": subject, "text": text, **payload}, default=str) + "\n")
+
+
+class SlackChannel:
+    name = "slack"
+
+    def __init__(self, webhook_url: str, timeout: float = 5.0) -> None:
+        if not webhook_url.startswith("https://"):
+            raise ValueError("the Slack webhook URL must be https")
+        self.webhook_url = webhook_url
+        self.timeout = timeout
+
+    def send(self, subject: str, text: str, payload: dict[str, Any]) -> None:
+        body = json.dumps({"text": f"*{subject}*\n{text}"}).encode()
+        request = urllib.request.Request(  # noqa: S310 - https enforced above
+            self.webhook_url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                status = response.status
+        except (URLError, TimeoutError) as exc:
+            raise NotifyFailed(f"Slack webhook unreachable: {exc}") from exc
+        if status >= 300:
+            raise NotifyFailed(f"Slack webhook answered {status}")
+
+
+class SnsChannel:
+    name = "sns"
+
+    def __init__(self, topic_arn: str, client: Any) -> None:
+        self.topic_arn = topic_arn
+        self.client = client
+
+    def send(self, subject: str, text: str, payload: dict[str, Any]) -> None:
+        try:
+            self.client.publish(TopicArn=self.topic_arn, Subject=subject[:99], Message=text)
+        except (ClientError, BotoCoreError) as exc:
+            raise NotifyFailed(f"SNS publish failed: {exc}") from exc

@@ -1,0 +1,155 @@
+"""Recording what visitors do: tracking calls and form submissions become stored behaviour events."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qsl, urlsplit
+
+from leadstream.contracts.api import FormSubmission, Message
+from leadstream.domain.attribution import Touch, classify
+from leadstream.domain.events import BehaviourEvent, EventType
+from leadstream.domain.identity import Identifier, IdKind, email_kind, identifiers, organisation_domain
+from leadstream.store import LeadRepository, Profile, event_expiry
+
+
+@dataclass(frozen=True)
+class Recorded:
+    lead_id: str
+    stored: bool  # False when the message was a retry of one already stored
+
+
+def _content_id(prefix: str, payload: object) -> str:
+    """A stable message id for callers that send none, so that their retries still dedupe."""
+    body = json.dumps(payload, sort_keys=True, default=str).encode()
+    return f"{prefix}-{hashlib.blake2b(body, digest_size=16).hexdigest()}"
+
+
+def _page_touch(msg: Message) -> tuple[str | None, Touch]:
+    page = msg.context.page
+    props = msg.properties
+    url = page.url or str(props.get("url") or "") or None
+    parts = urlsplit(url) if url else None
+    path = page.path or props.get("path") or (parts.path if parts else None) or None
+    query_string = (parts.query if parts else "") or (page.search or str(props.get("search") or "")).lstrip(
+        "?"
+    )
+    query = dict(parse_qsl(query_string))
+    campaign = dict(msg.context.campaign)
+    for key, value in query.items():
+        if key.startswith("utm_"):
+            campaign.setdefault(key.removeprefix("utm_"), value)
+    referrer = page.referrer or props.get("referrer") or None
+    touch = classify(campaign, query, referrer, parts.hostname if parts else None, path)
+    return (str(path)[:512] if path else None), touch
+
+
+@dataclass(frozen=True)
+class Ingest:
+    repo: LeadRepository
+    event_ttl_days: int
+
+    def message(self, msg: Message, received_at: datetime) -> Recorded:
+        at = min(msg.timestamp or received_at, received_at)
+        message_id = msg.message_id or _content_id("msg", msg.model_dump(mode="json", by_alias=True))
+        email = str(msg.traits.email) if msg.type == "identify" and msg.traits.email else None
+        ids = identifiers(msg.anonymous_id, msg.user_id, email)
+        resolution = self.repo.resolve(ids)
+        lead_id = resolution.lead_id
+
+        event_type = EventType(msg.type)
+        path, touch = _page_touch(msg) if msg.type == "page" else (None, None)
+        fit: dict[str, str] = {}
+        if msg.type == "identify":
+            fit = self._identify(
+                lead_id,
+                email,
+                name=msg.traits.name or _full_name(msg.traits.first_name, msg.traits.last_name),
+                title=msg.traits.title,
+                company=msg.traits.company,
+                phone=msg.traits.phone,
+                now=received_at,
+            )
+        self._link(resolution.unlinked, lead_id, resolution.merge_from, received_at)
+        event = BehaviourEvent(
+            message_id=message_id,
+            type=event_type,
+            at=at,
+            name=msg.event if msg.type == "track" else msg.name,
+            path=path,
+            fit_traits=fit,
+            touch=touch,
+            merged_from=resolution.merge_from,
+        )
+        stored = self.repo.record_event(lead_id, event, event_expiry(received_at, self.event_ttl_days))
+        return Recorded(lead_id, stored)
+
+    def form(self, form_id: str, sub: FormSubmission, received_at: datetime) -> Recorded:
+        email = str(sub.email)
+        ids = identifiers(sub.anonymous_id, None, email)
+        resolution = self.repo.resolve(ids)
+        lead_id = resolution.lead_id
+        fit = self._identify(
+            lead_id,
+            email,
+            name=sub.name or _full_name(sub.first_name, sub.last_name),
+            title=sub.title,
+            company=sub.company,
+            phone=sub.phone,
+            now=received_at,
+        )
+        self._link(resolution.unlinked, lead_id, resolution.merge_from, received_at)
+        content = sub.model_dump(mode="json", exclude={"next", "message_id"})
+        message_id = sub.message_id or _content_id(f"form-{form_id}", content)
+        event = BehaviourEvent(
+            message_id=message_id,
+            type=EventType.FORM,
+            at=received_at,
+            form_id=form_id,
+            path=sub.page_path,
+            fit_traits=fit,
+            merged_from=resolution.merge_from,
+        )
+        stored = self.repo.record_event(lead_id, event, event_expiry(received_at, self.event_ttl_days))
+        return Recorded(lead_id, stored)
+
+    def _identify(
+        self,
+        lead_id: str,
+        email: str | None,
+        *,
+        name: str | None,
+        title: str | None,
+        company: str | None,
+        phone: str | None,
+        now: datetime,
+    ) -> dict[str, str]:
+        """Save contact details and the account; return the non-personal traits scoring looks at."""
+        account = organisation_domain(email) if email else None
+        kind = email_kind(email).value if email else None
+        self.repo.save_profile(
+            Profile(lead_id, email, name, title, company, phone, account, kind),
+            now,
+        )
+        if account:
+            self.repo.join_account(account, lead_id, company, now)
+        fit = {"email_kind": kind} if kind else {}
+        if title:
+            fit["title"] = title[:100]
+        return fit
+
+    def _link(
+        self, unlinked: tuple[Identifier, ...], lead_id: str, merge_from: str | None, now: datetime
+    ) -> None:
+        # An anonymous id whose derived lead *is* this lead needs no link item (saves a write per visitor).
+        needed = tuple(
+            i
+            for i in unlinked
+            if not (i.kind is IdKind.ANONYMOUS and i.derived_lead_id() == lead_id and merge_from is None)
+        )
+        if needed:
+            self.repo.link(needed, lead_id, now)
+
+
+def _full_name(first: str | None, last: str | None) -> str | None:
+    return " ".join(p for p in (first, last) if p) or None

@@ -1,0 +1,57 @@
+"""Settings, validated once at cold start from the environment. Domain code receives plain values."""
+
+import os
+from pathlib import Path
+from typing import Self
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+
+class _FromEnv(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls) -> Self:
+        return cls.model_validate(dict(os.environ))
+
+
+class StoreSettings(_FromEnv):
+    leads_table: str = Field(alias="LEADS_TABLE", min_length=3)
+    region: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+
+
+class IngestSettings(StoreSettings):
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    event_ttl_days: int = Field(default=90, alias="EVENT_TTL_DAYS", ge=1)
+    allowed_origins: tuple[str, ...] = Field(default=(), alias="ALLOWED_ORIGINS")
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+        return value
+
+
+class ScoringSettings(StoreSettings):
+    scoring_model: Path | None = Field(default=None, alias="SCORING_MODEL_PATH")
+
+
+class PublishSettings(StoreSettings):
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+    scoring_model: Path | None = Field(default=None, alias="SCORING_MODEL_PATH")
+
+
+class NotifySettings(_FromEnv):
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+    slack_webhook_url: str | None = Field(default=None, alias="SLACK_WEBHOOK_URL")
+    notify_topic_arn: str | None = Field(default=None, alias="NOTIFY_TOPIC_ARN")
+    notifications_file: Path | None = Field(default=None, alias="NOTIFICATIONS_FILE")
+
+    @field_validator("slack_webhook_url", "notify_topic_arn", "notifications_file", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value

@@ -1,0 +1,487 @@
+"""Data access: PynamoDB items and the repository the services use.
+
+LeadsTable (pk, sk), one partition per lead plus identity links:
+  LEAD#<id> / EVT#<messageId>  behaviour event (small, TTL'd)          -> wakes ScoreFunction
+  LEAD#<id> / STATE            score, stage, outbox transitions (hot)  -> wakes PublishFunction
+  LEAD#<id> / PROFILE          contact details and traits (cold)
+  ID#<kind>:<hash> / LINK      identifier -> lead id (e-mails and user ids are hashed)
+AccountsTable (pk, sk):
+  ACCOUNT#<domain> / PROFILE   the organisation
+  ACCOUNT#<domain> / LEAD#<id> membership
+
+Every write goes through ``_write`` so its size and billed write units are counted (WRITES).
+"""
+
+import math
+from base64 import b64decode
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.models import Model
+
+from leadstream.domain.attribution import Touch
+from leadstream.domain.events import BehaviourEvent, EventType
+from leadstream.domain.identity import Identifier
+from leadstream.domain.lifecycle import Stage
+from leadstream.domain.scoring import LeadScore, Transition
+from leadstream.errors import ConcurrentUpdate, StoreUnavailable
+
+STATE_SK = "STATE"
+PROFILE_SK = "PROFILE"
+LINK_SK = "LINK"
+EVENT_PREFIX = "EVT#"
+
+
+# --- write accounting --------------------------------------------------------------------------------
+
+
+@dataclass
+class WriteMeter:
+    """Counts DynamoDB write requests and write units (1 per started KB of item, x2 in transactions)."""
+
+    requests: int = 0
+    units: int = 0
+    by_item: dict[str, int] = field(default_factory=dict)
+
+    def record(self, kind: str, size_bytes: int, transactional: bool = False) -> None:
+        units = max(1, math.ceil(size_bytes / 1024)) * (2 if transactional else 1)
+        self.requests += 1
+        self.units += units
+        self.by_item[kind] = self.by_item.get(kind, 0) + units
+
+    def reset(self) -> None:
+        self.requests = self.units = 0
+        self.by_item.clear()
+
+
+WRITES = WriteMeter()
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    ((kind, raw),) = value.items()
+    match kind:
+        case "S":
+            return len(raw.encode())
+        case "N":
+            digits = raw.lstrip("-").replace(".", "").strip("0") or "0"
+            return (len(digits) + 1) // 2 + 1
+        case "B":
+            return len(b64decode(raw)) if isinstance(raw, str) else len(raw)
+        case "BOOL" | "NULL":
+            return 1
+        case "M":
+            return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in raw.items())
+        case "L":
+            return 3 + sum(_value_size(v) + 1 for v in raw)
+        case "SS":
+            return sum(len(s.encode()) for s in raw)
+        case _:
+            return sum(_value_size({kind[0]: v}) for v in raw)
+
+
+def item_size(attributes: dict[str, dict[str, Any]]) -> int:
+    """Size of an item as DynamoDB bills it: attribute names plus values."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in attributes.items())
+
+
+# --- items ------------------------------------------------------------------------------------------
+
+
+class _Item(Model):
+    class Meta:
+        abstract = True
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class EventItem(_Item):
+    class Meta:
+        abstract = True
+
+    type = UnicodeAttribute()
+    at = NumberAttribute()  # epoch seconds, compact
+    name = UnicodeAttribute(null=True)
+    path = UnicodeAttribute(null=True)
+    form_id = UnicodeAttribute(null=True)
+    fit = MapAttribute[str, str](null=True)
+    touch = MapAttribute[str, str](null=True)
+    merged_from = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class StateItem(_Item):
+    class Meta:
+        abstract = True
+
+    seq = UnicodeAttribute()  # last stream sequence applied, zero-padded: the replay guard
+    behaviour = NumberAttribute()
+    as_of = NumberAttribute(null=True)
+    stage = UnicodeAttribute()
+    known = BooleanAttribute()
+    contrib = MapAttribute[str, list[int]](null=True)  # rule id -> [points, times]
+    fit = MapAttribute[str, int](null=True)
+    first_touch = MapAttribute[str, str](null=True)
+    first_seen = NumberAttribute(null=True)
+    last_seen = NumberAttribute(null=True)
+    events = NumberAttribute()
+    transition_count = NumberAttribute()
+    transition_to = UnicodeAttribute(null=True)  # set only by the update that changed stage (outbox)
+    transitions = ListAttribute[dict[str, Any]](null=True)
+    merged_into = UnicodeAttribute(null=True)
+
+
+class ProfileItem(_Item):
+    class Meta:
+        abstract = True
+
+    email = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    company = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    account = UnicodeAttribute(null=True)
+    email_kind = UnicodeAttribute(null=True)
+    identified_at = NumberAttribute(null=True)
+    updated_at = NumberAttribute(null=True)
+
+
+class LinkItem(_Item):
+    class Meta:
+        abstract = True
+
+    lead_id = UnicodeAttribute()
+    linked_at = NumberAttribute()
+
+
+class AccountItem(_Item):
+    class Meta:
+        abstract = True
+
+    domain = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    created_at = NumberAttribute(null=True)
+    updated_at = NumberAttribute(null=True)
+
+
+class MemberItem(_Item):
+    class Meta:
+        abstract = True
+
+    lead_id = UnicodeAttribute()
+    joined_at = NumberAttribute()
+
+
+def _bind[M: _Item](base: type[M], table: str, region: str | None) -> type[M]:
+    """A concrete model of `base` on `table` (PynamoDB reads Meta when a class is defined)."""
+    meta = type("Meta", (), {"table_name": table, "region": region, "max_retry_attempts": 2})
+    return type(base.__name__.removesuffix("Item") + "On" + table, (base,), {"Meta": meta})
+
+
+# --- conversions ------------------------------------------------------------------------------------
+
+
+def _ts(value: datetime | None) -> float | None:
+    return None if value is None else round(value.timestamp(), 3)
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(float(value), UTC)
+
+
+def lead_pk(lead_id: str) -> str:
+    return f"LEAD#{lead_id}"
+
+
+def lead_id_of(pk: str) -> str:
+    return pk.removeprefix("LEAD#")
+
+
+def _pad(seq: str) -> str:
+    return seq.zfill(48)
+
+
+@dataclass(frozen=True)
+class Profile:
+    lead_id: str
+    email: str | None = None
+    name: str | None = None
+    title: str | None = None
+    company: str | None = None
+    phone: str | None = None
+    account: str | None = None
+    email_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    lead_id: str
+    # Identifiers not linked to any lead yet (to link to lead_id).
+    unlinked: tuple[Identifier, ...]
+    # Another lead the anonymous visitor's history currently lives in, to merge into lead_id.
+    merge_from: str | None = None
+
+
+@contextmanager
+def _mapped_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except PynamoDBException as exc:
+        raise StoreUnavailable(f"{action} failed ({exc.cause_response_code or type(exc).__name__})") from exc
+
+
+def _is_condition_failure(exc: PynamoDBException) -> bool:
+    return exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+class LeadRepository:
+    """All reads and writes of leads, identities and accounts."""
+
+    meter: ClassVar[WriteMeter] = WRITES
+
+    def __init__(
+        self, leads_table: str, region: str | None = None, accounts_table: str | None = None
+    ) -> None:
+        self.events = _bind(EventItem, leads_table, region)
+        self.states = _bind(StateItem, leads_table, region)
+        self.profiles = _bind(ProfileItem, leads_table, region)
+        self.links = _bind(LinkItem, leads_table, region)
+        self.accounts = _bind(AccountItem, accounts_table, region) if accounts_table else None
+        self.members = _bind(MemberItem, accounts_table, region) if accounts_table else None
+
+    def _write(self, kind: str, item: _Item, condition: Any = None) -> bool:
+        """PutItem with an optional condition; False when the condition failed (already there)."""
+        self.meter.record(kind, item_size(item.serialize()))
+        try:
+            item.save(condition=condition)
+        except PynamoDBException as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise StoreUnavailable(f"writing {kind} failed ({exc.cause_response_code})") from exc
+        return True
+
+    # identities
+
+    def resolve(self, ids: list[Identifier]) -> Resolution:
+        """Which lead these identifiers belong to. Known identifiers (user, e-mail) win over anonymous."""
+        if not ids:
+            raise ValueError("at least one identifier is needed")
+        with _mapped_errors("resolving identity"):
+            found = {
+                link.pk: link.lead_id
+                for link in self.links.batch_get([(f"ID#{i.key}", LINK_SK) for i in ids])
+            }
+        linked = [(i, found.get(f"ID#{i.key}")) for i in ids]
+        owner = next((lead for _, lead in linked if lead), None)
+        anonymous = [i for i in ids if i.kind.value == "anon"]
+        anon_lead = None
+        if anonymous:
+            anon_lead = found.get(f"ID#{anonymous[0].key}") or anonymous[0].derived_lead_id()
+        lead_id = owner or anon_lead or ids[0].derived_lead_id()
+        merge_from = anon_lead if anon_lead and anon_lead != lead_id else None
+        return Resolution(lead_id, tuple(i for i, lead in linked if not lead), merge_from)
+
+    def link(self, ids: tuple[Identifier, ...], lead_id: str, now: datetime) -> None:
+        for ident in ids:
+            item = self.links(f"ID#{ident.key}", LINK_SK, lead_id=lead_id, linked_at=_ts(now))
+            self._write("link", item, condition=self.links.pk.does_not_exist())
+
+    # behaviour
+
+    def record_event(self, lead_id: str, event: BehaviourEvent, expires_at: datetime) -> bool:
+        """Store an event once per message id. False if it was already stored (a retry)."""
+        item = self.events(
+            lead_pk(lead_id),
+            EVENT_PREFIX + event.message_id,
+            type=event.type.value,
+            at=_ts(event.at),
+            name=event.name,
+            path=event.path,
+            form_id=event.form_id,
+            fit=event.fit_traits or None,
+            touch=event.touch.to_dict() if event.touch else None,
+            merged_from=event.merged_from,
+            expires_at=expires_at,
+        )
+        return self._write("event", item, condition=self.events.pk.does_not_exist())
+
+    def event_from_image(self, image: dict[str, Any]) -> tuple[str, BehaviourEvent]:
+        """(lead id, event) from a stream record's NewImage (DynamoDB JSON)."""
+        item = self.events.from_raw_data(image)
+        fit = item.fit.as_dict() if item.fit else {}
+        touch = item.touch.as_dict() if item.touch else None
+        return lead_id_of(item.pk), BehaviourEvent(
+            message_id=item.sk.removeprefix(EVENT_PREFIX),
+            type=EventType(item.type),
+            at=_dt(item.at) or datetime.now(UTC),
+            name=item.name,
+            path=item.path,
+            form_id=item.form_id,
+            fit_traits=fit,
+            touch=Touch.from_dict(touch) if touch else None,
+            merged_from=item.merged_from,
+        )
+
+    # score state
+
+    def load_score(self, lead_id: str) -> tuple[LeadScore, str | None]:
+        """The lead's score and the last stream sequence number applied to it (None if new)."""
+        with _mapped_errors("reading lead state"):
+            try:
+                item = self.states.get(lead_pk(lead_id), STATE_SK, consistent_read=True)
+            except self.states.DoesNotExist:
+                return LeadScore(lead_id=lead_id), None
+        return self.score_from_item(item), item.seq
+
+    def score_from_image(self, image: dict[str, Any]) -> LeadScore:
+        return self.score_from_item(self.states.from_raw_data(image))
+
+    @staticmethod
+    def score_from_item(item: StateItem) -> LeadScore:
+        contrib = item.contrib.as_dict() if item.contrib else {}
+        touch = item.first_touch.as_dict() if item.first_touch else None
+        return LeadScore(
+            lead_id=lead_id_of(item.pk),
+            behaviour=float(item.behaviour),
+            as_of=_dt(item.as_of),
+            stage=Stage(item.stage),
+            known=item.known,
+            contributions={k: (int(v[0]), int(v[1])) for k, v in contrib.items()},
+            fit_points={k: int(v) for k, v in (item.fit.as_dict() if item.fit else {}).items()},
+            first_touch=Touch.from_dict(touch) if touch else None,
+            first_seen=_dt(item.first_seen),
+            last_seen=_dt(item.last_seen),
+            events=int(item.events),
+            transition_count=int(item.transition_count),
+            transitions=tuple(
+                Transition(
+                    t["id"], Stage(t["from"]), Stage(t["to"]), _dt(t["at"]) or datetime.now(UTC), t["score"]
+                )
+                for t in (item.transitions or [])
+            ),
+            merged_into=item.merged_into,
+        )
+
+    def save_score(self, score: LeadScore, seq: str, expected_seq: str | None) -> None:
+        """Write the whole state item (one small PutItem), only if nobody applied records since we read."""
+        item = self.states(
+            lead_pk(score.lead_id),
+            STATE_SK,
+            seq=_pad(seq),
+            behaviour=round(score.behaviour, 4),
+            as_of=_ts(score.as_of),
+            stage=score.stage.value,
+            known=score.known,
+            contrib={k: list(v) for k, v in score.contributions.items()} or None,
+            fit=score.fit_points or None,
+            first_touch=score.first_touch.to_dict() if score.first_touch else None,
+            first_seen=_ts(score.first_seen),
+            last_seen=_ts(score.last_seen),
+            events=score.events,
+            transition_count=score.transition_count,
+            transition_to=score.transitions[-1].to_stage.value if score.transitions else None,
+            transitions=[
+                {
+                    "id": t.id,
+                    "from": t.from_stage.value,
+                    "to": t.to_stage.value,
+                    "at": _ts(t.at),
+                    "score": t.score,
+                }
+                for t in score.transitions
+            ]
+            or None,
+            merged_into=score.merged_into,
+        )
+        condition = (
+            self.states.pk.does_not_exist() if expected_seq is None else self.states.seq == expected_seq
+        )
+        if not self._write("state", item, condition=condition):
+            raise ConcurrentUpdate(f"lead {score.lead_id} changed while it was being scored")
+
+    @staticmethod
+    def is_applied(seq: str, applied_seq: str | None) -> bool:
+        return applied_seq is not None and _pad(seq) <= applied_seq
+
+    # profile and account
+
+    def save_profile(self, profile: Profile, now: datetime) -> None:
+        """Set the given contact details (missing ones are left as they were)."""
+        item = self.profiles(lead_pk(profile.lead_id), PROFILE_SK)
+        values = {
+            "email": profile.email,
+            "name": profile.name,
+            "title": profile.title,
+            "company": profile.company,
+            "phone": profile.phone,
+            "account": profile.account,
+            "email_kind": profile.email_kind,
+        }
+        actions = [getattr(self.profiles, k).set(v) for k, v in values.items() if v is not None]
+        stamp = now.timestamp()
+        actions.append(self.profiles.updated_at.set(stamp))
+        actions.append(self.profiles.identified_at.set(self.profiles.identified_at | stamp))
+        # Billed on the larger of before/after: profiles are small, so one unit.
+        self.meter.record("profile", item_size({k: {"S": str(v)} for k, v in values.items() if v}) + 64)
+        with _mapped_errors("saving profile"):
+            item.update(actions=actions)
+
+    def load_profile(self, lead_id: str) -> Profile | None:
+        with _mapped_errors("reading profile"):
+            try:
+                item = self.profiles.get(lead_pk(lead_id), PROFILE_SK)
+            except self.profiles.DoesNotExist:
+                return None
+        return Profile(
+            lead_id=lead_id,
+            email=item.email,
+            name=item.name,
+            title=item.title,
+            company=item.company,
+            phone=item.phone,
+            account=item.account,
+            email_kind=item.email_kind,
+        )
+
+    def join_account(self, domain: str, lead_id: str, company: str | None, now: datetime) -> None:
+        if self.accounts is None or self.members is None:
+            raise RuntimeError("this repository was made without the accounts table")
+        account = self.accounts(f"ACCOUNT#{domain}", PROFILE_SK, domain=domain, name=company or domain)
+        account.created_at = _ts(now)
+        self._write("account", account, condition=self.accounts.pk.does_not_exist())
+        member = self.members(f"ACCOUNT#{domain}", f"LEAD#{lead_id}", lead_id=lead_id, joined_at=_ts(now))
+        self._write("member", member, condition=self.members.pk.does_not_exist())
+
+    def mark_merged(self, lead_id: str, into: str) -> None:
+        """Point a merged-away lead at the lead that absorbed it (its score now lives there)."""
+        with _mapped_errors("marking merged lead"):
+            item = self.states(lead_pk(lead_id), STATE_SK)
+            self.meter.record("state", 64)
+            try:
+                item.update(
+                    actions=[
+                        self.states.merged_into.set(into),
+                        self.states.transition_to.remove(),
+                        self.states.transitions.remove(),
+                    ],
+                    condition=self.states.pk.exists(),
+                )
+            except PynamoDBException as exc:
+                if not _is_condition_failure(exc):
+                    raise
+
+
+def event_expiry(now: datetime, ttl_days: int) -> datetime:
+    return now + timedelta(days=ttl_days)

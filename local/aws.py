@@ -1,0 +1,64 @@
+"""Creates the template's tables, queues, topics, bus and rules in the local AWS (moto)."""
+
+import json
+from typing import Any
+
+import boto3
+
+from local.template import Stack
+
+
+def clients(endpoint: str, region: str) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "endpoint_url": endpoint,
+        "region_name": region,
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+    }
+    return {
+        name: boto3.client(name, **kwargs) for name in ("dynamodb", "dynamodbstreams", "sqs", "sns", "events")
+    }
+
+
+def delivery_queue_name(stack: Stack, rule_name: str) -> str:
+    return f"{stack.name}-{rule_name}-delivery"
+
+
+def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
+    """Create every resource the functions use. Returns queue logical id (or delivery name) -> URL."""
+    ddb, sqs = aws["dynamodb"], aws["sqs"]
+    for logical_id, resource in stack.of_type("AWS::DynamoDB::Table").items():
+        props = stack.resolve(resource["Properties"])
+        name = stack.physical_name(logical_id)
+        create: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if "StreamSpecification" in props:
+            create["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        ddb.create_table(**create)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+
+    queues = {}
+    for logical_id in stack.of_type("AWS::SQS::Queue"):
+        queues[logical_id] = sqs.create_queue(QueueName=stack.physical_name(logical_id))["QueueUrl"]
+    for logical_id in stack.of_type("AWS::SNS::Topic"):
+        aws["sns"].create_topic(Name=stack.physical_name(logical_id))
+    for logical_id in stack.of_type("AWS::Events::EventBus"):
+        aws["events"].create_event_bus(Name=stack.physical_name(logical_id))
+
+    # A rule's target is a Lambda function in the cloud; here it is a queue the runner drains into it.
+    for rule in stack.rules:
+        name = delivery_queue_name(stack, rule.name)
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        queues[name] = url
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        aws["events"].put_rule(Name=rule.name, EventBusName=rule.bus, EventPattern=json.dumps(rule.pattern))
+        aws["events"].put_targets(
+            Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": "function", "Arn": arn}]
+        )
+    return queues

@@ -1,0 +1,199 @@
+"""`make run`: the whole Leadstream pipeline on http://127.0.0.1:3000 against moto in server mode.
+
+Everything is wired from template.yaml: routes, stream subscriptions (with filters and partial batch
+failures) and EventBridge rules. Each function runs in its own process with its template environment.
+"""
+
+import argparse
+import json
+import logging
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from moto.server import ThreadedMotoServer
+
+from local.aws import clients, delivery_queue_name, provision
+from local.events import BusDelivery, StreamPoller
+from local.gateway import make_server
+from local.template import REPO, Stack, load_stack
+from local.workers import Worker
+
+REGION = "eu-west-1"
+STACK = "leadstream-local"
+
+
+def _log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
+
+
+def _show_notification(line: str) -> None:
+    note = json.loads(line)
+    bar = "=" * 72
+    print(f"\n{bar}\n  SALES NOTIFICATION  {note['subject']}\n{bar}", flush=True)
+    for text_line in note["text"].splitlines():
+        print(f"  {text_line}", flush=True)
+    print(bar + "\n", flush=True)
+
+
+class NotificationTail(threading.Thread):
+    def __init__(self, path: Path, stop: threading.Event) -> None:
+        super().__init__(daemon=True, name="notifications")
+        self.path, self.stop_event = path, stop
+
+    def run(self) -> None:
+        offset = self.path.stat().st_size if self.path.exists() else 0
+        while not self.stop_event.wait(0.2):
+            if not self.path.exists() or self.path.stat().st_size <= offset:
+                continue
+            with self.path.open(encoding="utf-8") as notes:
+                notes.seek(offset)
+                for line in notes:
+                    if line.strip():
+                        _show_notification(line)
+                offset = notes.tell()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000, help="tracking API and demo site (default 3000)")
+    parser.add_argument("--aws-port", type=int, default=4599, help="local AWS endpoint, moto (default 4599)")
+    parser.add_argument(
+        "--notifications", type=Path, default=REPO / ".local" / "notifications.jsonl", help="JSON lines file"
+    )
+    parser.add_argument("--verbose", action="store_true", help="show the functions' INFO logs")
+    return parser.parse_args(argv)
+
+
+def function_environment(args: argparse.Namespace, endpoint: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "INFO" if args.verbose else "WARNING",
+        "NOTIFICATIONS_FILE": str(args.notifications.resolve()),
+    }
+
+
+def _banner(args: argparse.Namespace, stack: Stack, endpoint: str) -> None:
+    base = f"http://{args.host}:{args.port}"
+    leads = stack.physical_name("LeadsTable")
+    print(
+        f"""
+Leadstream is running locally (stack {stack.name}, everything wired from template.yaml).
+
+  Tracking API      {base}   ({", ".join(r.route_key for r in stack.routes)})
+  Demo website      {base}/demo/
+  Local AWS (moto)  {endpoint}
+                    aws --endpoint-url {endpoint} --region {REGION} dynamodb scan --table-name {leads}
+  Notifications     {args.notifications}  (also printed here)
+
+Click through the demo site and request a demo with a work e-mail to become an SQL.
+Press Ctrl-C to stop.
+""",
+        flush=True,
+    )
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for port, flag in ((args.port, "--port"), (args.aws_port, "--aws-port")):
+        if not _port_free(args.host, port):
+            print(
+                f"Port {port} on {args.host} is in use (another `make run`?). Stop it, or pick another port: "
+                f"make run ARGS='{flag} <port>'",
+                file=sys.stderr,
+            )
+            return 1
+    args.notifications.parent.mkdir(parents=True, exist_ok=True)
+    endpoint = f"http://{args.host}:{args.aws_port}"
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+    moto = ThreadedMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
+    moto.start()
+    stop = threading.Event()
+    workers: dict[str, Worker] = {}
+    server = None
+    try:
+        origins = f"http://localhost:{args.port},http://127.0.0.1:{args.port}"
+        stack = load_stack(
+            STACK,
+            REGION,
+            {"StageName": "local", "AllowedOrigins": origins},
+            function_environment(args, endpoint),
+        )
+        aws = clients(endpoint, REGION)
+        queues = provision(stack, aws)
+        tables = len(stack.of_type("AWS::DynamoDB::Table"))
+        _log(f"created {tables} tables, {len(queues)} queues, the bus and its rules in local AWS")
+        for logical_id, function in stack.functions.items():
+            workers[logical_id] = Worker(function)
+        _log(f"started {len(workers)} functions: {', '.join(workers)}")
+        threads: list[threading.Thread] = [
+            StreamPoller(stack, sub, workers[sub.function], aws, queues, stop, _log) for sub in stack.streams
+        ]
+        threads += [
+            BusDelivery(
+                rule,
+                queues[delivery_queue_name(stack, rule.name)],
+                workers[rule.function],
+                aws,
+                queues,
+                stop,
+                _log,
+            )
+            for rule in stack.rules
+        ]
+        threads.append(NotificationTail(args.notifications, stop))
+        for thread in threads:
+            thread.start()
+        cors: dict[str, Any] = stack.resolve(
+            stack.resources["HttpApi"]["Properties"].get("CorsConfiguration", {})
+        )
+        server = make_server(args.host, args.port, stack.routes, workers, cors, _log)
+        _banner(args, stack, endpoint)
+
+        def _stop(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, _stop)
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        print("\nStopping Leadstream ...", flush=True)
+    except OSError as exc:
+        print(
+            f"Could not start: {exc}. Is another `make run` using port {args.port} or {args.aws_port}?",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        stop.set()
+        if server is not None:
+            server.server_close()
+        for worker in workers.values():
+            worker.stop()
+        moto.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Reads template.yaml: the one place saying which route, stream, filter and rule reaches which function."""
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATE = REPO / "template.yaml"
+ACCOUNT = "123456789012"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that turns CloudFormation short tags (!Ref, !GetAtt, !Sub ...) into their long form."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return loaded
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # as in the template, e.g. /v1/forms/{form_id}
+    function: str
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method != self.method:
+            return None
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        found = re.match(pattern, path)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class StreamSubscription:
+    function: str
+    table: str  # logical id of the table
+    batch_size: int
+    batching_window: float
+    max_retries: int
+    filters: tuple[str, ...]
+    on_failure_queue: str | None  # logical id
+    report_item_failures: bool
+
+
+@dataclass(frozen=True)
+class BusRule:
+    function: str
+    name: str
+    bus: str  # resolved bus name
+    pattern: dict[str, Any]
+    max_retries: int
+    dead_letter_queue: str | None  # logical id
+
+
+@dataclass
+class Function:
+    logical_id: str
+    code_uri: Path
+    handler: str
+    environment: dict[str, str]
+    timeout: int
+
+
+@dataclass
+class Stack:
+    """The template resolved for a local run: physical names, environments, routes, streams, rules."""
+
+    name: str
+    template: dict[str, Any]
+    parameters: dict[str, Any]
+    region: str
+    functions: dict[str, Function] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    streams: list[StreamSubscription] = field(default_factory=list)
+    rules: list[BusRule] = field(default_factory=list)
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        res: dict[str, Any] = self.template["Resources"]
+        return res
+
+    def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == cfn_type}
+
+    # physical names and attributes
+
+    def physical_name(self, logical_id: str) -> str:
+        resource = self.resources[logical_id]
+        if resource["Type"] == "AWS::Events::EventBus":
+            return str(self.resolve(resource["Properties"]["Name"]))
+        return f"{self.name}-{logical_id}"
+
+    def arn(self, logical_id: str) -> str:
+        kind = self.resources[logical_id]["Type"]
+        name = self.physical_name(logical_id)
+        service = {
+            "AWS::DynamoDB::Table": f"dynamodb:{self.region}:{ACCOUNT}:table/{name}",
+            "AWS::SQS::Queue": f"sqs:{self.region}:{ACCOUNT}:{name}",
+            "AWS::SNS::Topic": f"sns:{self.region}:{ACCOUNT}:{name}",
+            "AWS::Events::EventBus": f"events:{self.region}:{ACCOUNT}:event-bus/{name}",
+        }.get(kind, f"lambda:{self.region}:{ACCOUNT}:function:{name}")
+        return f"arn:aws:{service}"
+
+    def _ref(self, name: str) -> Any:
+        if name in self.parameters:
+            return self.parameters[name]
+        pseudo = {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT, "AWS::StackName": self.name}
+        if name in pseudo:
+            return pseudo[name]
+        if name == "AWS::URLSuffix":
+            return "amazonaws.com"
+        kind = self.resources[name]["Type"]
+        if kind == "AWS::SQS::Queue":
+            return f"http://sqs.{self.region}.localhost/{ACCOUNT}/{self.physical_name(name)}"
+        if kind == "AWS::SNS::Topic":
+            return self.arn(name)
+        return self.physical_name(name)
+
+    def _get_att(self, logical_id: str, attribute: str) -> str:
+        if attribute in ("Arn", "StreamArn"):
+            return self.arn(logical_id)
+        if attribute in ("QueueName", "TopicName"):
+            return self.physical_name(logical_id)
+        raise ValueError(f"the local runner does not know {logical_id}.{attribute}")
+
+    def resolve(self, value: Any) -> Any:
+        """Evaluate the intrinsic functions this template uses."""
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                return self._ref(arg)
+            if key == "Fn::GetAtt":
+                return self._get_att(arg[0], arg[1])
+            if key == "Fn::Join":
+                parts = self.resolve(arg[1])
+                return arg[0].join(p for part in parts for p in (part if isinstance(part, list) else [part]))
+            if key == "Fn::Sub":
+                text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+
+                def substitute(m: re.Match[str]) -> str:
+                    ref = m.group(1)
+                    if ref in extra:
+                        return str(extra[ref])
+                    if "." in ref:
+                        return self._get_att(*ref.split(".", 1))
+                    return str(self._ref(ref))
+
+                return re.sub(r"\$\{([^}]+)\}", substitute, text)
+        return {k: self.resolve(v) for k, v in value.items()}
+
+
+def _parameters(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for name, spec in template.get("Parameters", {}).items():
+        value = overrides.get(name, spec.get("Default", ""))
+        params[name] = value.split(",") if spec["Type"] == "CommaDelimitedList" else str(value)
+    return params
+
+
+def load_stack(
+    name: str, region: str, parameter_overrides: dict[str, str], env_overrides: dict[str, str]
+) -> Stack:
+    template = load_template()
+    stack = Stack(name, template, _parameters(template, parameter_overrides), region)
+    globals_fn = template.get("Globals", {}).get("Function", {})
+    global_env = globals_fn.get("Environment", {}).get("Variables", {})
+    for logical_id, resource in stack.of_type("AWS::Serverless::Function").items():
+        props = resource["Properties"]
+        env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+        environment = {k: str(stack.resolve(v)) for k, v in env.items()}
+        environment.update(env_overrides)
+        environment["AWS_LAMBDA_FUNCTION_NAME"] = f"{name}-{logical_id}"
+        stack.functions[logical_id] = Function(
+            logical_id,
+            REPO / props["CodeUri"],
+            props.get("Handler", globals_fn.get("Handler")),
+            environment,
+            int(props.get("Timeout", globals_fn.get("Timeout", 3))),
+        )
+        for event_name, event in props.get("Events", {}).items():
+            p = event["Properties"]
+            if event["Type"] == "HttpApi":
+                stack.routes.append(Route(p["Method"].upper(), p["Path"], logical_id))
+            elif event["Type"] == "DynamoDB":
+                table = p["Stream"]["Fn::GetAtt"][0]
+                on_failure = p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+                stack.streams.append(
+                    StreamSubscription(
+                        function=logical_id,
+                        table=table,
+                        batch_size=int(p.get("BatchSize", 100)),
+                        batching_window=float(p.get("MaximumBatchingWindowInSeconds", 0)),
+                        max_retries=int(p.get("MaximumRetryAttempts", 3)),
+                        filters=tuple(f["Pattern"] for f in p.get("FilterCriteria", {}).get("Filters", [])),
+                        on_failure_queue=on_failure["Fn::GetAtt"][0] if on_failure else None,
+                        report_item_failures="ReportBatchItemFailures" in p.get("FunctionResponseTypes", []),
+                    )
+                )
+            elif event["Type"] == "EventBridgeRule":
+                dlq = p.get("DeadLetterConfig", {}).get("Arn")
+                stack.rules.append(
+                    BusRule(
+                        function=logical_id,
+                        name=f"{logical_id}-{event_name}",
+                        bus=str(stack.resolve(p.get("EventBusName", "default"))),
+                        pattern=json.loads(json.dumps(p["Pattern"])),
+                        max_retries=int(p.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)),
+                        dead_letter_queue=dlq["Fn::GetAtt"][0] if dlq else None,
+                    )
+                )
+    return stack

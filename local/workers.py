@@ -1,0 +1,91 @@
+"""One process per function, like a Lambda execution environment: own environment, one request at a time."""
+
+import importlib
+import multiprocessing
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from local.template import REPO, Function
+
+
+@dataclass
+class _Context:
+    function_name: str
+    aws_request_id: str
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = ""
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    deadline_ms: float = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self.deadline_ms - time.time() * 1000))
+
+
+def _serve(function: Function, conn: Connection) -> None:
+    os.environ.update(function.environment)
+    sys.path[:0] = [str(function.code_uri), str(REPO / "layers" / "common")]
+    module_name, handler_name = function.handler.rsplit(".", 1)
+    try:
+        handler = getattr(importlib.import_module(module_name), handler_name)
+        conn.send(("ready", None))
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
+        return
+    while True:
+        try:
+            event = conn.recv()
+        except EOFError:
+            return
+        context = _Context(
+            function_name=function.environment["AWS_LAMBDA_FUNCTION_NAME"],
+            aws_request_id=str(uuid.uuid4()),
+            invoked_function_arn=f"arn:aws:lambda:local:123456789012:function:{function.logical_id}",
+            deadline_ms=time.time() * 1000 + function.timeout * 1000,
+        )
+        try:
+            conn.send(("ok", handler(event, context)))
+        except Exception:
+            conn.send(("error", traceback.format_exc()))
+
+
+class FunctionError(Exception):
+    """The handler raised: what Lambda reports as a function error."""
+
+
+class Worker:
+    def __init__(self, function: Function) -> None:
+        self.function = function
+        self._lock = threading.Lock()
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(
+            target=_serve, args=(function, child), daemon=True, name=function.logical_id
+        )
+        self._process.start()
+        status, detail = self._conn.recv()
+        if status != "ready":
+            raise RuntimeError(f"{function.logical_id} failed to start:\n{detail}")
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        with self._lock:
+            self._conn.send(event)
+            if not self._conn.poll(self.function.timeout + 5):
+                raise FunctionError(f"{self.function.logical_id} timed out after {self.function.timeout}s")
+            status, result = self._conn.recv()
+        if status == "error":
+            raise FunctionError(result)
+        return result
+
+    def stop(self) -> None:
+        self._conn.close()
+        self._process.terminate()
+        self._process.join(timeout=5)
