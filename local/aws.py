@@ -8,7 +8,8 @@ import boto3
 from local.template import Stack
 
 
-def clients(endpoint: str, region: str) -> dict[str, Any]:
+def clients(endpoint: str | None, region: str) -> dict[str, Any]:
+    """boto3 clients for the local AWS at `endpoint` (None: the default, e.g. inside moto's mock_aws)."""
     kwargs: dict[str, Any] = {
         "endpoint_url": endpoint,
         "region_name": region,

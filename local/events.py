@@ -15,7 +15,7 @@ from local.workers import FunctionError, Worker
 Log = Callable[[str], None]
 
 
-def _lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     """A record as Lambda hands it over (JSON-safe, with its event source ARN)."""
     record = dict(record)
     ddb = dict(record["dynamodb"])
@@ -25,6 +25,11 @@ def _lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     record["dynamodb"] = ddb
     record["eventSourceARN"] = stream_arn
     return record
+
+
+def as_delivered(event: dict[str, Any], region: str) -> dict[str, Any]:
+    """A bus event as EventBridge hands it to a target: moto's queue copy lacks some envelope fields."""
+    return {"account": ACCOUNT, "region": region, "resources": [], **event}
 
 
 class StreamPoller(threading.Thread):
@@ -82,7 +87,7 @@ class StreamPoller(threading.Thread):
     def _poll_shard(self, shard_id: str, iterator: str, stream_arn: str) -> None:
         response = self.aws["dynamodbstreams"].get_records(ShardIterator=iterator, Limit=1000)
         self.iterators[shard_id] = response.get("NextShardIterator")
-        records = [_lambda_record(r, stream_arn) for r in response["Records"]]
+        records = [lambda_record(r, stream_arn) for r in response["Records"]]
         records = [r for r in records if self._matches(r)]  # filtered records never reach the function
         for start in range(0, len(records), self.sub.batch_size):
             self._deliver(records[start : start + self.sub.batch_size], shard_id, stream_arn)
@@ -161,12 +166,7 @@ class BusDelivery(threading.Thread):
                 self.stop_event.wait(0.5)
                 continue
             for message in messages:
-                event = json.loads(message["Body"])
-                # moto leaves out envelope fields that EventBridge always sends
-                event.setdefault("account", ACCOUNT)
-                event.setdefault("region", self.region)
-                event.setdefault("resources", [])
-                self._deliver(event)
+                self._deliver(as_delivered(json.loads(message["Body"]), self.region))
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _deliver(self, event: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ _SEARCH_CLICK_IDS = ("gclid", "msclkid", "dclid", "yclid")
 _SOCIAL_CLICK_IDS = ("fbclid", "li_fat_id", "ttclid", "twclid")
 _SEARCH_ENGINES = ("google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.", "ecosia.", "qwant.")
 _SOCIAL_SITES = ("facebook.", "linkedin.", "lnkd.in", "t.co", "twitter.", "x.com", "instagram.", "reddit.")
-_PAID_MEDIUMS = ("cpc", "ppc", "paid", "paidsearch", "paid_search", "display", "cpm")
+_PAID_MEDIUMS = ("cpc", "ppc", "cpm", "display")  # and anything starting with "paid"
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,10 @@ def classify(
     if medium in ("email", "e-mail", "newsletter"):
         return touch(Channel.EMAIL, source)
     social_source = bool(source and any(s.rstrip(".") in source for s in _SOCIAL_SITES))
-    if medium in _PAID_MEDIUMS or any(k in query for k in _SEARCH_CLICK_IDS + _SOCIAL_CLICK_IDS):
-        if social_source or any(k in query for k in _SOCIAL_CLICK_IDS):
+    paid_medium = bool(medium and (medium in _PAID_MEDIUMS or medium.startswith("paid")))
+    if paid_medium or any(k in query for k in _SEARCH_CLICK_IDS + _SOCIAL_CLICK_IDS):
+        social = social_source or "social" in (medium or "")
+        if social or any(k in query for k in _SOCIAL_CLICK_IDS):
             return touch(Channel.PAID_SOCIAL, source or ref_host)
         return touch(Channel.PAID_SEARCH, source or ref_host)
     if medium == "social" or social_source:

@@ -9,7 +9,14 @@ from urllib.parse import parse_qsl, urlsplit
 from leadstream.contracts.api import FormSubmission, Message
 from leadstream.domain.attribution import Touch, classify
 from leadstream.domain.events import BehaviourEvent, EventType
-from leadstream.domain.identity import Identifier, IdKind, email_kind, identifiers, organisation_domain
+from leadstream.domain.identity import (
+    Identifier,
+    IdKind,
+    email_kind,
+    identifiers,
+    normalise_email,
+    organisation_domain,
+)
 from leadstream.store import LeadRepository, Profile, event_expiry
 
 
@@ -52,7 +59,9 @@ class Ingest:
     def message(self, msg: Message, received_at: datetime) -> Recorded:
         at = min(msg.timestamp or received_at, received_at)
         message_id = msg.message_id or _content_id("msg", msg.model_dump(mode="json", by_alias=True))
-        email = str(msg.traits.email) if msg.type == "identify" and msg.traits.email else None
+        email = (
+            normalise_email(str(msg.traits.email)) if msg.type == "identify" and msg.traits.email else None
+        )
         ids = identifiers(msg.anonymous_id, msg.user_id, email)
         resolution = self.repo.resolve(ids)
         lead_id = resolution.lead_id
@@ -85,7 +94,7 @@ class Ingest:
         return Recorded(lead_id, stored)
 
     def form(self, form_id: str, sub: FormSubmission, received_at: datetime) -> Recorded:
-        email = str(sub.email)
+        email = normalise_email(str(sub.email))
         ids = identifiers(sub.anonymous_id, None, email)
         resolution = self.repo.resolve(ids)
         lead_id = resolution.lead_id

@@ -25,18 +25,24 @@ class BatchResult:
 
 def _group(
     records: list[dict[str, Any]], repo: LeadRepository
-) -> "OrderedDict[str, list[tuple[str, BehaviourEvent]]]":
+) -> tuple["OrderedDict[str, list[tuple[str, BehaviourEvent]]]", list[str]]:
+    """Records per lead in stream order, and the sequence numbers of records that cannot be read."""
     groups: OrderedDict[str, list[tuple[str, BehaviourEvent]]] = OrderedDict()
+    unreadable: list[str] = []
     for record in records:
         seq = record["dynamodb"]["SequenceNumber"]
-        lead_id, event = repo.event_from_image(record["dynamodb"]["NewImage"])
+        try:
+            lead_id, event = repo.event_from_image(record["dynamodb"]["NewImage"])
+        except Exception as exc:
+            logger.error("unreadable behaviour record", sequence_number=seq, error=type(exc).__name__)
+            unreadable.append(seq)
+            continue
         groups.setdefault(lead_id, []).append((seq, event))
-    return groups
+    return groups, unreadable
 
 
 def score_batch(records: list[dict[str, Any]], repo: LeadRepository, model: ScoringModel) -> BatchResult:
-    groups = _group(records, repo)
-    failed: list[str] = []
+    groups, failed = _group(records, repo)
     scored = skipped = transitions = 0
     for lead_id, items in groups.items():
         try:
@@ -65,4 +71,5 @@ def score_batch(records: list[dict[str, Any]], repo: LeadRepository, model: Scor
         except Exception:
             logger.exception("scoring failed; the records will be retried", lead_id=lead_id)
             failed.append(items[0][0])
-    return BatchResult(scored, skipped, transitions, failed)
+    order = {r["dynamodb"]["SequenceNumber"]: i for i, r in enumerate(records)}
+    return BatchResult(scored, skipped, transitions, sorted(failed, key=order.__getitem__))

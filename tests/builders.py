@@ -1,0 +1,91 @@
+"""Builders shared by the test levels: API requests, Lambda contexts, stream records, bus events."""
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from local.events import lambda_record
+from local.gateway import api_event
+from local.template import Route
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test-function"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def http_request(
+    path: str,
+    body: str | bytes | dict[str, Any] | None = None,
+    *,
+    route: str | None = None,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+    path_params: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (v2) event, translated exactly as the local runner does it."""
+    if isinstance(body, dict):
+        raw = (json.dumps(body) if content_type == "application/json" else urlencode(body)).encode()
+    elif isinstance(body, str):
+        raw = body.encode()
+    else:
+        raw = body or b""
+    all_headers = {"content-type": content_type, "host": "api.test", **(headers or {})}
+    return api_event(
+        "POST", path, all_headers, raw, Route("POST", route or path, "test"), path_params or {}, "203.0.113.9"
+    )
+
+
+def page_view(
+    anonymous_id: str, path: str, *, message_id: str | None = None, **context: Any
+) -> dict[str, Any]:
+    return {
+        "anonymousId": anonymous_id,
+        "messageId": message_id or str(uuid.uuid4()),
+        "context": {"page": {"path": path, "url": f"https://www.acme-demo.test{path}"}, **context},
+    }
+
+
+def response_json(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"]) if response.get("body") else None
+
+
+def stream_records(aws: dict[str, Any], table_name: str) -> list[dict[str, Any]]:
+    """Every record on a table's stream so far, in Lambda's shape."""
+    ddb, streams = aws["dynamodb"], aws["dynamodbstreams"]
+    arn = ddb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = streams.get_records(ShardIterator=iterator)
+            records += [lambda_record(r, arn) for r in page["Records"]]
+            if not page["Records"]:
+                break
+            iterator = page.get("NextShardIterator")
+    return records
+
+
+def bus_event(detail: dict[str, Any], detail_type: str = "Lead Stage Changed") -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": "leadstream",
+        "account": "123456789012",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": detail,
+    }

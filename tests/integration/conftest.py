@@ -1,0 +1,149 @@
+"""Handlers in-process against moto, with the tables, queues and bus that template.yaml describes."""
+
+import importlib
+import json
+import logging
+import os
+import socket
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from local.aws import clients, provision
+from local.template import Stack, load_stack
+from tests.builders import stream_records
+
+REGION = "eu-west-1"
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+SITE = "https://www.acme-demo.test"
+
+
+@pytest.fixture(scope="session")
+def notifications_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("notify") / "notifications.jsonl"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto in server mode, as `make run` uses it (its in-process mock does not serve DynamoDB Streams)."""
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(notifications_file: Path, moto_endpoint: str) -> Iterator[Stack]:
+    overrides = {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "NOTIFICATIONS_FILE": str(notifications_file),
+    }
+    loaded = load_stack("leadstream-test", REGION, {"StageName": "test", "AllowedOrigins": SITE}, overrides)
+    saved = dict(os.environ)
+    for function in loaded.functions.values():
+        os.environ.update(function.environment)
+    yield loaded
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def aws(stack: Stack, moto_endpoint: str) -> dict[str, Any]:
+    """Fresh tables, queues and bus for each test."""
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).close()
+    handles = clients(moto_endpoint, REGION)
+    handles["queues"] = provision(stack, handles)
+    return handles
+
+
+def _handler(module: str) -> ModuleType:
+    return importlib.import_module(f"functions.{module}.app")
+
+
+@pytest.fixture
+def track(aws: dict[str, Any]) -> ModuleType:
+    return _handler("track")
+
+
+@pytest.fixture
+def form(aws: dict[str, Any]) -> ModuleType:
+    return _handler("form")
+
+
+@pytest.fixture
+def score(aws: dict[str, Any]) -> ModuleType:
+    return _handler("score")
+
+
+@pytest.fixture
+def publish(aws: dict[str, Any]) -> ModuleType:
+    return _handler("publish")
+
+
+@pytest.fixture
+def notify(aws: dict[str, Any], notifications_file: Path) -> ModuleType:
+    notifications_file.unlink(missing_ok=True)
+    return _handler("notify_sales")
+
+
+@pytest.fixture
+def leads_table(stack: Stack) -> str:
+    return stack.physical_name("LeadsTable")
+
+
+@pytest.fixture
+def items(aws: dict[str, Any], leads_table: str) -> Any:
+    """All items of the leads table (a function, so each call reads afresh)."""
+
+    def read(table: str | None = None) -> list[dict[str, Any]]:
+        return aws["dynamodb"].scan(TableName=table or leads_table)["Items"]
+
+    return read
+
+
+@pytest.fixture
+def new_records(aws: dict[str, Any], leads_table: str) -> Any:
+    """Stream records of the leads table not returned by an earlier call, optionally filtered by a pattern."""
+    seen: set[str] = set()
+
+    def read(pattern: str | None = None) -> list[dict[str, Any]]:
+        from moto.events.models import EventPattern
+
+        fresh = [r for r in stream_records(aws, leads_table) if r["eventID"] not in seen]
+        seen.update(r["eventID"] for r in fresh)
+        if pattern is None:
+            return fresh
+        matcher = EventPattern.load(pattern)
+        return [r for r in fresh if matcher.matches_event(r)]
+
+    return read
+
+
+@pytest.fixture
+def filters(stack: Stack) -> dict[str, str]:
+    """The FilterCriteria pattern of each stream-subscribed function, from template.yaml."""
+    return {sub.function: sub.filters[0] for sub in stack.streams}
+
+
+def notifications(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,79 @@
+"""FormFunction against moto: plain HTML forms and JavaScript posts."""
+
+from typing import Any
+
+from tests.builders import LambdaContext, http_request, page_view, response_json
+
+CTX = LambdaContext()
+SITE = "https://www.acme-demo.test"
+FORM = "application/x-www-form-urlencoded"
+
+
+def submit(form: Any, fields: dict[str, str], *, content_type: str = FORM, referer: str | None = None) -> Any:
+    headers = {"referer": referer} if referer else {}
+    event = http_request(
+        "/v1/forms/demo-request",
+        fields,
+        route="/v1/forms/{form_id}",
+        path_params={"form_id": "demo-request"},
+        content_type=content_type,
+        headers=headers,
+    )
+    return form.lambda_handler(event, CTX)
+
+
+def test_a_plain_html_form_redirects_to_the_thank_you_page(form, items):
+    response = submit(
+        form,
+        {"email": "jane@acme.com", "name": "Jane Doe", "_next": "/thanks"},
+        referer=f"{SITE}/request-demo",
+    )
+
+    assert response["statusCode"] == 303
+    assert response["headers"]["Location"] == f"{SITE}/thanks"
+    assert any(i["sk"]["S"] == "PROFILE" for i in items())
+
+
+def test_the_visitor_keeps_the_history_earned_while_anonymous(form, track, items):
+    track.lambda_handler(http_request("/v1/page", page_view("anon-9", "/pricing")), CTX)
+
+    submit(form, {"email": "jane@acme.com", "anonymousId": "anon-9"}, referer=f"{SITE}/request-demo")
+
+    partitions = {i["pk"]["S"] for i in items() if i["pk"]["S"].startswith("LEAD#")}
+    assert len(partitions) == 1
+    kinds = sorted(i["sk"]["S"].split("#")[0] for i in items() if i["pk"]["S"] in partitions)
+    assert kinds == ["EVT", "EVT", "PROFILE"]
+
+
+def test_a_json_form_post_answers_json(form, items):
+    response = submit(form, {"email": "jane@acme.com", "company": "Acme"}, content_type="application/json")
+
+    assert response["statusCode"] == 200
+    assert response_json(response) == {"success": True}
+
+
+def test_resubmitting_the_same_form_stores_it_once(form, items):
+    fields = {"email": "jane@acme.com", "anonymousId": "anon-10"}
+
+    submit(form, fields, content_type="application/json")
+    submit(form, fields, content_type="application/json")
+
+    assert sum(i["sk"]["S"].startswith("EVT#") for i in items()) == 1
+
+
+def test_an_invalid_email_gets_a_json_400_and_nothing_is_stored(form, items):
+    response = submit(form, {"email": "not-an-email"}, referer=f"{SITE}/request-demo")
+
+    assert response["statusCode"] == 400
+    assert response_json(response)["details"][0]["field"] == "email"
+    assert items() == []
+
+
+def test_a_thank_you_url_on_a_foreign_site_is_refused(form, items):
+    response = submit(
+        form, {"email": "jane@acme.com", "_next": "https://evil.example/phish"}, referer=f"{SITE}/x"
+    )
+
+    assert response["statusCode"] == 400
+    assert "not on an allowed origin" in response_json(response)["error"]
+    assert items() == []

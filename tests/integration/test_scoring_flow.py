@@ -1,0 +1,147 @@
+"""Score, Publish and NotifySales against moto, fed by the real table stream and filter criteria.
+
+At-least-once delivery is the rule: every stage here is delivered twice and must change nothing.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from local.events import as_delivered
+from tests.builders import LambdaContext, bus_event, http_request, page_view
+from tests.integration.conftest import notifications
+
+CTX = LambdaContext()
+SITE = "https://www.acme-demo.test"
+
+
+def visit_and_request_demo(
+    track: Any, form: Any, anonymous_id: str = "anon-1", email: str = "jane@acme.com"
+) -> None:
+    for path in ("/", "/blog/speed-to-lead", "/pricing"):
+        track.lambda_handler(http_request("/v1/page", page_view(anonymous_id, path)), CTX)
+    fields = {"email": email, "name": "Jane Doe", "company": "Acme", "anonymousId": anonymous_id}
+    event = http_request(
+        "/v1/forms/demo-request",
+        fields,
+        route="/v1/forms/{form_id}",
+        path_params={"form_id": "demo-request"},
+        content_type="application/json",
+    )
+    assert form.lambda_handler(event, CTX)["statusCode"] == 200
+
+
+def state_items(items: Any) -> list[dict[str, Any]]:
+    return [i for i in items() if i["sk"]["S"] == "STATE"]
+
+
+def bus_deliveries(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    """Events the template's 'lead became SQL' rule matched (delivered to its target's queue)."""
+    url = next(u for name, u in aws["queues"].items() if name.endswith("LeadBecameSql-delivery"))
+    messages = aws["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [as_delivered(json.loads(m["Body"]), "eu-west-1") for m in messages]
+
+
+def test_scoring_ignores_records_outside_its_filter(track, score, new_records, filters, items):
+    track.lambda_handler(http_request("/v1/page", page_view("anon-2", "/pricing")), CTX)
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+
+    # the STATE write it made is on the stream, but scoring's filter does not wake it up for it
+    assert new_records(filters["ScoreFunction"]) == []
+    assert len(state_items(items)) == 1
+
+
+def test_a_replayed_stream_batch_leaves_the_score_unchanged(track, form, score, new_records, filters, items):
+    visit_and_request_demo(track, form)
+    batch = {"Records": new_records(filters["ScoreFunction"])}
+
+    first = score.lambda_handler(batch, CTX)
+    state_after_first = state_items(items)
+    again = score.lambda_handler(batch, CTX)
+
+    assert first == again == {"batchItemFailures": []}
+    assert state_items(items) == state_after_first
+    state = state_after_first[0]
+    assert state["stage"]["S"] == "SQL"
+    assert float(state["behaviour"]["N"]) == 2 + 5 + 25 + 40
+
+
+def test_a_batch_split_differently_on_retry_applies_each_event_once(
+    track, form, score, new_records, filters, items
+):
+    visit_and_request_demo(track, form)
+    records = new_records(filters["ScoreFunction"])
+
+    score.lambda_handler({"Records": records[:2]}, CTX)
+    score.lambda_handler({"Records": records}, CTX)  # a retry that starts before the checkpoint
+
+    state = state_items(items)[0]
+    assert float(state["behaviour"]["N"]) == 72
+    assert state["events"]["N"] == str(len(records))
+
+
+def test_an_unreadable_record_is_reported_and_the_rest_are_scored(track, score, new_records, filters, items):
+    track.lambda_handler(http_request("/v1/page", page_view("anon-3", "/pricing")), CTX)
+    good = new_records(filters["ScoreFunction"])[0]
+    broken = json.loads(json.dumps(good))
+    broken["dynamodb"]["SequenceNumber"] = "1"
+    del broken["dynamodb"]["NewImage"]["type"]
+
+    response = score.lambda_handler({"Records": [broken, good]}, CTX)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "1"}]}
+    assert len(state_items(items)) == 1
+
+
+def test_a_new_sql_is_published_once_and_sales_notified_once(
+    track, form, score, publish, notify, new_records, filters, aws, notifications_file: Path
+):
+    visit_and_request_demo(track, form)
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+    outbox = {"Records": new_records(filters["PublishFunction"])}
+    assert len(outbox["Records"]) == 1
+
+    assert publish.lambda_handler(outbox, CTX) == {"batchItemFailures": []}
+    assert publish.lambda_handler(outbox, CTX) == {"batchItemFailures": []}  # stream redelivery
+
+    published = bus_deliveries(aws)
+    assert len(published) == 1
+    event = published[0]
+    assert event["detail"]["to_stage"] == "SQL"
+    card = event["detail"]["card"]
+    assert card["email"] == "jane@acme.com"
+    assert card["account"] == "acme.com"
+    assert card["first_touch"]["channel"] == "direct"
+    assert [r["label"] for r in card["reasons"]][:2] == ["Requested a demo", "Viewed pricing"]
+
+    notify.lambda_handler(event, CTX)
+    notify.lambda_handler(event, CTX)  # EventBridge redelivery
+    notify.lambda_handler({**event, "id": "another-delivery-id"}, CTX)  # a re-publish of the same change
+
+    sent = notifications(notifications_file)
+    assert len(sent) == 1
+    assert sent[0]["subject"] == "New SQL: Jane Doe at Acme (score 82)"
+    assert "Requested a demo (+40)" in sent[0]["text"]
+
+
+def test_a_free_mail_visitor_does_not_become_an_sql(track, form, score, new_records, filters, items):
+    visit_and_request_demo(track, form, email="jane@gmail.com")
+
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+
+    state = state_items(items)[0]
+    assert state["stage"]["S"] != "SQL"
+    assert new_records(filters["PublishFunction"]) == []
+
+
+def test_a_malformed_bus_event_fails_without_leaking_personal_data(notify):
+    event = bus_event({"transition_id": "t", "card": {"email": "jane@acme.com"}})
+
+    try:
+        notify.lambda_handler(event, CTX)
+    except Exception as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("a malformed event must fail so EventBridge retries and parks it")
+    assert "lead_id" in message
+    assert "jane@acme.com" not in message

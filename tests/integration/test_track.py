@@ -1,0 +1,167 @@
+"""TrackFunction against moto: what a website sees, and what ends up stored."""
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.builders import LambdaContext, http_request, page_view, response_json
+
+CTX = LambdaContext()
+
+
+def call(track: Any, path: str, body: Any, **kwargs: Any) -> dict[str, Any]:
+    return track.lambda_handler(http_request(path, body, **kwargs), CTX)
+
+
+def events_stored(items: Any) -> list[dict[str, Any]]:
+    return [i for i in items() if i["sk"]["S"].startswith("EVT#")]
+
+
+def test_page_view_is_stored_once_per_message_id(track, items):
+    body = page_view("anon-1", "/pricing", message_id="m-1")
+
+    first = call(track, "/v1/page", body)
+    retry = call(track, "/v1/page", body)
+
+    assert first["statusCode"] == 200
+    assert response_json(first) == {"success": True}
+    assert retry["statusCode"] == 200
+    stored = events_stored(items)
+    assert len(stored) == 1
+    assert stored[0]["path"]["S"] == "/pricing"
+    assert "expires_at" in stored[0]  # raw behaviour expires by TTL
+
+
+def test_page_view_records_the_acquisition_channel(track, items):
+    body = page_view("anon-2", "/")
+    body["context"]["page"]["url"] = (
+        "https://www.acme-demo.test/?utm_source=linkedin&utm_medium=paid_social&utm_campaign=launch"
+    )
+
+    call(track, "/v1/page", body)
+
+    touch = events_stored(items)[0]["touch"]["M"]
+    assert touch["channel"]["S"] == "paid social"
+    assert touch["campaign"]["S"] == "launch"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ("", "empty"),
+        ("[1, 2]", "JSON object"),
+        (json.dumps({"messageId": "m", "context": {}}), "anonymousId or userId"),
+        (json.dumps({"type": "track", "anonymousId": "a"}), "does not match this endpoint"),
+    ],
+)
+def test_bad_input_gets_a_400_naming_the_problem_and_stores_nothing(track, items, body, problem):
+    response = call(track, "/v1/page", body)
+
+    assert response["statusCode"] == 400
+    assert problem in response["body"]
+    assert response_json(response)["success"] is False
+    assert items() == []
+
+
+def test_a_track_call_without_an_event_name_is_rejected(track, items):
+    response = call(track, "/v1/track", {"anonymousId": "a"})
+
+    assert response["statusCode"] == 400
+    assert "'event' name" in response["body"]
+    assert items() == []
+
+
+def test_an_oversized_event_is_rejected(track, items):
+    body = page_view("anon-3", "/")
+    body["properties"] = {"blob": "x" * 33 * 1024}
+
+    response = call(track, "/v1/page", body)
+
+    assert response["statusCode"] == 400
+    assert "limit is 32768 bytes" in response_json(response)["error"]
+    assert items() == []
+
+
+def test_an_invalid_email_is_rejected_without_echoing_it(track, items):
+    response = call(track, "/v1/identify", {"anonymousId": "a", "traits": {"email": "jane@@acme"}})
+
+    assert response["statusCode"] == 400
+    details = response_json(response)["details"]
+    assert details[0]["field"] == "traits.email"
+    assert "jane@@acme" not in response["body"]
+    assert items() == []
+
+
+def test_identify_with_a_work_email_makes_a_known_lead_in_an_account(track, items, aws, stack):
+    call(track, "/v1/page", page_view("anon-4", "/pricing"))
+    response = call(
+        track,
+        "/v1/identify",
+        {"anonymousId": "anon-4", "traits": {"email": "Jane@Eu.Acme.co.uk", "name": "Jane Doe"}},
+    )
+
+    assert response["statusCode"] == 200
+    lead_pks = {i["pk"]["S"] for i in items() if i["pk"]["S"].startswith("LEAD#")}
+    assert len(lead_pks) == 1  # the anonymous history and the identity are the same lead
+    profile = next(i for i in items() if i["sk"]["S"] == "PROFILE")
+    assert profile["email"]["S"] == "jane@eu.acme.co.uk"
+    assert profile["account"]["S"] == "acme.co.uk"
+    accounts = aws["dynamodb"].scan(TableName=stack.physical_name("AccountsTable"))["Items"]
+    assert {a["sk"]["S"] for a in accounts} == {"PROFILE", next(iter(lead_pks))}
+    # the e-mail is never part of a key
+    assert all("acme" not in i["pk"]["S"] for i in items())
+
+
+def test_a_free_mail_address_creates_no_account(track, aws, stack):
+    call(track, "/v1/identify", {"anonymousId": "anon-5", "traits": {"email": "someone@gmail.com"}})
+
+    assert aws["dynamodb"].scan(TableName=stack.physical_name("AccountsTable"))["Items"] == []
+
+
+def test_a_batch_stores_valid_messages_and_names_the_rejected_ones(track, items):
+    batch = {
+        "batch": [
+            {"type": "page", **page_view("anon-6", "/")},
+            {"type": "page", "messageId": "no-identity"},
+            {"type": "bogus", "anonymousId": "anon-6"},
+            {"type": "track", "anonymousId": "anon-6", "event": "Signed Up"},
+        ],
+        "context": {"userAgent": "Mozilla/5.0"},
+    }
+
+    response = call(track, "/v1/batch", batch)
+
+    assert response["statusCode"] == 200
+    result = response_json(response)
+    assert result["accepted"] == 2
+    assert [r["index"] for r in result["rejected"]] == [1, 2]
+    assert len(events_stored(items)) == 2
+
+
+def test_a_batch_with_no_valid_message_is_a_400(track, items):
+    response = call(track, "/v1/batch", {"batch": [{"type": "page"}]})
+
+    assert response["statusCode"] == 400
+    assert items() == []
+
+
+def test_throttling_tells_the_client_to_retry(track, items):
+    client = track.ingest.repo.events._get_connection().connection.client
+
+    def throttle(**kwargs: Any) -> None:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
+
+    client.meta.events.register("before-call.dynamodb.PutItem", throttle)
+    try:
+        response = call(track, "/v1/page", page_view("anon-7", "/"))
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.PutItem", throttle)
+
+    assert response["statusCode"] == 503
+    assert response["headers"]["Retry-After"] == "1"
+    assert "retry" in response_json(response)["error"]
+    assert events_stored(items) == []
