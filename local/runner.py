@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         print("\nStopping Leadstream ...", flush=True)
@@ -185,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave processes behind
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop.set()
         if server is not None:
             server.server_close()

@@ -3,6 +3,7 @@
 import importlib
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -31,6 +32,7 @@ class _Context:
 
 
 def _serve(function: Function, conn: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the runner stops us
     os.environ.update(function.environment)
     sys.path[:0] = [str(function.code_uri), str(REPO / "layers" / "common")]
     module_name, handler_name = function.handler.rsplit(".", 1)

@@ -56,7 +56,12 @@ def stack(notifications_file: Path, moto_endpoint: str) -> Iterator[Stack]:
         "POWERTOOLS_METRICS_DISABLED": "true",
         "NOTIFICATIONS_FILE": str(notifications_file),
     }
-    loaded = load_stack("leadstream-test", REGION, {"StageName": "test", "AllowedOrigins": SITE}, overrides)
+    loaded = load_stack(
+        "leadstream-test",
+        REGION,
+        {"StageName": "test", "AllowedOrigins": f"{SITE},http://localhost:3000"},
+        overrides,
+    )
     saved = dict(os.environ)
     for function in loaded.functions.values():
         os.environ.update(function.environment)

@@ -1,0 +1,53 @@
+"""The sample events in events/ (for `sam local invoke -e` and `python -m local.invoke`) work as shown."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.builders import LambdaContext
+from tests.integration.conftest import notifications
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+CTX = LambdaContext()
+
+
+def sample(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+def test_every_function_in_the_template_has_a_sample_event(stack):
+    prefixes = {
+        "TrackFunction": "track_",
+        "FormFunction": "form_",
+        "ScoreFunction": "score_",
+        "PublishFunction": "publish_",
+        "NotifySalesFunction": "notify_sales",
+    }
+    names = [p.name for p in EVENTS.glob("*.json")]
+    assert set(stack.functions) == set(prefixes)
+    for function, prefix in prefixes.items():
+        assert any(n.startswith(prefix) for n in names), f"no sample event for {function} in events/"
+
+
+def test_the_api_samples_are_accepted(track, form):
+    for name in ("track_page.json", "track_identify.json", "track_batch.json"):
+        response = track.lambda_handler(sample(name), CTX)
+        assert response["statusCode"] == 200, (name, response["body"])
+    assert form.lambda_handler(sample("form_json.json"), CTX)["statusCode"] == 200
+    redirect = form.lambda_handler(sample("form_urlencoded.json"), CTX)
+    assert redirect["statusCode"] == 303
+    assert redirect["headers"]["Location"] == "http://localhost:3000/thanks"
+
+
+def test_the_stream_samples_score_and_publish(score, publish, items):
+    assert score.lambda_handler(sample("score_stream.json"), CTX) == {"batchItemFailures": []}
+    assert any(i["sk"]["S"] == "STATE" for i in items())
+    assert publish.lambda_handler(sample("publish_stream.json"), CTX) == {"batchItemFailures": []}
+
+
+def test_the_bus_sample_notifies_sales(notify, notifications_file):
+    notify.lambda_handler(sample("notify_sales.json"), CTX)
+
+    sent = notifications(notifications_file)
+    assert len(sent) == 1
+    assert sent[0]["subject"].startswith("New SQL: Jane Doe at Example Ltd")
