@@ -73,11 +73,6 @@ def test_given_a_touch_when_stored_as_a_dict_and_read_back_then_it_is_unchanged(
     assert Touch.from_dict(Touch(Channel.DIRECT).to_dict()) == Touch(Channel.DIRECT)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: social referrers are matched with startswith('facebook.') etc., so subdomains such as "
-    "l.facebook.com (Facebook's outbound link shim), m.facebook.com and uk.linkedin.com count as referral",
-)
 @pytest.mark.parametrize(
     "referrer",
     ["https://l.facebook.com/l.php?u=x", "https://m.facebook.com/", "https://uk.linkedin.com/in/jane"],
@@ -86,3 +81,29 @@ def test_given_a_referrer_on_a_social_network_subdomain_when_classified_then_it_
     referrer: str,
 ) -> None:
     assert _channel(referrer=referrer) is Channel.ORGANIC_SOCIAL
+
+
+@pytest.mark.parametrize("source", ["producthunt.com", "netflix.com", "g2"])
+def test_given_a_utm_source_that_merely_contains_a_social_name_when_classified_then_it_is_not_social(
+    source: str,
+) -> None:
+    touch = classify({"source": source}, {}, None, "www.acme.test", "/")
+
+    assert touch.channel is Channel.REFERRAL
+
+
+def test_given_a_late_event_from_before_the_first_visit_when_applied_then_its_touch_is_the_first_touch() -> (
+    None
+):
+    from leadstream.domain.scoring import ScoringModel, apply_events
+
+    from tests.unit.builders import day, new_lead, page
+
+    model = ScoringModel.load()
+    ad = Touch(Channel.PAID_SEARCH, "google")
+    direct = Touch(Channel.DIRECT)
+    lead = apply_events(
+        model, new_lead(), [page("/", at=day(0), touch=direct), page("/", at=day(-2), touch=ad)]
+    )
+
+    assert lead.first_touch == ad

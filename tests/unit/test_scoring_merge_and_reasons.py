@@ -5,7 +5,7 @@ from leadstream.domain.attribution import Channel, Touch
 from leadstream.domain.lifecycle import Stage
 from leadstream.domain.scoring import LeadScore, Reason, ScoringModel, describe, merge
 
-from tests.unit.builders import T0, day, form, identify, new_lead, page, scored
+from tests.unit.builders import T0, day, form, identify, new_lead, page, scored, track
 
 PAID = Touch(Channel.PAID_SEARCH, source="google", medium="cpc", campaign="spring", landing_path="/pricing")
 DIRECT = Touch(Channel.DIRECT, landing_path="/about")
@@ -170,3 +170,29 @@ def test_given_a_scored_lead_when_described_then_score_stage_and_reasons_are_pla
         "stage": "MQL",
         "reasons": [{"rule_id": "pricing_page", "label": "Viewed pricing", "points": 50}],
     }
+
+
+def test_given_both_leads_viewed_pricing_twice_when_merged_then_the_rule_cap_still_holds(
+    model: ScoringModel,
+) -> None:
+    known = scored(model, page("/pricing"), page("/pricing"), state=new_lead("Lknown"))
+    anonymous = scored(
+        model, page("/pricing", at=day(-1)), page("/pricing", at=day(-1)), state=new_lead("Lanon")
+    )
+
+    merged = merge(model, known, anonymous)
+
+    assert merged.contributions["pricing_page"] == (50, 2)
+    assert merged.score_at(model, T0) == pytest.approx(50)
+
+
+def test_given_an_anonymous_lead_with_only_unscored_events_when_merged_then_its_first_visit_is_kept(
+    model: ScoringModel,
+) -> None:
+    known = scored(model, identify(email_kind="work"), state=new_lead("Lknown"))
+    anonymous = scored(model, track("Opened App", at=day(-3)), state=new_lead("Lanon"))
+
+    merged = merge(model, known, anonymous)
+
+    assert merged.first_seen == day(-3)
+    assert merged.events == 2

@@ -153,11 +153,6 @@ def test_given_a_senior_title_when_a_later_identify_does_not_mention_the_title_t
     assert lead.fit_points == {"senior_title": 10, "work_email": 10}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: fit rules use substring matching, so the student rule's 'intern' matches "
-    "'International' and a director is scored as a student (-20)",
-)
 def test_given_a_director_of_international_sales_when_they_identify_then_they_are_not_scored_as_a_student(
     model: ScoringModel,
 ) -> None:

@@ -17,8 +17,14 @@ class Channel(StrEnum):
 
 _SEARCH_CLICK_IDS = ("gclid", "msclkid", "dclid", "yclid")
 _SOCIAL_CLICK_IDS = ("fbclid", "li_fat_id", "ttclid", "twclid")
-_SEARCH_ENGINES = ("google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.", "ecosia.", "qwant.")
-_SOCIAL_SITES = ("facebook.", "linkedin.", "lnkd.in", "t.co", "twitter.", "x.com", "instagram.", "reddit.")
+# Matched against whole host labels (google.co.uk, l.facebook.com, uk.linkedin.com), never substrings.
+_SEARCH_ENGINES = frozenset({"google", "bing", "duckduckgo", "yahoo", "baidu", "yandex", "ecosia", "qwant"})
+_SOCIAL_NETWORKS = frozenset(
+    {"facebook", "linkedin", "twitter", "instagram", "reddit", "youtube", "tiktok", "pinterest", "threads"}
+)
+# Short domains that are social networks themselves, and utm_source spellings of them.
+_SOCIAL_DOMAINS = frozenset({"t.co", "x.com", "lnkd.in", "fb.com", "fb.me", "bsky.app"})
+_SOCIAL_SOURCES = _SOCIAL_NETWORKS | _SOCIAL_DOMAINS | {"fb", "ig", "x", "li", "bluesky"}
 _PAID_MEDIUMS = ("cpc", "ppc", "cpm", "display")  # and anything starting with "paid"
 
 
@@ -42,6 +48,22 @@ class Touch:
             campaign=raw.get("campaign"),
             landing_path=raw.get("landing_path"),
         )
+
+
+def _labels(host: str) -> set[str]:
+    return set(host.split(".")[:-1])  # the last label is the TLD
+
+
+def _on_domain(host: str, domains: frozenset[str]) -> bool:
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def _is_search_engine(host: str) -> bool:
+    return bool(_labels(host) & _SEARCH_ENGINES)
+
+
+def _is_social(host: str) -> bool:
+    return bool(_labels(host) & _SOCIAL_NETWORKS) or _on_domain(host, _SOCIAL_DOMAINS)
 
 
 def _host(url: str | None) -> str | None:
@@ -71,7 +93,7 @@ def classify(
 
     if medium in ("email", "e-mail", "newsletter"):
         return touch(Channel.EMAIL, source)
-    social_source = bool(source and any(s.rstrip(".") in source for s in _SOCIAL_SITES))
+    social_source = bool(source and (source in _SOCIAL_SOURCES or ("." in source and _is_social(source))))
     paid_medium = bool(medium and (medium in _PAID_MEDIUMS or medium.startswith("paid")))
     if paid_medium or any(k in query for k in _SEARCH_CLICK_IDS + _SOCIAL_CLICK_IDS):
         social = social_source or "social" in (medium or "")
@@ -81,9 +103,10 @@ def classify(
     if medium == "social" or social_source:
         return touch(Channel.ORGANIC_SOCIAL, source or ref_host)
     if ref_host:
-        if any(engine in ref_host for engine in _SEARCH_ENGINES):
-            return touch(Channel.ORGANIC_SEARCH, source or ref_host.split(".")[0])
-        if any(ref_host.startswith(s) or ref_host == s for s in _SOCIAL_SITES):
+        if _is_search_engine(ref_host):
+            engine = next(label for label in ref_host.split(".") if label in _SEARCH_ENGINES)
+            return touch(Channel.ORGANIC_SEARCH, source or engine)
+        if _is_social(ref_host):
             return touch(Channel.ORGANIC_SOCIAL, source or ref_host)
         return touch(Channel.REFERRAL, source or ref_host)
     if source:

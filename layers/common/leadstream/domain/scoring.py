@@ -6,6 +6,7 @@ Everything here is O(1) per event: a lead's score is a stored value with the tim
 
 import fnmatch
 import math
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -64,10 +65,12 @@ class FitRule(_Strict):
         return self
 
     def matches(self, value: str) -> bool:
+        """`equals` compares the whole value; `contains_any` looks for whole words ('intern' is not in
+        'International'), case-insensitively."""
         value = value.lower()
         if self.equals is not None:
             return value == self.equals.lower()
-        return any(word in value for word in self.contains_any)
+        return any(re.search(rf"\b{re.escape(word.lower())}\b", value) for word in self.contains_any)
 
 
 class Threshold(_Strict):
@@ -189,7 +192,9 @@ def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> 
         event.type in (EventType.IDENTIFY, EventType.FORM) and "email_kind" in (event.fit_traits)
     )
     first_touch = state.first_touch
-    if event.touch is not None and first_touch is None:
+    if event.touch is not None and (
+        first_touch is None or state.first_seen is None or event.at < state.first_seen
+    ):
         first_touch = event.touch
     first_seen = event.at if state.first_seen is None or event.at < state.first_seen else state.first_seen
     last_seen = event.at if state.last_seen is None or event.at > state.last_seen else state.last_seen
@@ -237,19 +242,31 @@ def apply_events(model: ScoringModel, state: LeadScore, events: list[BehaviourEv
 
 
 def merge(model: ScoringModel, into: LeadScore, other: LeadScore) -> LeadScore:
-    """Fold an anonymous lead's history into the known lead it turned out to be."""
+    """Fold an anonymous lead's history into the known lead it turned out to be.
+
+    Rule caps (max_times) hold across the merge: points beyond a cap are taken off again.
+    """
     if other.as_of is None:
-        return into
-    if into.as_of is None or other.as_of > into.as_of:
+        behaviour, as_of = into.behaviour, into.as_of
+    elif into.as_of is None or other.as_of > into.as_of:
         behaviour = model.decay(into.behaviour, into.as_of, other.as_of) + other.behaviour
-        as_of: datetime | None = other.as_of
+        as_of = other.as_of
     else:
         behaviour = into.behaviour + model.decay(other.behaviour, other.as_of, into.as_of)
         as_of = into.as_of
+    caps = {rule.id: rule for rule in model.behaviour}
+    # The points over a cap are the older ones: take them off as decayed as they are by now.
+    older = min((t for t in (into.as_of, other.as_of) if t is not None), default=None)
     contributions = dict(into.contributions)
     for rule_id, (points, times) in other.contributions.items():
-        mine = contributions.get(rule_id, (0, 0))
-        contributions[rule_id] = (mine[0] + points, mine[1] + times)
+        mine_points, mine_times = contributions.get(rule_id, (0, 0))
+        total_points, total_times = mine_points + points, mine_times + times
+        rule = caps.get(rule_id)
+        if rule is not None and rule.max_times is not None and total_times > rule.max_times:
+            excess = total_points - rule.points * rule.max_times
+            behaviour -= model.decay(excess, older, as_of) if as_of else excess
+            total_points, total_times = rule.points * rule.max_times, rule.max_times
+        contributions[rule_id] = (total_points, total_times)
     other_first = other.first_seen is not None and (
         into.first_seen is None or other.first_seen < into.first_seen
     )
