@@ -170,7 +170,7 @@ def test_a_visitor_who_requests_a_demo_becomes_one_sql_and_one_notification(runn
     assert note["subject"] == "New SQL: Jane Doe at Acme (score 92)"
     assert note["card"]["account"] == "acme.example"
     assert note["card"]["first_touch"]["channel"] == "email"
-    assert "SALES NOTIFICATION" in runner.log_path.read_text()
+    assert eventually(lambda: "SALES NOTIFICATION  New SQL: Jane Doe" in runner.log_path.read_text())
     score_before = lead_state(runner)["behaviour"]
 
     # the website retries every request
