@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     endpoint = f"http://{args.host}:{args.aws_port}"
-    stack = load_stack(STACK, REGION, {"StageName": "local"}, function_environment(args, endpoint))
+    stack = load_stack(
+        STACK, REGION, {"StageName": "local", "LocalAwsEndpoint": endpoint}, function_environment(args)
+    )
     if args.function not in stack.functions:
         print(
             f"No function {args.function!r} in template.yaml; there are: {', '.join(stack.functions)}",

@@ -66,13 +66,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--notifications", type=Path, default=REPO / ".local" / "notifications.jsonl", help="JSON lines file"
     )
-    parser.add_argument("--verbose", action="store_true", help="show the functions' INFO logs")
+    parser.add_argument("--verbose", action="store_true", help="functions log at INFO, to this terminal")
     return parser.parse_args(argv)
 
 
-def function_environment(args: argparse.Namespace, endpoint: str) -> dict[str, str]:
+def function_environment(args: argparse.Namespace) -> dict[str, str]:
+    """What Lambda itself would provide, plus local conveniences (the endpoint comes from the template)."""
     return {
-        "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_REGION": REGION,
@@ -96,12 +96,20 @@ Leadstream is running locally (stack {stack.name}, everything wired from templat
   Local AWS (moto)  {endpoint}
                     aws --endpoint-url {endpoint} --region {REGION} dynamodb scan --table-name {leads}
   Notifications     {args.notifications}  (also printed here)
+  Function logs     {args.notifications.parent / "logs"}/<Function>.log  (make run ARGS=--verbose: here)
+  sam local env     {args.notifications.parent / "sam-local-env.json"}  (see README, "With Docker")
 
 Click through the demo site and request a demo with a work e-mail to become an SQL.
 Press Ctrl-C to stop.
 """,
         flush=True,
     )
+
+
+def write_sam_local_env(stack: Stack, path: Path) -> None:
+    """`sam local --env-vars` file: the same tables, bus and endpoint as this run, per function."""
+    env = {name: dict(function.declared) for name, function in stack.functions.items()}
+    path.write_text(json.dumps(env, indent=2) + "\n")
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -137,15 +145,18 @@ def main(argv: list[str] | None = None) -> int:
         stack = load_stack(
             STACK,
             REGION,
-            {"StageName": "local", "AllowedOrigins": origins},
-            function_environment(args, endpoint),
+            {"StageName": "local", "AllowedOrigins": origins, "LocalAwsEndpoint": endpoint},
+            function_environment(args),
         )
         aws = clients(endpoint, REGION)
         queues = provision(stack, aws)
+        write_sam_local_env(stack, args.notifications.parent / "sam-local-env.json")
         tables = len(stack.of_type("AWS::DynamoDB::Table"))
         _log(f"created {tables} tables, {len(queues)} queues, the bus and its rules in local AWS")
+        logs = args.notifications.parent / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
         for logical_id, function in stack.functions.items():
-            workers[logical_id] = Worker(function)
+            workers[logical_id] = Worker(function, None if args.verbose else logs / f"{logical_id}.log")
         _log(f"started {len(workers)} functions: {', '.join(workers)}")
         threads: list[threading.Thread] = [
             StreamPoller(stack, sub, workers[sub.function], aws, queues, stop, _log) for sub in stack.streams

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+NO_VALUE = object()  # AWS::NoValue
 TEMPLATE = REPO / "template.yaml"
 ACCOUNT = "123456789012"
 
@@ -84,7 +85,8 @@ class Function:
     logical_id: str
     code_uri: Path
     handler: str
-    environment: dict[str, str]
+    environment: dict[str, str]  # what the function runs with locally
+    declared: dict[str, str]  # what template.yaml gives it (all `sam local --env-vars` may override)
     timeout: int
 
 
@@ -150,14 +152,36 @@ class Stack:
             return self.physical_name(logical_id)
         raise ValueError(f"the local runner does not know {logical_id}.{attribute}")
 
+    def condition(self, name: str) -> bool:
+        return bool(self._evaluate(self.template.get("Conditions", {})[name]))
+
+    def _evaluate(self, expression: Any) -> Any:
+        ((key, arg),) = expression.items()
+        if key == "Fn::Equals":
+            left, right = (self.resolve(a) for a in arg)
+            return left == right
+        if key == "Fn::Not":
+            return not self._evaluate(arg[0])
+        if key == "Fn::And":
+            return all(self._evaluate(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self._evaluate(a) for a in arg)
+        if key == "Condition":
+            return self.condition(arg)
+        raise ValueError(f"the local runner cannot evaluate the condition {key}")
+
     def resolve(self, value: Any) -> Any:
-        """Evaluate the intrinsic functions this template uses."""
+        """Evaluate the intrinsic functions this template uses. AWS::NoValue removes a key."""
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [v for v in (self.resolve(v) for v in value) if v is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
+            if key == "Ref" and arg == "AWS::NoValue":
+                return NO_VALUE
+            if key == "Fn::If":
+                return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
             if key == "Ref":
                 return self._ref(arg)
             if key == "Fn::GetAtt":
@@ -177,7 +201,8 @@ class Stack:
                     return str(self._ref(ref))
 
                 return re.sub(r"\$\{([^}]+)\}", substitute, text)
-        return {k: self.resolve(v) for k, v in value.items()}
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
 
 def _parameters(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
@@ -198,14 +223,15 @@ def load_stack(
     for logical_id, resource in stack.of_type("AWS::Serverless::Function").items():
         props = resource["Properties"]
         env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
-        environment = {k: str(stack.resolve(v)) for k, v in env.items()}
-        environment.update(env_overrides)
+        declared = {k: str(v) for k, v in stack.resolve(env).items()}
+        environment = {**declared, **env_overrides}
         environment["AWS_LAMBDA_FUNCTION_NAME"] = f"{name}-{logical_id}"
         stack.functions[logical_id] = Function(
             logical_id,
             REPO / props["CodeUri"],
             props.get("Handler", globals_fn.get("Handler")),
             environment,
+            declared,
             int(props.get("Timeout", globals_fn.get("Timeout", 3))),
         )
         for event_name, event in props.get("Events", {}).items():

@@ -11,6 +11,7 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from local.template import REPO, Function
@@ -31,8 +32,12 @@ class _Context:
         return max(0, int(self.deadline_ms - time.time() * 1000))
 
 
-def _serve(function: Function, conn: Connection) -> None:
+def _serve(function: Function, conn: Connection, log_path: str | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the runner stops us
+    if log_path:  # the function's own output (Powertools JSON logs, EMF) goes to its log file
+        log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
     os.environ.update(function.environment)
     sys.path[:0] = [str(function.code_uri), str(REPO / "layers" / "common")]
     module_name, handler_name = function.handler.rsplit(".", 1)
@@ -64,13 +69,16 @@ class FunctionError(Exception):
 
 
 class Worker:
-    def __init__(self, function: Function) -> None:
+    def __init__(self, function: Function, log_path: Path | None = None) -> None:
         self.function = function
         self._lock = threading.Lock()
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(
-            target=_serve, args=(function, child), daemon=True, name=function.logical_id
+            target=_serve,
+            args=(function, child, str(log_path) if log_path else None),
+            daemon=True,
+            name=function.logical_id,
         )
         self._process.start()
         status, detail = self._conn.recv()

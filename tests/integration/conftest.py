@@ -47,7 +47,6 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def stack(notifications_file: Path, moto_endpoint: str) -> Iterator[Stack]:
     overrides = {
-        "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -59,7 +58,11 @@ def stack(notifications_file: Path, moto_endpoint: str) -> Iterator[Stack]:
     loaded = load_stack(
         "leadstream-test",
         REGION,
-        {"StageName": "test", "AllowedOrigins": f"{SITE},http://localhost:3000"},
+        {
+            "StageName": "test",
+            "AllowedOrigins": f"{SITE},http://localhost:3000",
+            "LocalAwsEndpoint": moto_endpoint,
+        },
         overrides,
     )
     saved = dict(os.environ)
