@@ -145,3 +145,32 @@ def test_a_malformed_bus_event_fails_without_leaking_personal_data(notify):
         raise AssertionError("a malformed event must fail so EventBridge retries and parks it")
     assert "lead_id" in message
     assert "jane@acme.com" not in message
+
+
+def test_a_second_device_joins_the_known_lead_and_brings_its_history(
+    track, score, new_records, filters, items
+):
+    def identify(anonymous_id: str) -> None:
+        body = {"anonymousId": anonymous_id, "traits": {"email": "jane@acme.com"}}
+        assert track.lambda_handler(http_request("/v1/identify", body), CTX)["statusCode"] == 200
+
+    # laptop: reads the blog, identifies
+    track.lambda_handler(http_request("/v1/page", page_view("laptop", "/blog/a")), CTX)
+    identify("laptop")
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+    # phone: looks at pricing anonymously, then identifies with the same e-mail
+    track.lambda_handler(http_request("/v1/page", page_view("phone", "/pricing")), CTX)
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+    identify("phone")
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+    # later phone visits land on the known lead directly
+    track.lambda_handler(http_request("/v1/page", page_view("phone", "/pricing")), CTX)
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+
+    states = {i["pk"]["S"]: i for i in state_items(items)}
+    known = next(s for s in states.values() if "merged_into" not in s)
+    merged = [s for s in states.values() if "merged_into" in s]
+    assert len(merged) == 1
+    assert merged[0]["merged_into"]["S"] == known["pk"]["S"].removeprefix("LEAD#")
+    assert known["contrib"]["M"]["pricing_page"]["L"][0]["N"] == "50"  # both pricing views, on one lead
+    assert known["contrib"]["M"]["blog_post"]["L"][0]["N"] == "5"
