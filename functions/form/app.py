@@ -29,13 +29,31 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _thank_you_url(requested: str | None, referer: str | None) -> str | None:
-    """Where to send the browser after a plain form post: only ever to an allowed origin."""
+THANK_YOU_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Thank you</title>
+<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">
+<h1>Thank you!</h1><p>We received your request and will be in touch shortly.</p>
+<p><a href="javascript:history.back()">Back</a></p></body></html>"""
+
+
+def _thank_you_url(requested: str | None, page: str | None) -> str | None:
+    """Where to send the browser after a plain form post: only ever to an allowed origin.
+
+    `page` is the form's page (Referer, else Origin): a relative `_next` is resolved against it.
+    None means "no known page to go to": the caller answers with its own thank-you page.
+    """
     allowed = settings.allowed_origins
-    target = urljoin(referer, requested) if requested and referer else requested or referer
-    if not target:
-        return None
-    if urlsplit(target).scheme not in ("http", "https"):
+    try:
+        if requested and not urlsplit(requested).scheme and not page:
+            return None
+        target = urljoin(page, requested) if requested and page else requested or page
+        if not target:
+            return None
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 - raises ValueError for a malformed host or port
+    except ValueError as exc:
+        raise BadRequest("the thank-you URL (_next) is not a valid URL") from exc
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BadRequest("the thank-you URL (_next) must be an http(s) URL")
     if "*" not in allowed and _origin(target) not in allowed:
         raise BadRequest(f"the thank-you URL (_next) is not on an allowed origin: {_origin(target)}")
@@ -51,14 +69,17 @@ def submit(form_id: str) -> Response[str] | dict[str, Any]:
     html_form = content_type == FORM_ENCODED
     fields = dict(parse_qsl(text, keep_blank_values=False)) if html_form else json_object(text)
     submission = FormSubmission.model_validate(fields)
-    referer = app.current_event.headers.get("referer") if html_form else None
-    redirect = _thank_you_url(submission.next, referer) if html_form else None
+    headers = app.current_event.headers
+    page = headers.get("referer") or headers.get("origin")
+    redirect = _thank_you_url(submission.next, page) if html_form else None
     recorded = ingest.form(form_id, submission, received_at(app))
     metrics.add_metric(
         name="FormsStored" if recorded.stored else "FormsDeduplicated", unit=MetricUnit.Count, value=1
     )
     if html_form and redirect:
         return Response(status_code=303, headers={"Location": redirect}, body="")
+    if html_form:  # no page to return to (the browser sent no Referer or Origin): thank them here
+        return Response(status_code=200, content_type="text/html; charset=utf-8", body=THANK_YOU_PAGE)
     return {"success": True}
 
 

@@ -1,5 +1,6 @@
 """TrackFunction: Segment-shaped tracking calls (page, track, identify, batch)."""
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -67,9 +68,12 @@ def batch() -> dict[str, Any]:
     messages: list[Message] = []
     for index, raw in enumerate(batch.batch):
         try:
-            if len(str(raw).encode()) > MAX_MESSAGE_BYTES:
+            if len(json.dumps(raw).encode()) > MAX_MESSAGE_BYTES:
                 raise BadRequest(f"message is larger than {MAX_MESSAGE_BYTES} bytes")
-            merged = {**raw, "context": {**batch.context, **(raw.get("context") or {})}}
+            own_context = raw.get("context") or {}
+            if not isinstance(own_context, dict):
+                raise BadRequest("'context' must be an object")
+            merged = {**raw, "context": {**batch.context, **own_context}}
             messages.append(Message.model_validate(merged))
         except ValidationError as exc:
             rejected.append({"index": index, "details": validation_details(exc)})

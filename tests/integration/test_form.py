@@ -9,8 +9,15 @@ SITE = "https://www.acme-demo.test"
 FORM = "application/x-www-form-urlencoded"
 
 
-def submit(form: Any, fields: dict[str, str], *, content_type: str = FORM, referer: str | None = None) -> Any:
-    headers = {"referer": referer} if referer else {}
+def submit(
+    form: Any,
+    fields: dict[str, str],
+    *,
+    content_type: str = FORM,
+    referer: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    headers = {**({"referer": referer} if referer else {}), **(headers or {})}
     event = http_request(
         "/v1/forms/demo-request",
         fields,
@@ -76,4 +83,27 @@ def test_a_thank_you_url_on_a_foreign_site_is_refused(form, items):
 
     assert response["statusCode"] == 400
     assert "not on an allowed origin" in response_json(response)["error"]
+    assert items() == []
+
+
+def test_a_form_from_a_browser_that_sends_no_referer_is_still_stored_and_thanked(form, items):
+    response = submit(form, {"email": "jane@acme.com", "_next": "/thanks"})
+
+    assert response["statusCode"] == 200
+    assert "Thank you" in response["body"]
+    assert any(i["sk"]["S"] == "PROFILE" for i in items())
+
+
+def test_a_relative_thank_you_url_resolves_against_the_origin_when_there_is_no_referer(form):
+    response = submit(form, {"email": "jane@acme.com", "_next": "/thanks"}, headers={"origin": SITE})
+
+    assert response["statusCode"] == 303
+    assert response["headers"]["Location"] == f"{SITE}/thanks"
+
+
+def test_a_malformed_thank_you_url_is_a_400(form, items):
+    response = submit(form, {"email": "jane@acme.com", "_next": "http://[oops/"}, referer=f"{SITE}/x")
+
+    assert response["statusCode"] == 400
+    assert "not a valid URL" in response_json(response)["error"]
     assert items() == []

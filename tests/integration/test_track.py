@@ -165,3 +165,30 @@ def test_throttling_tells_the_client_to_retry(track, items):
     assert response["headers"]["Retry-After"] == "1"
     assert "retry" in response_json(response)["error"]
     assert events_stored(items) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"timestamp": "2024-01-01T00:00:00"},  # no zone: taken as UTC
+        {"properties": {"referrer": 5, "url": ["x"], "path": {"a": 1}}},  # SDKs send anything
+        {"context": {"page": {"url": "http://[oops/", "referrer": "http://[bad"}}},
+    ],
+)
+def test_odd_but_harmless_input_is_stored_not_a_500(track, items, body):
+    response = call(track, "/v1/page", {"anonymousId": "anon-odd", **body})
+
+    assert response["statusCode"] == 200
+    assert len(events_stored(items)) == 1
+
+
+def test_a_batch_message_whose_context_is_not_an_object_is_rejected_alone(track, items):
+    batch = {
+        "batch": [{"type": "page", "anonymousId": "a", "context": "x"}, {"type": "page", "anonymousId": "a"}]
+    }
+
+    response = call(track, "/v1/batch", batch)
+
+    assert response["statusCode"] == 200
+    assert [r["index"] for r in response_json(response)["rejected"]] == [0]
+    assert len(events_stored(items)) == 1

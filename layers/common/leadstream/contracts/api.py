@@ -1,9 +1,9 @@
 """Request models of the tracking API (Segment HTTP tracking API field names)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 MAX_MESSAGE_BYTES = 32 * 1024
@@ -55,6 +55,12 @@ class Message(_Camel):
     properties: dict[str, Any] = Field(default_factory=dict)
     traits: Traits = Field(default_factory=Traits)
     context: Context = Field(default_factory=Context)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        """A timestamp without a zone is taken as UTC (ISO 8601 from most SDKs has one)."""
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
     @model_validator(mode="after")
     def _identified(self) -> Self:

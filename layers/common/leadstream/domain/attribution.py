@@ -69,7 +69,10 @@ def _is_social(host: str) -> bool:
 def _host(url: str | None) -> str | None:
     if not url:
         return None
-    host = urlsplit(url).hostname
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # a malformed referrer is no referrer
+        return None
     return host.removeprefix("www.") if host else None
 
 

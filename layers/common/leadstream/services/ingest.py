@@ -4,7 +4,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from leadstream.contracts.api import FormSubmission, Message
 from leadstream.domain.attribution import Touch, classify
@@ -32,23 +32,37 @@ def _content_id(prefix: str, payload: object) -> str:
     return f"{prefix}-{hashlib.blake2b(body, digest_size=16).hexdigest()}"
 
 
+def _text(properties: dict[str, object], key: str) -> str | None:
+    """A page property as a string; SDKs send anything, and only strings mean something here."""
+    value = properties.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _split(url: str | None) -> SplitResult | None:
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 - raises ValueError for a malformed host such as "http://[oops"
+    except ValueError:
+        return None
+    return parts
+
+
 def _page_touch(msg: Message) -> tuple[str | None, Touch]:
     page = msg.context.page
     props = msg.properties
-    url = page.url or str(props.get("url") or "") or None
-    parts = urlsplit(url) if url else None
-    path = page.path or props.get("path") or (parts.path if parts else None) or None
-    query_string = (parts.query if parts else "") or (page.search or str(props.get("search") or "")).lstrip(
-        "?"
-    )
-    query = dict(parse_qsl(query_string))
+    parts = _split(page.url or _text(props, "url"))
+    path = page.path or _text(props, "path") or (parts.path if parts else None) or None
+    search = page.search or _text(props, "search") or ""
+    query = dict(parse_qsl((parts.query if parts else "") or search.lstrip("?")))
     campaign = dict(msg.context.campaign)
     for key, value in query.items():
         if key.startswith("utm_"):
             campaign.setdefault(key.removeprefix("utm_"), value)
-    referrer = page.referrer or props.get("referrer") or None
+    referrer = page.referrer or _text(props, "referrer")
     touch = classify(campaign, query, referrer, parts.hostname if parts else None, path)
-    return (str(path)[:512] if path else None), touch
+    return (path[:512] if path else None), touch
 
 
 @dataclass(frozen=True)
