@@ -170,18 +170,28 @@ class BusDelivery(threading.Thread):
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _deliver(self, event: dict[str, Any]) -> None:
-        retries = min(
-            self.rule.max_retries, 3
-        )  # locally, a few quick retries stand for EventBridge's schedule
-        for attempt in range(retries + 1):
+        """Lambda's asynchronous invoke: the first try plus the configured retries, then the destination."""
+        error = ""
+        for attempt in range(self.rule.async_retries + 1):
             try:
                 self.worker.invoke(event)
                 return
             except FunctionError as exc:
+                error = str(exc)
                 self.log(f"{self.rule.function} failed (attempt {attempt + 1}):\n{exc}")
-                time.sleep(0.2 * (attempt + 1))
-        if self.rule.dead_letter_queue:
+                time.sleep(0.2 * (attempt + 1))  # Lambda waits a minute, then two; locally a moment
+        if self.rule.on_failure_queue:
+            record = {
+                "version": "1.0",
+                "requestContext": {
+                    "functionArn": self.rule.function,
+                    "condition": "RetriesExhausted",
+                    "approximateInvokeCount": self.rule.async_retries + 1,
+                },
+                "requestPayload": event,
+                "responsePayload": {"errorMessage": error.strip().splitlines()[-1] if error else ""},
+            }
             self.aws["sqs"].send_message(
-                QueueUrl=self.queues[self.rule.dead_letter_queue], MessageBody=json.dumps(event)
+                QueueUrl=self.queues[self.rule.on_failure_queue], MessageBody=json.dumps(record)
             )
-            self.log(f"{self.rule.function}: event parked in {self.rule.dead_letter_queue}")
+            self.log(f"{self.rule.function}: event parked in {self.rule.on_failure_queue}")

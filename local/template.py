@@ -76,8 +76,9 @@ class BusRule:
     name: str
     bus: str  # resolved bus name
     pattern: dict[str, Any]
-    max_retries: int
-    dead_letter_queue: str | None  # logical id
+    # Lambda's asynchronous invocation of the target: retries on function errors, then the destination.
+    async_retries: int
+    on_failure_queue: str | None  # logical id
 
 
 @dataclass
@@ -254,15 +255,16 @@ def load_stack(
                     )
                 )
             elif event["Type"] == "EventBridgeRule":
-                dlq = p.get("DeadLetterConfig", {}).get("Arn")
+                invoke = props.get("EventInvokeConfig", {})
+                on_failure = invoke.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
                 stack.rules.append(
                     BusRule(
                         function=logical_id,
                         name=f"{logical_id}-{event_name}",
                         bus=str(stack.resolve(p.get("EventBusName", "default"))),
                         pattern=json.loads(json.dumps(p["Pattern"])),
-                        max_retries=int(p.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)),
-                        dead_letter_queue=dlq["Fn::GetAtt"][0] if dlq else None,
+                        async_retries=int(invoke.get("MaximumRetryAttempts", 2)),
+                        on_failure_queue=on_failure["Fn::GetAtt"][0] if on_failure else None,
                     )
                 )
     return stack

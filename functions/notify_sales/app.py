@@ -12,10 +12,10 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from leadstream.contracts.events import LeadStageChanged
-from leadstream.errors import invalid_event
+from leadstream.errors import NotifyFailed, invalid_event
 from leadstream.integrations.notifiers import Channel, FileChannel, SlackChannel, SnsChannel
 from leadstream.observability import logger, metrics, tracer
-from leadstream.services.notify import notify_sales
+from leadstream.services.notify import deliver
 from leadstream.settings import NotifySettings
 from pydantic import ValidationError
 
@@ -33,16 +33,21 @@ class StageChangedEvent(EventBridgeModel):
     detail: LeadStageChanged
 
 
-idempotency = IdempotencyConfig(event_key_jmespath="transition_id", expires_after_seconds=30 * 24 * 3600)
+# One idempotency record per transition and channel: a retry after one channel failed resends only there.
+idempotency = IdempotencyConfig(
+    event_key_jmespath="[transition_id, channel]", expires_after_seconds=30 * 24 * 3600
+)
+by_name = {channel.name: channel for channel in channels}
 
 
 @idempotent_function(
-    data_keyword_argument="change",
+    data_keyword_argument="delivery",
     persistence_store=DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
     config=idempotency,
 )
-def notify_once(change: dict[str, Any]) -> dict[str, Any]:
-    return notify_sales(LeadStageChanged.model_validate(change), channels)
+def deliver_once(delivery: dict[str, Any]) -> dict[str, str]:
+    deliver(LeadStageChanged.model_validate(delivery["change"]), by_name[delivery["channel"]])
+    return {"sent": delivery["channel"]}
 
 
 @logger.inject_lambda_context
@@ -56,7 +61,22 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise invalid_event(exc, "Lead Stage Changed event") from None
     if not channels:
         logger.warning("no notification channel is configured; set NotificationEmail or SlackWebhookUrl")
-    result: dict[str, Any] = notify_once(change=change.model_dump(mode="json"))
+    payload = change.model_dump(mode="json")
+    failed = []
+    for name in by_name:
+        try:
+            deliver_once(delivery={"transition_id": change.transition_id, "channel": name, "change": payload})
+        except NotifyFailed as exc:
+            logger.warning(
+                "notification channel failed",
+                channel=name,
+                transition_id=change.transition_id,
+                reason=str(exc),
+            )
+            failed.append(name)
     metrics.add_metric(name="SalesNotificationsHandled", unit=MetricUnit.Count, value=1)
-    logger.info("sales notified", transition_id=change.transition_id, channels=result["channels"])
-    return result
+    if failed:  # Lambda retries the event; channels that already succeeded are skipped
+        metrics.add_metric(name="SalesNotificationChannelFailures", unit=MetricUnit.Count, value=len(failed))
+        raise NotifyFailed(f"channels failed: {', '.join(failed)} (transition {change.transition_id})")
+    logger.info("sales notified", transition_id=change.transition_id, channels=list(by_name))
+    return {"transition_id": change.transition_id, "channels": list(by_name)}

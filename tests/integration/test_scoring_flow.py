@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+from leadstream.errors import NotifyFailed
+
 from local.events import as_delivered
 from tests.builders import LambdaContext, bus_event, http_request, page_view
 from tests.integration.conftest import notifications
@@ -174,3 +177,31 @@ def test_a_second_device_joins_the_known_lead_and_brings_its_history(
     assert merged[0]["merged_into"]["S"] == known["pk"]["S"].removeprefix("LEAD#")
     assert known["contrib"]["M"]["pricing_page"]["L"][0]["N"] == "50"  # both pricing views, on one lead
     assert known["contrib"]["M"]["blog_post"]["L"][0]["N"] == "5"
+
+
+def test_a_retry_after_one_channel_failed_resends_only_to_that_channel(
+    notify, aws, stack, notifications_file
+):
+    from tests.integration.test_sample_events import sample
+
+    event = sample("notify_sales.json")
+    topic_arn = stack.arn("SalesNotificationsTopic")
+    aws["sns"].delete_topic(TopicArn=topic_arn)  # e-mail channel down
+
+    with pytest.raises(NotifyFailed, match="sns"):
+        notify.lambda_handler(event, CTX)
+    assert len(notifications(notifications_file)) == 1  # the other channel already told sales
+
+    aws["sns"].create_topic(Name=stack.physical_name("SalesNotificationsTopic"))
+    queue = aws["sqs"].create_queue(QueueName="mailbox")["QueueUrl"]
+    queue_arn = aws["sqs"].get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    aws["sns"].subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+
+    notify.lambda_handler(event, CTX)  # Lambda's retry
+
+    assert len(notifications(notifications_file)) == 1
+    mails = aws["sqs"].receive_message(QueueUrl=queue).get("Messages", [])
+    assert len(mails) == 1
+    assert "Jane Doe" in json.loads(mails[0]["Body"])["Subject"]

@@ -1,7 +1,5 @@
 """Telling sales: a short message that reads well on a phone, with the reasons behind the score."""
 
-from typing import Any
-
 from leadstream.contracts.events import LeadStageChanged
 from leadstream.integrations.notifiers import Channel
 
@@ -27,9 +25,6 @@ def message(change: LeadStageChanged) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def notify_sales(change: LeadStageChanged, channels: list[Channel]) -> dict[str, Any]:
+def deliver(change: LeadStageChanged, channel: Channel) -> None:
     subject, text = message(change)
-    payload = change.model_dump(mode="json")
-    for channel in channels:
-        channel.send(subject, text, payload)
-    return {"transition_id": change.transition_id, "channels": [c.name for c in channels]}
+    channel.send(subject, text, change.model_dump(mode="json"))
