@@ -35,7 +35,8 @@ def visit_and_request_demo(
 
 
 def state_items(items: Any) -> list[dict[str, Any]]:
-    return [i for i in items() if i["sk"]["S"] == "STATE"]
+    """STATE items of scored leads (not the pointers an identifier's own lead gets when it is linked)."""
+    return [i for i in items() if i["sk"]["S"] == "STATE" and "stage" in i]
 
 
 def bus_deliveries(aws: dict[str, Any]) -> list[dict[str, Any]]:
@@ -205,3 +206,40 @@ def test_a_retry_after_one_channel_failed_resends_only_to_that_channel(
     mails = aws["sqs"].receive_message(QueueUrl=queue).get("Messages", [])
     assert len(mails) == 1
     assert "Jane Doe" in json.loads(mails[0]["Body"])["Subject"]
+
+
+def test_a_second_device_merged_within_one_batch_counts_everything_once(
+    track, form, score, new_records, filters, items
+):
+    def page(anonymous_id: str, path: str, message_id: str) -> None:
+        body = page_view(anonymous_id, path, message_id=message_id)
+        assert track.lambda_handler(http_request("/v1/page", body), CTX)["statusCode"] == 200
+
+    def identify(anonymous_id: str) -> None:
+        body = {"anonymousId": anonymous_id, "traits": {"email": "jane@acme.com"}}
+        assert track.lambda_handler(http_request("/v1/identify", body), CTX)["statusCode"] == 200
+
+    page("laptop", "/blog/a", "l-1")
+    identify("laptop")
+    page("phone", "/pricing", "p-1")
+    identify("phone")  # the phone's lead is handed over to the laptop's known lead
+    event = http_request(  # ...and a form from the phone at the same time
+        "/v1/forms/demo-request",
+        {"email": "jane@acme.com", "anonymousId": "phone"},
+        route="/v1/forms/{form_id}",
+        path_params={"form_id": "demo-request"},
+        content_type="application/json",
+    )
+    assert form.lambda_handler(event, CTX)["statusCode"] == 200
+    page("phone", "/pricing", "p-1")  # the phone's SDK retries its page view after the merge
+    batch = {"Records": new_records(filters["ScoreFunction"])}
+
+    assert score.lambda_handler(batch, CTX) == {"batchItemFailures": []}
+    assert score.lambda_handler(batch, CTX) == {"batchItemFailures": []}  # and the stream redelivers
+
+    scored = state_items(items)
+    known = [s for s in scored if "merged_into" not in s]
+    assert len(known) == 1
+    contributions = {k: v["L"][0]["N"] for k, v in known[0]["contrib"]["M"].items()}
+    assert contributions == {"blog_post": "5", "pricing_page": "25", "demo_request": "40"}
+    assert known[0]["stage"]["S"] == "SQL"

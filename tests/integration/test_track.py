@@ -103,8 +103,11 @@ def test_identify_with_a_work_email_makes_a_known_lead_in_an_account(track, item
     )
 
     assert response["statusCode"] == 200
-    lead_pks = {i["pk"]["S"] for i in items() if i["pk"]["S"].startswith("LEAD#")}
-    assert len(lead_pks) == 1  # the anonymous history and the identity are the same lead
+    # the anonymous history and the identity are the same lead
+    lead_pks = {
+        i["pk"]["S"] for i in items() if i["sk"]["S"] in ("PROFILE",) or i["sk"]["S"].startswith("EVT#")
+    }
+    assert len(lead_pks) == 1
     profile = next(i for i in items() if i["sk"]["S"] == "PROFILE")
     assert profile["email"]["S"] == "jane@eu.acme.co.uk"
     assert profile["account"]["S"] == "acme.co.uk"

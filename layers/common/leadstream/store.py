@@ -33,7 +33,7 @@ from pynamodb.models import Model
 
 from leadstream.domain.attribution import Touch
 from leadstream.domain.events import BehaviourEvent, EventType
-from leadstream.domain.identity import Identifier
+from leadstream.domain.identity import Identifier, device_lead
 from leadstream.domain.lifecycle import Stage
 from leadstream.domain.scoring import LeadScore, Transition
 from leadstream.errors import ConcurrentUpdate, StoreUnavailable
@@ -118,7 +118,6 @@ class EventItem(_Item):
     form_id = UnicodeAttribute(null=True)
     fit = MapAttribute[str, str](null=True)
     touch = MapAttribute[str, str](null=True)
-    merged_from = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
 
@@ -126,21 +125,25 @@ class StateItem(_Item):
     class Meta:
         abstract = True
 
-    seq = UnicodeAttribute()  # last stream sequence applied, zero-padded: the replay guard
-    behaviour = NumberAttribute()
+    # Replay guards: the last stream sequence applied from this lead's own partition (zero-padded), and
+    # per merged-in lead the last sequence forwarded from its partition. `version` is the write lock.
+    seq = UnicodeAttribute(null=True)
+    absorbed = MapAttribute[str, str](null=True)
+    version = NumberAttribute(null=True)
+    behaviour = NumberAttribute(null=True)
     as_of = NumberAttribute(null=True)
-    stage = UnicodeAttribute()
-    known = BooleanAttribute()
+    stage = UnicodeAttribute(null=True)
+    known = BooleanAttribute(null=True)
     contrib = MapAttribute[str, list[int]](null=True)  # rule id -> [points, times]
     fit = MapAttribute[str, int](null=True)
     first_touch = MapAttribute[str, str](null=True)
     first_seen = NumberAttribute(null=True)
     last_seen = NumberAttribute(null=True)
-    events = NumberAttribute()
-    transition_count = NumberAttribute()
+    events = NumberAttribute(null=True)
+    transition_count = NumberAttribute(null=True)
     transition_to = UnicodeAttribute(null=True)  # set only by the update that changed stage (outbox)
     transitions = ListAttribute[dict[str, Any]](null=True)
-    merged_into = UnicodeAttribute(null=True)
+    merged_into = UnicodeAttribute(null=True)  # this lead's events are scored on that lead now
 
 
 class ProfileItem(_Item):
@@ -227,11 +230,22 @@ class Profile:
 
 @dataclass(frozen=True)
 class Resolution:
-    lead_id: str
-    # Identifiers not linked to any lead yet (to link to lead_id).
-    unlinked: tuple[Identifier, ...]
-    # Another lead the anonymous visitor's history currently lives in, to merge into lead_id.
-    merge_from: str | None = None
+    lead_id: str  # the lead these identifiers belong to (profile, account, score)
+    unlinked: tuple[Identifier, ...]  # identifiers to link to it
+
+
+@dataclass(frozen=True)
+class StoredScore:
+    score: LeadScore
+    seq: str | None  # last own-partition sequence applied
+    absorbed: dict[str, str]  # merged-in lead -> last sequence forwarded from it
+    version: int | None  # None: no STATE item yet
+    merged_into: str | None
+
+    def applied(self, seq: str, source: str | None = None) -> bool:
+        """Whether a record was already applied: of this lead's own partition, or forwarded from `source`."""
+        done = self.seq if source is None else self.absorbed.get(source)
+        return done is not None and _pad(seq) <= done
 
 
 @contextmanager
@@ -275,7 +289,8 @@ class LeadRepository:
     # identities
 
     def resolve(self, ids: list[Identifier]) -> Resolution:
-        """Which lead these identifiers belong to. Known identifiers (user, e-mail) win over anonymous."""
+        """Which lead these identifiers belong to: the first one linked (known identifiers first), else the
+        lead of the visitor's own identifier (see `device_lead`)."""
         if not ids:
             raise ValueError("at least one identifier is needed")
         with _mapped_errors("resolving identity"):
@@ -285,18 +300,36 @@ class LeadRepository:
             }
         linked = [(i, found.get(f"ID#{i.key}")) for i in ids]
         owner = next((lead for _, lead in linked if lead), None)
-        anonymous = [i for i in ids if i.kind.value == "anon"]
-        anon_lead = None
-        if anonymous:
-            anon_lead = found.get(f"ID#{anonymous[0].key}") or anonymous[0].derived_lead_id()
-        lead_id = owner or anon_lead or ids[0].derived_lead_id()
-        merge_from = anon_lead if anon_lead and anon_lead != lead_id else None
-        return Resolution(lead_id, tuple(i for i, lead in linked if not lead), merge_from)
+        return Resolution(owner or device_lead(ids), tuple(i for i, lead in linked if not lead))
 
     def link(self, ids: tuple[Identifier, ...], lead_id: str, now: datetime) -> None:
+        """Link identifiers to a lead. An identifier whose own lead is another one hands that lead over:
+        it is marked merged, so its history and later events are scored on `lead_id`."""
         for ident in ids:
+            own = ident.derived_lead_id()
+            if own == lead_id:
+                continue  # implicit: no link item needed
             item = self.links(f"ID#{ident.key}", LINK_SK, lead_id=lead_id, linked_at=_ts(now))
             self._write("link", item, condition=self.links.pk.does_not_exist())
+            self.mark_merged(own, into=lead_id)
+
+    def mark_merged(self, lead_id: str, into: str) -> None:
+        """Point a lead at the lead that absorbs it. The first mark wins; STATE is created if needed."""
+        item = self.states(lead_pk(lead_id), STATE_SK)
+        self.meter.record("state", 128)
+        try:
+            item.update(
+                actions=[
+                    self.states.merged_into.set(into),
+                    self.states.version.set((self.states.version | 0) + 1),
+                    self.states.transition_to.remove(),
+                    self.states.transitions.remove(),
+                ],
+                condition=self.states.merged_into.does_not_exist(),
+            )
+        except PynamoDBException as exc:
+            if not _is_condition_failure(exc):
+                raise StoreUnavailable(f"marking a merged lead failed ({exc.cause_response_code})") from exc
 
     # behaviour
 
@@ -312,7 +345,6 @@ class LeadRepository:
             form_id=event.form_id,
             fit=event.fit_traits or None,
             touch=event.touch.to_dict() if event.touch else None,
-            merged_from=event.merged_from,
             expires_at=expires_at,
         )
         return self._write("event", item, condition=self.events.pk.does_not_exist())
@@ -331,19 +363,24 @@ class LeadRepository:
             form_id=item.form_id,
             fit_traits=fit,
             touch=Touch.from_dict(touch) if touch else None,
-            merged_from=item.merged_from,
         )
 
     # score state
 
-    def load_score(self, lead_id: str) -> tuple[LeadScore, str | None]:
-        """The lead's score and the last stream sequence number applied to it (None if new)."""
+    def load_score(self, lead_id: str) -> StoredScore:
+        """The lead's score with its replay guards and write version (a fresh lead if it has none)."""
         with _mapped_errors("reading lead state"):
             try:
                 item = self.states.get(lead_pk(lead_id), STATE_SK, consistent_read=True)
             except self.states.DoesNotExist:
-                return LeadScore(lead_id=lead_id), None
-        return self.score_from_item(item), item.seq
+                return StoredScore(LeadScore(lead_id=lead_id), None, {}, None, None)
+        return StoredScore(
+            self.score_from_item(item),
+            item.seq,
+            item.absorbed.as_dict() if item.absorbed else {},
+            int(item.version) if item.version is not None else 0,
+            item.merged_into,
+        )
 
     def score_from_image(self, image: dict[str, Any]) -> LeadScore:
         return self.score_from_item(self.states.from_raw_data(image))
@@ -354,32 +391,34 @@ class LeadRepository:
         touch = item.first_touch.as_dict() if item.first_touch else None
         return LeadScore(
             lead_id=lead_id_of(item.pk),
-            behaviour=float(item.behaviour),
+            behaviour=float(item.behaviour or 0),
             as_of=_dt(item.as_of),
-            stage=Stage(item.stage),
-            known=item.known,
+            stage=Stage(item.stage or Stage.LEAD.value),
+            known=bool(item.known),
             contributions={k: (int(v[0]), int(v[1])) for k, v in contrib.items()},
             fit_points={k: int(v) for k, v in (item.fit.as_dict() if item.fit else {}).items()},
             first_touch=Touch.from_dict(touch) if touch else None,
             first_seen=_dt(item.first_seen),
             last_seen=_dt(item.last_seen),
-            events=int(item.events),
-            transition_count=int(item.transition_count),
+            events=int(item.events or 0),
+            transition_count=int(item.transition_count or 0),
             transitions=tuple(
                 Transition(
                     t["id"], Stage(t["from"]), Stage(t["to"]), _dt(t["at"]) or datetime.now(UTC), t["score"]
                 )
                 for t in (item.transitions or [])
             ),
-            merged_into=item.merged_into,
         )
 
-    def save_score(self, score: LeadScore, seq: str, expected_seq: str | None) -> None:
-        """Write the whole state item (one small PutItem), only if nobody applied records since we read."""
+    def save_score(self, stored: StoredScore, score: LeadScore) -> None:
+        """Write the whole STATE item (one small PutItem) with the guards in `stored`, only if nobody wrote
+        it since it was read (`stored.version`)."""
         item = self.states(
             lead_pk(score.lead_id),
             STATE_SK,
-            seq=_pad(seq),
+            seq=stored.seq,
+            absorbed=stored.absorbed or None,
+            version=(stored.version or 0) + 1,
             behaviour=round(score.behaviour, 4),
             as_of=_ts(score.as_of),
             stage=score.stage.value,
@@ -403,17 +442,19 @@ class LeadRepository:
                 for t in score.transitions
             ]
             or None,
-            merged_into=score.merged_into,
+            merged_into=stored.merged_into,
         )
         condition = (
-            self.states.pk.does_not_exist() if expected_seq is None else self.states.seq == expected_seq
+            self.states.pk.does_not_exist()
+            if stored.version is None
+            else self.states.version == stored.version
         )
         if not self._write("state", item, condition=condition):
             raise ConcurrentUpdate(f"lead {score.lead_id} changed while it was being scored")
 
     @staticmethod
-    def is_applied(seq: str, applied_seq: str | None) -> bool:
-        return applied_seq is not None and _pad(seq) <= applied_seq
+    def padded(seq: str) -> str:
+        return _pad(seq)
 
     # profile and account
 
@@ -463,24 +504,6 @@ class LeadRepository:
         self._write("account", account, condition=self.accounts.pk.does_not_exist())
         member = self.members(f"ACCOUNT#{domain}", f"LEAD#{lead_id}", lead_id=lead_id, joined_at=_ts(now))
         self._write("member", member, condition=self.members.pk.does_not_exist())
-
-    def mark_merged(self, lead_id: str, into: str) -> None:
-        """Point a merged-away lead at the lead that absorbed it (its score now lives there)."""
-        with _mapped_errors("marking merged lead"):
-            item = self.states(lead_pk(lead_id), STATE_SK)
-            self.meter.record("state", 64)
-            try:
-                item.update(
-                    actions=[
-                        self.states.merged_into.set(into),
-                        self.states.transition_to.remove(),
-                        self.states.transitions.remove(),
-                    ],
-                    condition=self.states.pk.exists(),
-                )
-            except PynamoDBException as exc:
-                if not _is_condition_failure(exc):
-                    raise
 
 
 def event_expiry(now: datetime, ttl_days: int) -> datetime:

@@ -25,5 +25,3 @@ class BehaviourEvent:
     # Non-personal traits that fit rules look at (e-mail kind, job title, company size, ...).
     fit_traits: dict[str, str] = field(default_factory=dict)
     touch: Touch | None = None
-    # Set on an identify that joined another lead's history into this one.
-    merged_from: str | None = None

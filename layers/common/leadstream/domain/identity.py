@@ -42,6 +42,15 @@ def identifiers(anonymous_id: str | None, user_id: str | None, email: str | None
     return found
 
 
+def device_lead(ids: list[Identifier]) -> str:
+    """The lead a message's events are stored under: that of the sender's own identifier (the anonymous
+    id of the browser or app, else the user id, else the e-mail). It never changes when identities are
+    linked later, so a retried message always lands on the same key."""
+    by_kind = {i.kind: i for i in ids}
+    own = by_kind.get(IdKind.ANONYMOUS) or by_kind.get(IdKind.USER) or by_kind[IdKind.EMAIL]
+    return own.derived_lead_id()
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 

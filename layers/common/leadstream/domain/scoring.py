@@ -143,7 +143,6 @@ class LeadScore:
     transition_count: int = 0
     # Transitions made by the update that produced this state (the outbox); empty otherwise.
     transitions: tuple[Transition, ...] = ()
-    merged_into: str | None = None
 
     @property
     def fit(self) -> int:

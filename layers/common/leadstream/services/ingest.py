@@ -12,6 +12,7 @@ from leadstream.domain.events import BehaviourEvent, EventType
 from leadstream.domain.identity import (
     Identifier,
     IdKind,
+    device_lead,
     email_kind,
     identifiers,
     normalise_email,
@@ -77,11 +78,7 @@ class Ingest:
             normalise_email(str(msg.traits.email)) if msg.type == "identify" and msg.traits.email else None
         )
         ids = identifiers(msg.anonymous_id, msg.user_id, email)
-        resolution = self.repo.resolve(ids)
-        lead_id = resolution.lead_id
-
-        event_type = EventType(msg.type)
-        path, touch = _page_touch(msg) if msg.type == "page" else (None, None)
+        lead_id = self._lead_of(ids, received_at)
         fit: dict[str, str] = {}
         if msg.type == "identify":
             fit = self._identify(
@@ -93,25 +90,22 @@ class Ingest:
                 phone=msg.traits.phone,
                 now=received_at,
             )
-        self._link(resolution.unlinked, lead_id, resolution.merge_from, received_at)
+        path, touch = _page_touch(msg) if msg.type == "page" else (None, None)
         event = BehaviourEvent(
             message_id=message_id,
-            type=event_type,
+            type=EventType(msg.type),
             at=at,
             name=msg.event if msg.type == "track" else msg.name,
             path=path,
             fit_traits=fit,
             touch=touch,
-            merged_from=resolution.merge_from,
         )
-        stored = self.repo.record_event(lead_id, event, event_expiry(received_at, self.event_ttl_days))
-        return Recorded(lead_id, stored)
+        return self._store(ids, event, received_at, lead_id)
 
     def form(self, form_id: str, sub: FormSubmission, received_at: datetime) -> Recorded:
         email = normalise_email(str(sub.email))
         ids = identifiers(sub.anonymous_id, None, email)
-        resolution = self.repo.resolve(ids)
-        lead_id = resolution.lead_id
+        lead_id = self._lead_of(ids, received_at)
         fit = self._identify(
             lead_id,
             email,
@@ -121,19 +115,30 @@ class Ingest:
             phone=sub.phone,
             now=received_at,
         )
-        self._link(resolution.unlinked, lead_id, resolution.merge_from, received_at)
         content = sub.model_dump(mode="json", exclude={"next", "message_id"})
-        message_id = sub.message_id or _content_id(f"form-{form_id}", content)
         event = BehaviourEvent(
-            message_id=message_id,
+            message_id=sub.message_id or _content_id(f"form-{form_id}", content),
             type=EventType.FORM,
             at=received_at,
             form_id=form_id,
             path=sub.page_path,
             fit_traits=fit,
-            merged_from=resolution.merge_from,
         )
-        stored = self.repo.record_event(lead_id, event, event_expiry(received_at, self.event_ttl_days))
+        return self._store(ids, event, received_at, lead_id)
+
+    def _lead_of(self, ids: list[Identifier], now: datetime) -> str:
+        """The lead a message belongs to. Only a message with a known identifier (user id, e-mail) needs a
+        look-up; linking it may hand the visitor's own lead over to a known one (marked merged) before
+        the event is stored, so scoring forwards it."""
+        if all(i.kind is IdKind.ANONYMOUS for i in ids):
+            return device_lead(ids)
+        resolution = self.repo.resolve(ids)
+        self.repo.link(resolution.unlinked, resolution.lead_id, now)
+        return resolution.lead_id
+
+    def _store(self, ids: list[Identifier], event: BehaviourEvent, now: datetime, lead_id: str) -> Recorded:
+        # Stored under the sender's own lead: a retry lands on the same key whatever was linked meanwhile.
+        stored = self.repo.record_event(device_lead(ids), event, event_expiry(now, self.event_ttl_days))
         return Recorded(lead_id, stored)
 
     def _identify(
@@ -160,18 +165,6 @@ class Ingest:
         if title:
             fit["title"] = title[:100]
         return fit
-
-    def _link(
-        self, unlinked: tuple[Identifier, ...], lead_id: str, merge_from: str | None, now: datetime
-    ) -> None:
-        # An anonymous id whose derived lead *is* this lead needs no link item (saves a write per visitor).
-        needed = tuple(
-            i
-            for i in unlinked
-            if not (i.kind is IdKind.ANONYMOUS and i.derived_lead_id() == lead_id and merge_from is None)
-        )
-        if needed:
-            self.repo.link(needed, lead_id, now)
 
 
 def _full_name(first: str | None, last: str | None) -> str | None:

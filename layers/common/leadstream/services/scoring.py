@@ -1,18 +1,26 @@
 """Scoring a DynamoDB stream batch: one read and one small write per lead per batch.
 
-Records are grouped by lead, in stream order. A lead's STATE item remembers the last stream sequence
-number applied to it, so a redelivered or re-split batch is skipped record by record: replaying any
-batch leaves scores unchanged.
+Events are stored under the lead of the visitor's own identifier (see identity.device_lead). When that
+lead has been merged into another (a second device identified with a known e-mail), its events are
+forwarded: its score is folded into the target once, and its later events are applied there.
+
+Replay guards on the STATE item make every redelivery harmless: `seq` is the last record applied from
+the lead's own partition (records of one partition arrive in order), `absorbed[lead]` the last record
+forwarded from a merged lead's partition, and `version` makes each write conditional on the read.
 """
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from leadstream.domain.events import BehaviourEvent
-from leadstream.domain.scoring import LeadScore, ScoringModel, apply_events, merge
+from leadstream.domain.scoring import ScoringModel, apply_events, merge
 from leadstream.observability import logger
-from leadstream.store import LeadRepository
+from leadstream.store import LeadRepository, StoredScore
+
+MAX_MERGE_HOPS = 5
+
+Items = list[tuple[str, BehaviourEvent]]
 
 
 @dataclass(frozen=True)
@@ -25,9 +33,9 @@ class BatchResult:
 
 def _group(
     records: list[dict[str, Any]], repo: LeadRepository
-) -> tuple["OrderedDict[str, list[tuple[str, BehaviourEvent]]]", list[str]]:
+) -> tuple["OrderedDict[str, Items]", list[str]]:
     """Records per lead in stream order, and the sequence numbers of records that cannot be read."""
-    groups: OrderedDict[str, list[tuple[str, BehaviourEvent]]] = OrderedDict()
+    groups: OrderedDict[str, Items] = OrderedDict()
     unreadable: list[str] = []
     for record in records:
         seq = record["dynamodb"]["SequenceNumber"]
@@ -41,35 +49,60 @@ def _group(
     return groups, unreadable
 
 
+def _target(repo: LeadRepository, stored: StoredScore) -> StoredScore:
+    """Follow merged_into to the lead that scores these events now."""
+    for _ in range(MAX_MERGE_HOPS):
+        if stored.merged_into is None:
+            return stored
+        stored = repo.load_score(stored.merged_into)
+    raise RuntimeError(f"merge chain longer than {MAX_MERGE_HOPS} from lead {stored.score.lead_id}")
+
+
+def _score_lead(
+    repo: LeadRepository, model: ScoringModel, lead_id: str, items: Items
+) -> tuple[int, int] | None:
+    """Apply one lead's records. Returns (records skipped, transitions made), or None if all were replays."""
+    own = repo.load_score(lead_id)
+    if own.merged_into is None:
+        fresh = [(seq, ev) for seq, ev in items if not own.applied(seq)]
+        if not fresh:
+            return None
+        stored = replace(own, seq=repo.padded(fresh[-1][0]))
+        base = own.score
+    else:
+        target = _target(repo, own)
+        first_time = lead_id not in target.absorbed
+        fresh = [(seq, ev) for seq, ev in items if not own.applied(seq) and not target.applied(seq, lead_id)]
+        if not fresh and not first_time:
+            return None
+        # the merged lead's own score (final: it is never written again) joins the target exactly once
+        base = merge(model, target.score, own.score) if first_time else target.score
+        last = fresh[-1][0] if fresh else (own.seq or "0")
+        stored = replace(target, absorbed={**target.absorbed, lead_id: repo.padded(last)})
+    new_state = apply_events(model, base, [ev for _, ev in fresh])
+    repo.save_score(stored, new_state)
+    for t in new_state.transitions:
+        logger.info(
+            "lead changed stage", lead_id=new_state.lead_id, from_stage=t.from_stage, to_stage=t.to_stage
+        )
+    return len(items) - len(fresh), len(new_state.transitions)
+
+
 def score_batch(records: list[dict[str, Any]], repo: LeadRepository, model: ScoringModel) -> BatchResult:
     groups, failed = _group(records, repo)
     scored = skipped = transitions = 0
     for lead_id, items in groups.items():
         try:
-            state, applied = repo.load_score(lead_id)
-            fresh = [(seq, ev) for seq, ev in items if not repo.is_applied(seq, applied)]
-            skipped += len(items) - len(fresh)
-            if not fresh:
-                continue
-            merged_away: list[str] = []
-            for _, event in fresh:
-                if event.merged_from and event.merged_from != lead_id:
-                    other, _ = repo.load_score(event.merged_from)
-                    if other.merged_into is None:
-                        state = merge(model, state, other)
-                        merged_away.append(event.merged_from)
-            new_state: LeadScore = apply_events(model, state, [ev for _, ev in fresh])
-            repo.save_score(new_state, fresh[-1][0], applied)
-            for other_id in merged_away:
-                repo.mark_merged(other_id, into=lead_id)
-            scored += 1
-            transitions += len(new_state.transitions)
-            for t in new_state.transitions:
-                logger.info(
-                    "lead changed stage", lead_id=lead_id, from_stage=t.from_stage, to_stage=t.to_stage
-                )
+            outcome = _score_lead(repo, model, lead_id, items)
         except Exception:
             logger.exception("scoring failed; the records will be retried", lead_id=lead_id)
             failed.append(items[0][0])
+            continue
+        if outcome is None:
+            skipped += len(items)
+            continue
+        scored += 1
+        skipped += outcome[0]
+        transitions += outcome[1]
     order = {r["dynamodb"]["SequenceNumber"]: i for i, r in enumerate(records)}
     return BatchResult(scored, skipped, transitions, sorted(failed, key=order.__getitem__))
