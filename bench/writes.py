@@ -217,7 +217,7 @@ class Pipeline:
         self.region = stack.region
         self.track_fn = stack.functions["TrackFunction"]
         self.score_fn = stack.functions["ScoreFunction"]
-        self.route = next(r for r in stack.routes if r.route_key == "POST /v1/page")
+        self.route = next(r for r in stack.routes if r.method == "POST" and r.path == "/v1/page")
         self.score = Subscription(next(s for s in stack.streams if s.function == "ScoreFunction"))
         self.publish = Subscription(next(s for s in stack.streams if s.function == "PublishFunction"))
         self.stream = StreamReader(aws, stack.physical_name("LeadsTable"))

@@ -32,14 +32,23 @@ class Context(_Camel):
     ip: str | None = Field(default=None, max_length=64)
 
 
-class Traits(_Camel):
-    email: EmailStr | None = None
+class Contact(_Camel):
+    """Contact details, as identify traits and as form fields."""
+
     name: str | None = Field(default=None, max_length=200)
     first_name: str | None = Field(default=None, max_length=100)
     last_name: str | None = Field(default=None, max_length=100)
     title: str | None = Field(default=None, max_length=200)
     company: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=50)
+
+    @property
+    def full_name(self) -> str | None:
+        return self.name or " ".join(p for p in (self.first_name, self.last_name) if p) or None
+
+
+class Traits(Contact):
+    email: EmailStr | None = None
 
 
 class Message(_Camel):
@@ -76,7 +85,7 @@ class Batch(_Camel):
     context: dict[str, Any] = Field(default_factory=dict)
 
 
-class FormSubmission(_Camel):
+class FormSubmission(Contact):
     """A form post: from a plain HTML <form> (urlencoded) or from JavaScript (JSON).
 
     Fields other than these are accepted and ignored: nothing a form sends is stored unless listed here.
@@ -85,12 +94,6 @@ class FormSubmission(_Camel):
     email: EmailStr
     anonymous_id: str | None = Field(default=None, max_length=200)
     message_id: str | None = Field(default=None, max_length=200)
-    name: str | None = Field(default=None, max_length=200)
-    first_name: str | None = Field(default=None, max_length=100)
-    last_name: str | None = Field(default=None, max_length=100)
-    title: str | None = Field(default=None, max_length=200)
-    company: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=50)
     page_path: str | None = Field(default=None, max_length=2048)
     # Where a plain HTML form is sent after submitting: must be on an allowed origin.
     next: str | None = Field(default=None, alias="_next", max_length=2048)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from leadstream.contracts.api import FormSubmission, Message
+from leadstream.contracts.api import Contact, FormSubmission, Message
 from leadstream.domain.attribution import Touch, classify
 from leadstream.domain.events import BehaviourEvent, EventType
 from leadstream.domain.identity import (
@@ -81,15 +81,7 @@ class Ingest:
         lead_id = self._lead_of(ids, received_at)
         fit: dict[str, str] = {}
         if msg.type == "identify":
-            fit = self._identify(
-                lead_id,
-                email,
-                name=msg.traits.name or _full_name(msg.traits.first_name, msg.traits.last_name),
-                title=msg.traits.title,
-                company=msg.traits.company,
-                phone=msg.traits.phone,
-                now=received_at,
-            )
+            fit = self._identify(lead_id, email, msg.traits, received_at)
         path, touch = _page_touch(msg) if msg.type == "page" else (None, None)
         event = BehaviourEvent(
             message_id=message_id,
@@ -106,15 +98,7 @@ class Ingest:
         email = normalise_email(str(sub.email))
         ids = identifiers(sub.anonymous_id, None, email)
         lead_id = self._lead_of(ids, received_at)
-        fit = self._identify(
-            lead_id,
-            email,
-            name=sub.name or _full_name(sub.first_name, sub.last_name),
-            title=sub.title,
-            company=sub.company,
-            phone=sub.phone,
-            now=received_at,
-        )
+        fit = self._identify(lead_id, email, sub, received_at)
         content = sub.model_dump(mode="json", exclude={"next", "message_id"})
         event = BehaviourEvent(
             message_id=sub.message_id or _content_id(f"form-{form_id}", content),
@@ -141,31 +125,17 @@ class Ingest:
         stored = self.repo.record_event(device_lead(ids), event, event_expiry(now, self.event_ttl_days))
         return Recorded(lead_id, stored)
 
-    def _identify(
-        self,
-        lead_id: str,
-        email: str | None,
-        *,
-        name: str | None,
-        title: str | None,
-        company: str | None,
-        phone: str | None,
-        now: datetime,
-    ) -> dict[str, str]:
+    def _identify(self, lead_id: str, email: str | None, contact: Contact, now: datetime) -> dict[str, str]:
         """Save contact details and the account; return the non-personal traits scoring looks at."""
         account = organisation_domain(email) if email else None
         kind = email_kind(email).value if email else None
-        self.repo.save_profile(
-            Profile(lead_id, email, name, title, company, phone, account, kind),
-            now,
+        profile = Profile(
+            lead_id, email, contact.full_name, contact.title, contact.company, contact.phone, account, kind
         )
+        self.repo.save_profile(profile, now)
         if account:
-            self.repo.join_account(account, lead_id, company, now)
+            self.repo.join_account(account, lead_id, contact.company, now)
         fit = {"email_kind": kind} if kind else {}
-        if title:
-            fit["title"] = title[:100]
+        if contact.title:
+            fit["title"] = contact.title[:100]
         return fit
-
-
-def _full_name(first: str | None, last: str | None) -> str | None:
-    return " ".join(p for p in (first, last) if p) or None
