@@ -166,3 +166,20 @@ def test_given_the_same_starting_state_when_the_same_events_are_applied_twice_th
 
     assert once == again
     assert [t.id for t in once.transitions] == ["Labc:MQL:1", "Labc:SQL:2"]
+
+
+def test_given_points_that_add_up_to_the_threshold_seconds_apart_then_the_stage_is_reached(
+    model: ScoringModel,
+) -> None:
+    from datetime import timedelta
+
+    from tests.unit.builders import T0
+
+    lead = scored(
+        model,
+        page("/pricing", at=T0),
+        form("demo-request", at=T0 + timedelta(seconds=1), email_kind="work"),
+    )
+
+    assert lead.score_at(model, T0 + timedelta(seconds=1)) < 75  # decayed by a hair
+    assert lead.stage is Stage.SQL

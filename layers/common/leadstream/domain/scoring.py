@@ -212,7 +212,8 @@ def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> 
 
 
 def _advance(model: ScoringModel, state: LeadScore, at: datetime) -> LeadScore:
-    score = state.score_at(model, at)
+    # Compared as shown (one decimal): 25 + 40 + 10 earned a second apart is 75, not 74.99999.
+    score = round(state.score_at(model, at), 1)
     reached = [
         t
         for t in model.stages
