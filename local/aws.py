@@ -1,6 +1,7 @@
 """Creates the template's tables, queues, topics, bus and rules in the local AWS (moto)."""
 
 import json
+import secrets
 from typing import Any
 
 import boto3
@@ -17,7 +18,8 @@ def clients(endpoint: str | None, region: str) -> dict[str, Any]:
         "aws_secret_access_key": "local",
     }
     return {
-        name: boto3.client(name, **kwargs) for name in ("dynamodb", "dynamodbstreams", "sqs", "sns", "events")
+        name: boto3.client(name, **kwargs)
+        for name in ("dynamodb", "dynamodbstreams", "sqs", "sns", "events", "secretsmanager")
     }
 
 
@@ -49,6 +51,10 @@ def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
         queues[logical_id] = sqs.create_queue(QueueName=stack.physical_name(logical_id))["QueueUrl"]
     for logical_id in stack.of_type("AWS::SNS::Topic"):
         aws["sns"].create_topic(Name=stack.physical_name(logical_id))
+    for logical_id in stack.of_type("AWS::SecretsManager::Secret"):
+        aws["secretsmanager"].create_secret(
+            Name=stack.physical_name(logical_id), SecretString=secrets.token_urlsafe(36)
+        )
     for logical_id in stack.of_type("AWS::Events::EventBus"):
         aws["events"].create_event_bus(Name=stack.physical_name(logical_id))
 

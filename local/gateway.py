@@ -71,6 +71,7 @@ def make_server(
     workers: dict[str, Worker],
     cors: dict[str, Any],
     log: Callable[[str], None],
+    demo_write_key: str,
 ) -> ThreadingHTTPServer:
     allowed_origins = set(cors.get("AllowOrigins", []))
 
@@ -123,7 +124,10 @@ def make_server(
                 self._send(404, {"Content-Type": "text/plain"}, b"not found")
                 return
             kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-            self._send(200, {"Content-Type": kind, "Cache-Control": "no-cache"}, target.read_bytes())
+            content = target.read_bytes()
+            if target.suffix == ".html":  # the demo pages carry the demo source's write key
+                content = content.replace(b"{{WRITE_KEY}}", demo_write_key.encode())
+            self._send(200, {"Content-Type": kind, "Cache-Control": "no-cache"}, content)
 
         def _route(self, method: str) -> None:
             path = urlsplit(self.path).path

@@ -7,14 +7,19 @@ failures) and EventBridge rules. Each function runs in its own process with its 
 import argparse
 import json
 import logging
+import os
 import signal
 import socket
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from leadstream.domain.sources import Privacy
+from leadstream.services.sources import SourceAdmin
+from leadstream.sources_store import SourceRepository
 from moto.server import ThreadedMotoServer
 
 from local.aws import clients, delivery_queue_name, provision
@@ -25,6 +30,19 @@ from local.workers import Worker
 
 REGION = "eu-west-1"
 STACK = "leadstream-local"
+# The demo website's source. A fixed key, for the local stack only, so events/ samples can carry it.
+DEMO_SOURCE = "demo-site"
+DEMO_WRITE_KEY = "lsk_local_demo"
+
+
+def create_demo_source(stack: Stack, endpoint: str, origins: tuple[str, ...]) -> None:
+    """The source the demo website sends with (and the sample events in events/ use)."""
+    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="local")
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - moto accepts any credentials
+    admin = SourceAdmin(SourceRepository(stack.physical_name("SourcesTable"), REGION))
+    admin.create(
+        "Demo website", origins, Privacy(), datetime.now(UTC), source_id=DEMO_SOURCE, key=DEMO_WRITE_KEY
+    )
 
 
 def _log(message: str) -> None:
@@ -92,7 +110,7 @@ def _banner(args: argparse.Namespace, stack: Stack, endpoint: str) -> None:
 Leadstream is running locally (stack {stack.name}, everything wired from template.yaml).
 
   Tracking API      {base}   ({", ".join(r.route_key for r in stack.routes)})
-  Demo website      {base}/demo/
+  Demo website      {base}/demo/   (source "{DEMO_SOURCE}", write key {DEMO_WRITE_KEY})
   Local AWS (moto)  {endpoint}
                     aws --endpoint-url {endpoint} --region {REGION} dynamodb scan --table-name {leads}
   Notifications     {args.notifications}  (also printed here)
@@ -100,6 +118,7 @@ Leadstream is running locally (stack {stack.name}, everything wired from templat
   sam local env     {args.notifications.parent / "sam-local-env.json"}  (see README, "With Docker")
 
 Click through the demo site and request a demo with a work e-mail to become an SQL.
+More sources: .venv/bin/python -m cli sources create "My site" --origin https://www.example.com
 Press Ctrl-C to stop.
 """,
         flush=True,
@@ -151,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
         aws = clients(endpoint, REGION)
         queues = provision(stack, aws)
         write_sam_local_env(stack, args.notifications.parent / "sam-local-env.json")
+        site = (
+            f"http://{args.host}:{args.port}",
+            f"http://localhost:{args.port}",
+            f"http://127.0.0.1:{args.port}",
+        )
+        create_demo_source(stack, endpoint, tuple(dict.fromkeys(site)))
         tables = len(stack.of_type("AWS::DynamoDB::Table"))
         _log(f"created {tables} tables, {len(queues)} queues, the bus and its rules in local AWS")
         logs = args.notifications.parent / "logs"
@@ -179,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         cors: dict[str, Any] = stack.resolve(
             stack.resources["HttpApi"]["Properties"].get("CorsConfiguration", {})
         )
-        server = make_server(args.host, args.port, stack.routes, workers, cors, _log)
+        server = make_server(args.host, args.port, stack.routes, workers, cors, _log, DEMO_WRITE_KEY)
         _banner(args, stack, endpoint)
 
         def _stop(signum: int, frame: object) -> None:

@@ -144,7 +144,7 @@ class Stack:
             return f"http://sqs.{self.region}.localhost/{ACCOUNT}/{self.physical_name(name)}"
         if kind == "AWS::SNS::Topic":
             return self.arn(name)
-        return self.physical_name(name)
+        return self.physical_name(name)  # tables, buses; secrets by name (moto makes up the ARN suffix)
 
     def _get_att(self, logical_id: str, attribute: str) -> str:
         if attribute in ("Arn", "StreamArn"):

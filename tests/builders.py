@@ -1,5 +1,6 @@
 """Builders shared by the test levels: API requests, Lambda contexts, stream records, bus events."""
 
+import base64
 import json
 import time
 import uuid
@@ -9,6 +10,7 @@ from urllib.parse import urlencode
 
 from local.events import lambda_record
 from local.gateway import api_event
+from local.runner import DEMO_WRITE_KEY
 from local.template import Route
 
 
@@ -23,6 +25,10 @@ class LambdaContext:
         return 10_000
 
 
+def basic_auth(write_key: str) -> dict[str, str]:
+    return {"authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
+
+
 def http_request(
     path: str,
     body: str | bytes | dict[str, Any] | None = None,
@@ -31,18 +37,21 @@ def http_request(
     content_type: str = "application/json",
     headers: dict[str, str] | None = None,
     path_params: dict[str, str] | None = None,
+    write_key: str | None = DEMO_WRITE_KEY,
+    method: str = "POST",
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (v2) event, translated exactly as the local runner does it."""
+    """An API Gateway HTTP API (v2) event, translated exactly as the local runner does it. It carries the
+    local demo source's write key (HTTP Basic) unless `write_key` says otherwise."""
     if isinstance(body, dict):
         raw = (json.dumps(body) if content_type == "application/json" else urlencode(body)).encode()
     elif isinstance(body, str):
         raw = body.encode()
     else:
         raw = body or b""
-    all_headers = {"content-type": content_type, "host": "api.test", **(headers or {})}
-    return api_event(
-        "POST", path, all_headers, raw, Route("POST", route or path, "test"), path_params or {}, "203.0.113.9"
-    )
+    auth = basic_auth(write_key) if write_key else {}
+    all_headers = {"content-type": content_type, "host": "api.test", **auth, **(headers or {})}
+    route_ = Route(method, route or path.split("?")[0], "test")
+    return api_event(method, path, all_headers, raw, route_, path_params or {}, "203.0.113.9")
 
 
 def page_view(

@@ -8,16 +8,18 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from leadstream.contracts.api import MAX_MESSAGE_BYTES, FormSubmission
-from leadstream.http import BadRequest, body_text, install_error_handlers, json_object, received_at
+from leadstream.domain.sources import Source
+from leadstream.http import BadRequest, body_text, install_error_handlers, json_object, received_at, write_key
 from leadstream.observability import logger, metrics, tracer
-from leadstream.services.ingest import Ingest
+from leadstream.services.ingest import Ingest, Request
+from leadstream.services.sources import SourceDirectory
 from leadstream.settings import IngestSettings
+from leadstream.sources_store import SourceRepository
 from leadstream.store import LeadRepository
 
 settings = IngestSettings.from_env()
-ingest = Ingest(
-    LeadRepository(settings.leads_table, settings.region, settings.accounts_table), settings.event_ttl_days
-)
+ingest = Ingest(LeadRepository(settings.leads_table, settings.region, settings.accounts_table))
+directory = SourceDirectory(SourceRepository(settings.sources_table, settings.region))
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
 
@@ -36,13 +38,12 @@ THANK_YOU_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
 <p><a href="javascript:history.back()">Back</a></p></body></html>"""
 
 
-def _thank_you_url(requested: str | None, page: str | None) -> str | None:
-    """Where to send the browser after a plain form post: only ever to an allowed origin.
+def _thank_you_url(requested: str | None, page: str | None, source: Source) -> str | None:
+    """Where to send the browser after a plain form post: only ever to one of the source's origins.
 
     `page` is the form's page (Referer, else Origin): a relative `_next` is resolved against it.
     None means "no known page to go to": the caller answers with its own thank-you page.
     """
-    allowed = settings.allowed_origins
     try:
         if requested and not urlsplit(requested).scheme and not page:
             return None
@@ -55,7 +56,7 @@ def _thank_you_url(requested: str | None, page: str | None) -> str | None:
         raise BadRequest("the thank-you URL (_next) is not a valid URL") from exc
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BadRequest("the thank-you URL (_next) must be an http(s) URL")
-    if "*" not in allowed and _origin(target) not in allowed:
+    if not source.allows_origin(_origin(target)):
         raise BadRequest(f"the thank-you URL (_next) is not on an allowed origin: {_origin(target)}")
     return target
 
@@ -68,11 +69,14 @@ def submit(form_id: str) -> Response[str] | dict[str, Any]:
     content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
     html_form = content_type == FORM_ENCODED
     fields = dict(parse_qsl(text, keep_blank_values=False)) if html_form else json_object(text)
-    submission = FormSubmission.model_validate(fields)
     headers = app.current_event.headers
+    now = received_at(app)
+    source = directory.authenticate(write_key(app, fields), headers.get("origin"), now)
+    submission = FormSubmission.model_validate(fields)
     page = headers.get("referer") or headers.get("origin")
-    redirect = _thank_you_url(submission.next, page) if html_form else None
-    recorded = ingest.form(form_id, submission, received_at(app))
+    redirect = _thank_you_url(submission.next, page, source) if html_form else None
+    req = Request(source, now, app.current_event.request_context.http.source_ip)
+    recorded = ingest.form(form_id, submission, req)
     metrics.add_metric(
         name="FormsStored" if recorded.stored else "FormsDeduplicated", unit=MetricUnit.Count, value=1
     )

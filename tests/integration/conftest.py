@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from local.aws import clients, provision
+from local.runner import create_demo_source
 from local.template import Stack, load_stack
 from tests.builders import stream_records
 
@@ -79,6 +81,13 @@ def aws(stack: Stack, moto_endpoint: str) -> dict[str, Any]:
     urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).close()
     handles = clients(moto_endpoint, REGION)
     handles["queues"] = provision(stack, handles)
+    create_demo_source(stack, moto_endpoint, (SITE, "http://localhost:3000"))
+    for module in [
+        m for name, m in sys.modules.items() if name.startswith("functions.") and name.endswith(".app")
+    ]:
+        directory = getattr(module, "directory", None)
+        if directory is not None:
+            directory._cache.clear()  # a warm container would keep answers for a minute; tests start afresh
     return handles
 
 

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from local.aws import clients
-from tests.builders import stream_records
+from local.runner import DEMO_WRITE_KEY
+from tests.builders import basic_auth, stream_records
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -73,7 +74,7 @@ class Runner:
             self.base + path,
             data=body,
             method="POST",
-            headers={"content-type": content_type, **(headers or {})},
+            headers={"content-type": content_type, **basic_auth(DEMO_WRITE_KEY), **(headers or {})},
         )
 
         class Manual(urllib.request.HTTPRedirectHandler):
@@ -226,7 +227,10 @@ def test_a_visitor_who_requests_a_demo_becomes_one_sql_and_one_notification(runn
 
 def test_bad_input_over_http_is_a_json_400(runner: Runner):
     request = urllib.request.Request(
-        f"{runner.base}/v1/page", data=b"{oops", method="POST", headers={"content-type": "application/json"}
+        f"{runner.base}/v1/page",
+        data=b"{oops",
+        method="POST",
+        headers={"content-type": "application/json", **basic_auth(DEMO_WRITE_KEY)},
     )
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request, timeout=10)

@@ -1,5 +1,6 @@
 """What every HTTP entry point shares: body limits, JSON errors and the mapping of faults to statuses."""
 
+import base64
 import json
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 
 from leadstream.errors import StoreUnavailable, validation_details
 from leadstream.observability import logger
+from leadstream.services.sources import Forbidden, Unauthorized
 
 
 class BadRequest(Exception):
@@ -50,6 +52,20 @@ def json_object(text: str) -> dict[str, Any]:
     return value
 
 
+def write_key(app: APIGatewayHttpResolver, body: dict[str, Any] | None = None) -> str | None:
+    """The write key: HTTP Basic user name (Segment SDKs), else `writeKey` in the body or query string."""
+    auth = app.current_event.headers.get("authorization") or ""
+    if auth.lower().startswith("basic "):
+        try:
+            user = base64.b64decode(auth[6:].strip()).decode().partition(":")[0]
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("the Authorization header is not valid HTTP Basic") from None
+        if user:
+            return user
+    given = (body or {}).get("writeKey") or (app.current_event.query_string_parameters or {}).get("writeKey")
+    return str(given) if given else None
+
+
 def received_at(app: APIGatewayHttpResolver) -> datetime:
     epoch_ms = app.current_event.request_context.time_epoch
     return datetime.fromtimestamp(epoch_ms / 1000, UTC) if epoch_ms else datetime.now(UTC)
@@ -64,6 +80,14 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(ValidationError)
     def _invalid(exc: ValidationError) -> Response[str]:
         return error(HTTPStatus.BAD_REQUEST, "the request is not valid", details=validation_details(exc))
+
+    @app.exception_handler(Unauthorized)
+    def _unauthorized(exc: Unauthorized) -> Response[str]:
+        return error(HTTPStatus.UNAUTHORIZED, str(exc))
+
+    @app.exception_handler(Forbidden)
+    def _forbidden(exc: Forbidden) -> Response[str]:
+        return error(HTTPStatus.FORBIDDEN, str(exc))
 
     @app.exception_handler(StoreUnavailable)
     def _unavailable(exc: StoreUnavailable) -> Response[str]:

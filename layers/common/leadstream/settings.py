@@ -24,15 +24,8 @@ class StoreSettings(_FromEnv):
 
 class IngestSettings(StoreSettings):
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
-    event_ttl_days: int = Field(default=90, alias="EVENT_TTL_DAYS", ge=1)
-    allowed_origins: tuple[str, ...] = Field(default=(), alias="ALLOWED_ORIGINS")
-
-    @field_validator("allowed_origins", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
-        return value
+    sources_table: str = Field(alias="SOURCES_TABLE", min_length=3)
+    link_secret: str | None = Field(default=None, alias="LINK_SECRET")  # name or ARN in Secrets Manager
 
 
 class ScoringSettings(StoreSettings):

@@ -55,9 +55,10 @@ class WriteMeter:
     units: int = 0
     by_item: dict[str, int] = field(default_factory=dict)
 
-    def record(self, kind: str, size_bytes: int, transactional: bool = False) -> None:
+    def record(self, kind: str, size_bytes: int, transactional: bool = False, requests: int = 1) -> None:
+        """One item written; `requests=0` when it went in a batch request counted on its own."""
         units = max(1, math.ceil(size_bytes / 1024)) * (2 if transactional else 1)
-        self.requests += 1
+        self.requests += requests
         self.units += units
         self.by_item[kind] = self.by_item.get(kind, 0) + units
 
@@ -118,6 +119,8 @@ class EventItem(_Item):
     form_id = UnicodeAttribute(null=True)
     fit = MapAttribute[str, str](null=True)
     touch = MapAttribute[str, str](null=True)
+    src = UnicodeAttribute(null=True)  # source id
+    ip = UnicodeAttribute(null=True)  # anonymised per the source's privacy settings
     expires_at = TTLAttribute(null=True)
 
 
@@ -137,6 +140,9 @@ class StateItem(_Item):
     contrib = MapAttribute[str, list[int]](null=True)  # rule id -> [points, times]
     fit = MapAttribute[str, int](null=True)
     first_touch = MapAttribute[str, str](null=True)
+    last_touch = MapAttribute[str, str](null=True)
+    page_views = NumberAttribute(null=True)
+    sessions = NumberAttribute(null=True)
     first_seen = NumberAttribute(null=True)
     last_seen = NumberAttribute(null=True)
     events = NumberAttribute(null=True)
@@ -175,6 +181,10 @@ class AccountItem(_Item):
 
     domain = UnicodeAttribute()
     name = UnicodeAttribute(null=True)
+    industry = UnicodeAttribute(null=True)
+    employees = UnicodeAttribute(null=True)
+    website = UnicodeAttribute(null=True)
+    group_id = UnicodeAttribute(null=True)
     created_at = NumberAttribute(null=True)
     updated_at = NumberAttribute(null=True)
 
@@ -333,9 +343,8 @@ class LeadRepository:
 
     # behaviour
 
-    def record_event(self, lead_id: str, event: BehaviourEvent, expires_at: datetime) -> bool:
-        """Store an event once per message id. False if it was already stored (a retry)."""
-        item = self.events(
+    def _event_item(self, lead_id: str, event: BehaviourEvent, expires_at: datetime) -> EventItem:
+        return self.events(
             lead_pk(lead_id),
             EVENT_PREFIX + event.message_id,
             type=event.type.value,
@@ -345,9 +354,27 @@ class LeadRepository:
             form_id=event.form_id,
             fit=event.fit_traits or None,
             touch=event.touch.to_dict() if event.touch else None,
+            src=event.source_id,
+            ip=event.ip,
             expires_at=expires_at,
         )
+
+    def record_event(self, lead_id: str, event: BehaviourEvent, expires_at: datetime) -> bool:
+        """Store an event once per message id. False if it was already stored (a retry)."""
+        item = self._event_item(lead_id, event, expires_at)
         return self._write("event", item, condition=self.events.pk.does_not_exist())
+
+    def record_events(self, events: list[tuple[str, BehaviourEvent, datetime]]) -> None:
+        """Store many events in BatchWriteItem requests of 25. BatchWriteItem has no conditions: a retried
+        message is written again over itself, which the stream shows as a MODIFY, not an INSERT, so
+        scoring (INSERT only) never counts it twice."""
+        items = [self._event_item(lead, event, expires) for lead, event, expires in events]
+        for item in items:
+            self.meter.record("event", item_size(item.serialize()), requests=0)
+        self.meter.requests += math.ceil(len(items) / 25)
+        with _mapped_errors("writing events"), self.events.batch_write() as batch:
+            for item in items:
+                batch.save(item)
 
     def event_from_image(self, image: dict[str, Any]) -> tuple[str, BehaviourEvent]:
         """(lead id, event) from a stream record's NewImage (DynamoDB JSON)."""
@@ -363,6 +390,8 @@ class LeadRepository:
             form_id=item.form_id,
             fit_traits=fit,
             touch=Touch.from_dict(touch) if touch else None,
+            source_id=item.src,
+            ip=item.ip,
         )
 
     # score state
@@ -398,9 +427,12 @@ class LeadRepository:
             contributions={k: (int(v[0]), int(v[1])) for k, v in contrib.items()},
             fit_points={k: int(v) for k, v in (item.fit.as_dict() if item.fit else {}).items()},
             first_touch=Touch.from_dict(touch) if touch else None,
+            last_touch=Touch.from_dict(item.last_touch.as_dict()) if item.last_touch else None,
             first_seen=_dt(item.first_seen),
             last_seen=_dt(item.last_seen),
             events=int(item.events or 0),
+            page_views=int(item.page_views or 0),
+            sessions=int(item.sessions or 0),
             transition_count=int(item.transition_count or 0),
             transitions=tuple(
                 Transition(
@@ -426,9 +458,12 @@ class LeadRepository:
             contrib={k: list(v) for k, v in score.contributions.items()} or None,
             fit=score.fit_points or None,
             first_touch=score.first_touch.to_dict() if score.first_touch else None,
+            last_touch=score.last_touch.to_dict() if score.last_touch else None,
             first_seen=_ts(score.first_seen),
             last_seen=_ts(score.last_seen),
             events=score.events,
+            page_views=score.page_views,
+            sessions=score.sessions,
             transition_count=score.transition_count,
             transition_to=score.transitions[-1].to_stage.value if score.transitions else None,
             transitions=[
@@ -504,6 +539,17 @@ class LeadRepository:
         self._write("account", account, condition=self.accounts.pk.does_not_exist())
         member = self.members(f"ACCOUNT#{domain}", f"LEAD#{lead_id}", lead_id=lead_id, joined_at=_ts(now))
         self._write("member", member, condition=self.members.pk.does_not_exist())
+
+    def describe_account(self, domain: str, traits: dict[str, str], now: datetime) -> None:
+        """Set an account's traits (from a group call); the ones not given are left as they were."""
+        if self.accounts is None:
+            raise RuntimeError("this repository was made without the accounts table")
+        item = self.accounts(f"ACCOUNT#{domain}", PROFILE_SK)
+        actions: list[Any] = [self.accounts.domain.set(domain), self.accounts.updated_at.set(now.timestamp())]
+        actions += [getattr(self.accounts, k).set(v) for k, v in traits.items() if v]
+        self.meter.record("account", 256)
+        with _mapped_errors("saving account"):
+            item.update(actions=actions)
 
 
 def event_expiry(now: datetime, ttl_days: int) -> datetime:

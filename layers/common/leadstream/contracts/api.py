@@ -10,7 +10,7 @@ MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_MESSAGES = 2500
 
-MessageType = Literal["page", "track", "identify"]
+MessageType = Literal["page", "track", "identify", "screen", "group", "alias"]
 
 
 class _Camel(BaseModel):
@@ -49,23 +49,33 @@ class Contact(_Camel):
 
 class Traits(Contact):
     email: EmailStr | None = None
+    # group calls: the organisation
+    website: str | None = Field(default=None, max_length=512)
+    domain: str | None = Field(default=None, max_length=255)
+    industry: str | None = Field(default=None, max_length=200)
+    employees: int | str | None = None
 
 
 class Message(_Camel):
-    """One Segment-style call: page, track or identify."""
+    """One call of the Segment HTTP tracking API: identify, track, page, screen, group or alias."""
 
     type: MessageType
     anonymous_id: str | None = Field(default=None, min_length=1, max_length=200)
     user_id: str | None = Field(default=None, min_length=1, max_length=200)
     message_id: str | None = Field(default=None, min_length=1, max_length=200)
     timestamp: datetime | None = None
+    original_timestamp: datetime | None = None
+    sent_at: datetime | None = None
+    previous_id: str | None = Field(default=None, min_length=1, max_length=200)  # alias
+    group_id: str | None = Field(default=None, min_length=1, max_length=200)  # group
+    integrations: dict[str, Any] = Field(default_factory=dict)
     event: str | None = Field(default=None, min_length=1, max_length=200)
     name: str | None = Field(default=None, max_length=200)
     properties: dict[str, Any] = Field(default_factory=dict)
     traits: Traits = Field(default_factory=Traits)
     context: Context = Field(default_factory=Context)
 
-    @field_validator("timestamp")
+    @field_validator("timestamp", "original_timestamp", "sent_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         """A timestamp without a zone is taken as UTC (ISO 8601 from most SDKs has one)."""
@@ -73,16 +83,35 @@ class Message(_Camel):
 
     @model_validator(mode="after")
     def _identified(self) -> Self:
+        if self.type == "alias":
+            if not self.previous_id or not self.user_id:
+                raise ValueError("an alias call needs 'previousId' and 'userId'")
+            return self
         if not self.anonymous_id and not self.user_id:
             raise ValueError("either anonymousId or userId is required")
         if self.type == "track" and not self.event:
             raise ValueError("a track call needs an 'event' name")
+        if self.type == "group" and not self.group_id:
+            raise ValueError("a group call needs a 'groupId'")
         return self
+
+    def occurred_at(self, received_at: datetime) -> datetime:
+        """When it happened: `timestamp` if the caller set one, else the device's time corrected for its
+        clock skew (receivedAt - (sentAt - originalTimestamp)); never in the future."""
+        if self.timestamp is not None:
+            at = self.timestamp
+        elif self.original_timestamp is not None and self.sent_at is not None:
+            at = received_at - (self.sent_at - self.original_timestamp)
+        else:
+            at = self.original_timestamp or received_at
+        return min(at, received_at)
 
 
 class Batch(_Camel):
     batch: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_MESSAGES)
     context: dict[str, Any] = Field(default_factory=dict)
+    sent_at: str | None = None  # copied into each message that has none
+    write_key: str | None = Field(default=None, exclude=True)
 
 
 class FormSubmission(Contact):
@@ -95,5 +124,6 @@ class FormSubmission(Contact):
     anonymous_id: str | None = Field(default=None, max_length=200)
     message_id: str | None = Field(default=None, max_length=200)
     page_path: str | None = Field(default=None, max_length=2048)
+    write_key: str | None = Field(default=None, exclude=True)
     # Where a plain HTML form is sent after submitting: must be on an allowed origin.
     next: str | None = Field(default=None, alias="_next", max_length=2048)

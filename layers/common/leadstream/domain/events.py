@@ -9,9 +9,12 @@ from leadstream.domain.attribution import Touch
 
 class EventType(StrEnum):
     PAGE = "page"
+    SCREEN = "screen"
     TRACK = "track"
     IDENTIFY = "identify"
     FORM = "form"
+    EMAIL_OPEN = "email_open"
+    EMAIL_CLICK = "email_click"
 
 
 @dataclass(frozen=True)
@@ -25,3 +28,5 @@ class BehaviourEvent:
     # Non-personal traits that fit rules look at (e-mail kind, job title, company size, ...).
     fit_traits: dict[str, str] = field(default_factory=dict)
     touch: Touch | None = None
+    source_id: str | None = None  # the website or app it came from
+    ip: str | None = None  # already anonymised as the source's privacy settings say

@@ -27,7 +27,13 @@ class Identifier:
 
     def derived_lead_id(self) -> str:
         """The lead id a visitor gets when this identifier is the first we see of them."""
-        return "L" + hashlib.blake2b(f"{self.kind.value}:{self.value}".encode(), digest_size=10).hexdigest()
+        return lead_for_key(self.key)
+
+
+def lead_for_key(key: str) -> str:
+    """The lead of an identifier known only by its hashed key (e-mail links carry the key, not the
+    address)."""
+    return "L" + hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
 
 
 def identifiers(anonymous_id: str | None, user_id: str | None, email: str | None) -> list[Identifier]:

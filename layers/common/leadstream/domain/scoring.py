@@ -8,18 +8,19 @@ import fnmatch
 import math
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from leadstream.domain.attribution import Touch
+from leadstream.domain.attribution import Channel, Touch
 from leadstream.domain.events import BehaviourEvent, EventType
 from leadstream.domain.lifecycle import Stage
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "scoring.yaml"
+SESSION_TIMEOUT = timedelta(minutes=30)  # a visit ends after 30 minutes without activity
 
 
 class _Strict(BaseModel):
@@ -137,9 +138,12 @@ class LeadScore:
     contributions: dict[str, tuple[int, int]] = field(default_factory=dict)
     fit_points: dict[str, int] = field(default_factory=dict)
     first_touch: Touch | None = None
+    last_touch: Touch | None = None  # of the latest session that did not come direct
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     events: int = 0
+    page_views: int = 0
+    sessions: int = 0
     transition_count: int = 0
     # Transitions made by the update that produced this state (the outbox); empty otherwise.
     transitions: tuple[Transition, ...] = ()
@@ -197,6 +201,15 @@ def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> 
         first_touch = event.touch
     first_seen = event.at if state.first_seen is None or event.at < state.first_seen else state.first_seen
     last_seen = event.at if state.last_seen is None or event.at > state.last_seen else state.last_seen
+    visit = event.type in (EventType.PAGE, EventType.SCREEN)
+    new_session = visit and (state.last_seen is None or event.at - state.last_seen > SESSION_TIMEOUT)
+    last_touch = state.last_touch
+    if (
+        new_session
+        and event.touch is not None
+        and (last_touch is None or event.touch.channel != Channel.DIRECT)
+    ):
+        last_touch = event.touch
     return replace(
         state,
         behaviour=behaviour,
@@ -205,9 +218,12 @@ def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> 
         fit_points=fit_points,
         known=known,
         first_touch=first_touch,
+        last_touch=last_touch,
         first_seen=first_seen,
         last_seen=last_seen,
         events=state.events + 1,
+        page_views=state.page_views + visit,
+        sessions=state.sessions + new_session,
     )
 
 
@@ -280,7 +296,10 @@ def merge(model: ScoringModel, into: LeadScore, other: LeadScore) -> LeadScore:
         fit_points={**other.fit_points, **into.fit_points},
         first_touch=first_touch,
         first_seen=first_seen,
+        last_touch=into.last_touch or other.last_touch,
         events=into.events + other.events,
+        page_views=into.page_views + other.page_views,
+        sessions=into.sessions + other.sessions,
     )
 
 

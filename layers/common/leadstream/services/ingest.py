@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from leadstream.contracts.api import Contact, FormSubmission, Message
-from leadstream.domain.attribution import Touch, classify
+from leadstream.domain.attribution import Channel, Touch, classify
 from leadstream.domain.events import BehaviourEvent, EventType
 from leadstream.domain.identity import (
     Identifier,
@@ -15,9 +15,11 @@ from leadstream.domain.identity import (
     device_lead,
     email_kind,
     identifiers,
+    lead_for_key,
     normalise_email,
     organisation_domain,
 )
+from leadstream.domain.sources import Source, anonymise_ip
 from leadstream.store import LeadRepository, Profile, event_expiry
 
 
@@ -67,48 +69,137 @@ def _page_touch(msg: Message) -> tuple[str | None, Touch]:
 
 
 @dataclass(frozen=True)
+class Request:
+    """Facts about the HTTP request a message came in: who sent it, when, from where."""
+
+    source: Source
+    received_at: datetime
+    ip: str | None = None
+
+    def expires(self) -> datetime:
+        return event_expiry(self.received_at, self.source.privacy.retention_days)
+
+    def anonymised_ip(self, given: str | None) -> str | None:
+        privacy = self.source.privacy
+        return anonymise_ip(given or self.ip, privacy.ip_mode, self.source.salt)
+
+
+def _group_domain(msg: Message) -> str:
+    website = msg.traits.website
+    host = _split(website if website and "//" in website else f"https://{website}" if website else None)
+    domain = msg.traits.domain or (host.hostname if host else None) or msg.group_id or ""
+    return domain.lower().removeprefix("www.")
+
+
+@dataclass(frozen=True)
 class Ingest:
     repo: LeadRepository
-    event_ttl_days: int
 
-    def message(self, msg: Message, received_at: datetime) -> Recorded:
-        at = min(msg.timestamp or received_at, received_at)
-        message_id = msg.message_id or _content_id("msg", msg.model_dump(mode="json", by_alias=True))
+    def message(self, msg: Message, req: Request) -> Recorded:
+        """One call: its event is stored once per messageId (a conditional write)."""
+        lead_id, own, event = self._prepare(msg, req)
+        stored = self.repo.record_event(own, event, req.expires()) if event else True
+        return Recorded(lead_id, stored)
+
+    def batch(self, messages: list[Message], req: Request) -> int:
+        """Many calls: identities resolved one by one, events written 25 to a request."""
+        events = []
+        for msg in messages:
+            _, own, event = self._prepare(msg, req)
+            if event is not None:
+                events.append((own, event, req.expires()))
+        if events:
+            self.repo.record_events(events)
+        return len(events)
+
+    def _prepare(self, msg: Message, req: Request) -> tuple[str, str, BehaviourEvent | None]:
+        """(the lead it belongs to, the sender's own lead its event is stored under, the event)."""
+        now = req.received_at
         email = (
             normalise_email(str(msg.traits.email)) if msg.type == "identify" and msg.traits.email else None
         )
-        ids = identifiers(msg.anonymous_id, msg.user_id, email)
-        lead_id = self._lead_of(ids, received_at)
-        fit: dict[str, str] = {}
-        if msg.type == "identify":
-            fit = self._identify(lead_id, email, msg.traits, received_at)
+        if msg.type == "alias":
+            ids = identifiers(msg.previous_id, msg.user_id, None)
+        else:
+            ids = identifiers(msg.anonymous_id, msg.user_id, email)
+        lead_id = self._lead_of(ids, now)
+        own = device_lead(ids)
+        if msg.type == "alias":
+            return lead_id, own, None
+        if msg.type == "group":
+            domain = _group_domain(msg)
+            traits = {
+                "name": msg.traits.name or msg.traits.company,
+                "industry": msg.traits.industry,
+                "employees": str(msg.traits.employees) if msg.traits.employees is not None else None,
+                "website": msg.traits.website,
+                "group_id": msg.group_id,
+            }
+            self.repo.describe_account(domain, {k: v for k, v in traits.items() if v}, now)
+            self.repo.join_account(domain, lead_id, msg.traits.name, now)
+            self.repo.save_profile(Profile(lead_id, account=domain), now)
+            return lead_id, own, None
+        fit = self._identify(lead_id, email, msg.traits, now) if msg.type == "identify" else {}
         path, touch = _page_touch(msg) if msg.type == "page" else (None, None)
+        names = {"track": msg.event, "page": msg.name, "screen": msg.name}
         event = BehaviourEvent(
-            message_id=message_id,
+            message_id=msg.message_id or _content_id("msg", msg.model_dump(mode="json", by_alias=True)),
             type=EventType(msg.type),
-            at=at,
-            name=msg.event if msg.type == "track" else msg.name,
+            at=msg.occurred_at(now),
+            name=names.get(msg.type),
             path=path,
             fit_traits=fit,
             touch=touch,
+            source_id=req.source.id,
+            ip=req.anonymised_ip(msg.context.ip),
         )
-        return self._store(ids, event, received_at, lead_id)
+        return lead_id, own, event
 
-    def form(self, form_id: str, sub: FormSubmission, received_at: datetime) -> Recorded:
+    def form(self, form_id: str, sub: FormSubmission, req: Request) -> Recorded:
         email = normalise_email(str(sub.email))
         ids = identifiers(sub.anonymous_id, None, email)
-        lead_id = self._lead_of(ids, received_at)
-        fit = self._identify(lead_id, email, sub, received_at)
-        content = sub.model_dump(mode="json", exclude={"next", "message_id"})
+        lead_id = self._lead_of(ids, req.received_at)
+        fit = self._identify(lead_id, email, sub, req.received_at)
+        content = sub.model_dump(mode="json", exclude={"next", "message_id", "write_key"})
         event = BehaviourEvent(
             message_id=sub.message_id or _content_id(f"form-{form_id}", content),
             type=EventType.FORM,
-            at=received_at,
+            at=req.received_at,
             form_id=form_id,
             path=sub.page_path,
             fit_traits=fit,
+            source_id=req.source.id,
+            ip=req.anonymised_ip(None),
         )
-        return self._store(ids, event, received_at, lead_id)
+        stored = self.repo.record_event(device_lead(ids), event, req.expires())
+        return Recorded(lead_id, stored)
+
+    def email(
+        self, kind: EventType, email_key: str, campaign: str | None, link: str | None, req: Request
+    ) -> bool:
+        """An e-mail open or click, for the contact whose hashed e-mail key the signed link carries."""
+        at = req.received_at
+        target = _split(link)
+        detail = {
+            "kind": kind.value,
+            "key": email_key,
+            "campaign": campaign,
+            "link": link,
+            "minute": at.replace(second=0, microsecond=0).isoformat(),
+        }
+        event = BehaviourEvent(
+            message_id=_content_id(
+                kind.value, detail
+            ),  # a mail client re-fetching within a minute counts once
+            type=kind,
+            at=at,
+            name=campaign,
+            path=target.netloc if target else None,
+            touch=Touch(Channel.EMAIL, "email", "email", campaign, None),
+            source_id=req.source.id,
+            ip=req.anonymised_ip(None),
+        )
+        return self.repo.record_event(lead_for_key(email_key), event, req.expires())
 
     def _lead_of(self, ids: list[Identifier], now: datetime) -> str:
         """The lead a message belongs to. Only a message with a known identifier (user id, e-mail) needs a
@@ -119,11 +210,6 @@ class Ingest:
         resolution = self.repo.resolve(ids)
         self.repo.link(resolution.unlinked, resolution.lead_id, now)
         return resolution.lead_id
-
-    def _store(self, ids: list[Identifier], event: BehaviourEvent, now: datetime, lead_id: str) -> Recorded:
-        # Stored under the sender's own lead: a retry lands on the same key whatever was linked meanwhile.
-        stored = self.repo.record_event(device_lead(ids), event, event_expiry(now, self.event_ttl_days))
-        return Recorded(lead_id, stored)
 
     def _identify(self, lead_id: str, email: str | None, contact: Contact, now: datetime) -> dict[str, str]:
         """Save contact details and the account; return the non-personal traits scoring looks at."""
