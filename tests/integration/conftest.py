@@ -13,10 +13,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from moto.server import ThreadedMotoServer
 
 from local.aws import clients, provision
-from local.runner import create_demo_source
+from local.runner import STACK, create_demo_source
 from local.template import Stack, load_stack
 from tests.builders import stream_records
 
@@ -58,7 +59,7 @@ def stack(notifications_file: Path, moto_endpoint: str) -> Iterator[Stack]:
         "NOTIFICATIONS_FILE": str(notifications_file),
     }
     loaded = load_stack(
-        "leadstream-test",
+        STACK,
         REGION,
         {
             "StageName": "test",
@@ -88,6 +89,7 @@ def aws(stack: Stack, moto_endpoint: str) -> dict[str, Any]:
         directory = getattr(module, "directory", None)
         if directory is not None:
             directory._cache.clear()  # a warm container would keep answers for a minute; tests start afresh
+    parameters.clear_caches()  # each test's stack has a new link secret
     return handles
 
 

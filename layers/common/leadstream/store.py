@@ -487,6 +487,13 @@ class LeadRepository:
         if not self._write("state", item, condition=condition):
             raise ConcurrentUpdate(f"lead {score.lead_id} changed while it was being scored")
 
+    def scores(self) -> Iterator[LeadScore]:
+        """Every scored lead (a full scan: for reports, never on a request path)."""
+        with _mapped_errors("scanning lead states"):
+            for item in self.states.scan(self.states.sk == STATE_SK):
+                if item.stage is not None and item.merged_into is None:
+                    yield self.score_from_item(item)
+
     @staticmethod
     def padded(seq: str) -> str:
         return _pad(seq)

@@ -199,7 +199,8 @@ class Ingest:
             source_id=req.source.id,
             ip=req.anonymised_ip(None),
         )
-        return self.repo.record_event(lead_for_key(email_key), event, req.expires())
+        own_lead = lead_for_key(f"{IdKind.EMAIL.value}:{email_key}")  # as Identifier(EMAIL, address) has it
+        return self.repo.record_event(own_lead, event, req.expires())
 
     def _lead_of(self, ids: list[Identifier], now: datetime) -> str:
         """The lead a message belongs to. Only a message with a known identifier (user id, e-mail) needs a

@@ -1,0 +1,339 @@
+"""TrackFunction as Segment-style SDKs, browsers and e-mail clients meet it: keys, limits, calls, privacy."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from leadstream.domain import links
+from leadstream.domain.identity import Identifier, IdKind, lead_for_key
+from leadstream.domain.sources import IpMode, Privacy, SourceStatus
+from leadstream.services.sources import SourceAdmin
+from leadstream.sources_store import SourceRepository
+from leadstream.store import WRITES
+
+from tests.builders import LambdaContext, http_request, page_view, response_json
+
+CTX = LambdaContext()
+SITE = "https://www.acme-demo.test"
+BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Safari/605.1"
+
+
+def call(track: Any, path: str, body: Any, **kwargs: Any) -> dict[str, Any]:
+    return track.lambda_handler(http_request(path, body, **kwargs), CTX)
+
+
+def events(items: Any) -> list[dict[str, Any]]:
+    return [i for i in items() if i["sk"]["S"].startswith("EVT#")]
+
+
+@pytest.fixture
+def admin(stack: Any, aws: Any) -> SourceAdmin:
+    return SourceAdmin(SourceRepository(stack.physical_name("SourcesTable"), "eu-west-1"))
+
+
+def fresh_directory(track: Any) -> None:
+    track.directory._cache.clear()  # what a minute of waiting does for a warm container
+
+
+# --- paths and content types ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "stored_type"),
+    [
+        ("/v1/p", {"anonymousId": "a", "context": {"page": {"path": "/pricing"}}}, "page"),
+        ("/v1/t", {"anonymousId": "a", "event": "Signed Up"}, "track"),
+        ("/v1/i", {"anonymousId": "a", "traits": {"title": "CTO"}}, "identify"),
+        ("/v1/s", {"userId": "u", "name": "Dashboard"}, "screen"),
+        ("/v1/screen", {"userId": "u", "name": "Dashboard"}, "screen"),
+    ],
+)
+def test_short_paths_and_text_plain_bodies_are_accepted(track, items, path, body, stored_type):
+    response = call(track, path, json.dumps(body), content_type="text/plain")
+
+    assert response["statusCode"] == 200
+    assert response_json(response) == {"success": True}
+    assert [e["type"]["S"] for e in events(items)] == [stored_type]
+
+
+def test_the_write_key_may_come_in_the_body(track, items):
+    body = {**page_view("a", "/"), "writeKey": "lsk_local_demo"}
+
+    assert call(track, "/v1/page", body, write_key=None)["statusCode"] == 200
+    assert len(events(items)) == 1
+
+
+# --- keys and origins ----------------------------------------------------------------------------------
+
+
+def test_no_key_unknown_key_and_foreign_origin_are_refused_and_nothing_is_stored(track, items):
+    body = page_view("a", "/")
+
+    no_key = call(track, "/v1/page", body, write_key=None)
+    unknown = call(track, "/v1/page", body, write_key="lsk_guess")
+    foreign = call(track, "/v1/page", body, headers={"origin": "https://evil.example"})
+
+    assert (no_key["statusCode"], unknown["statusCode"], foreign["statusCode"]) == (401, 401, 403)
+    assert "write key is required" in response_json(no_key)["error"]
+    assert "not allowed" in response_json(foreign)["error"]
+    assert "lsk_guess" not in unknown["body"]
+    assert events(items) == []
+
+
+def test_an_allowed_origin_is_accepted(track, items):
+    assert call(track, "/v1/page", page_view("a", "/"), headers={"origin": SITE})["statusCode"] == 200
+
+
+def test_a_disabled_source_is_refused(track, admin, items):
+    admin.set_status("demo-site", SourceStatus.DISABLED, datetime.now(UTC))
+    fresh_directory(track)
+
+    response = call(track, "/v1/page", page_view("a", "/"))
+
+    assert response["statusCode"] == 401
+    assert "disabled" in response_json(response)["error"]
+
+
+def test_a_rotated_key_works_during_its_grace_period_only(track, admin, items):
+    created = admin.create("Shop", (SITE,), Privacy(), datetime.now(UTC))
+    new_key = admin.rotate(created.source.id, timedelta(hours=1), datetime.now(UTC))
+    fresh_directory(track)
+
+    assert call(track, "/v1/page", page_view("a", "/"), write_key=created.write_key)["statusCode"] == 200
+    assert call(track, "/v1/page", page_view("a", "/"), write_key=new_key)["statusCode"] == 200
+
+    admin.rotate(created.source.id, timedelta(0), datetime.now(UTC))  # retire both now
+    fresh_directory(track)
+    assert call(track, "/v1/page", page_view("a", "/"), write_key=created.write_key)["statusCode"] == 401
+
+
+# --- limits and batches -------------------------------------------------------------------------------
+
+
+def test_batch_limits_are_enforced_with_a_400(track, items):
+    too_many = {"batch": [{"type": "page", "anonymousId": "a"}] * 2501}
+    too_big = {"batch": [{"type": "page", "anonymousId": "a", "properties": {"x": "y" * 30_000}}] * 18}
+
+    many = call(track, "/v1/batch", too_many)
+    big = call(track, "/v1/b", too_big)
+
+    assert many["statusCode"] == 400
+    assert "batch" in json.dumps(response_json(many)["details"])
+    assert big["statusCode"] == 400
+    assert "limit is 512000 bytes" in response_json(big)["error"]
+    assert events(items) == []
+
+
+def test_a_resent_batch_is_accepted_and_scored_once(track, score, new_records, filters, items):
+    batch = {
+        "batch": [
+            {"type": "page", **page_view("a", "/pricing", message_id="m1")},
+            {"type": "page", **page_view("a", "/blog/x", message_id="m2")},
+            {"type": "track", "anonymousId": "a"},  # no event name: rejected
+        ]
+    }
+
+    first = call(track, "/v1/batch", batch)
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+    again = call(track, "/v1/batch", batch)  # the SDK did not hear the answer and retries
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+
+    for response in (first, again):
+        assert response["statusCode"] == 200
+        assert response_json(response)["accepted"] == 2
+        assert [r["index"] for r in response_json(response)["rejected"]] == [2]
+    assert len(events(items)) == 2
+    state = next(i for i in items() if i["sk"]["S"] == "STATE" and "stage" in i)
+    assert float(state["behaviour"]["N"]) == 30  # 25 + 5, once
+
+
+def test_a_batch_is_written_25_messages_to_a_request(track, items):
+    batch = {"batch": [{"type": "page", **page_view(f"v{i}", "/")} for i in range(60)]}
+    before = WRITES.requests
+
+    call(track, "/v1/batch", batch)
+
+    assert WRITES.requests - before == 3
+    assert len(events(items)) == 60
+
+
+# --- what is stored ---------------------------------------------------------------------------------------
+
+
+def test_a_device_clock_that_is_off_is_corrected_with_sent_at(track, items):
+    event = http_request("/v1/page", {})
+    received = datetime.fromtimestamp(event["requestContext"]["timeEpoch"] / 1000, UTC)
+    device_now = received + timedelta(hours=3)  # the laptop's clock is three hours ahead
+    body = {
+        "anonymousId": "a",
+        "originalTimestamp": (device_now - timedelta(seconds=5)).isoformat(),
+        "sentAt": device_now.isoformat(),
+    }
+    event["body"] = json.dumps(body)
+
+    track.lambda_handler(event, CTX)
+
+    at = datetime.fromtimestamp(float(events(items)[0]["at"]["N"]), UTC)
+    assert abs((at - (received - timedelta(seconds=5))).total_seconds()) < 0.01
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"), [(IpMode.TRUNCATE, "203.0.113.0"), (IpMode.HASH, "h:"), (IpMode.DROP, None)]
+)
+def test_the_visitor_ip_is_anonymised_before_it_is_stored(track, admin, items, mode, expected):
+    created = admin.create("Privacy test", (SITE,), Privacy(ip_mode=mode), datetime.now(UTC))
+
+    call(track, "/v1/page", page_view("a", "/"), write_key=created.write_key)  # request from 203.0.113.9
+
+    stored = events(items)[0].get("ip", {}).get("S")
+    assert "203.0.113.9" not in json.dumps(items())
+    if expected is None:
+        assert stored is None
+    else:
+        assert stored.startswith(expected)
+
+
+def test_raw_events_expire_after_the_sources_retention(track, admin, items):
+    created = admin.create("Short memory", (SITE,), Privacy(retention_days=7), datetime.now(UTC))
+
+    call(track, "/v1/page", page_view("a", "/"), write_key=created.write_key)
+
+    stored = events(items)[0]
+    assert float(stored["expires_at"]["N"]) - float(stored["at"]["N"]) == pytest.approx(7 * 86400, abs=5)
+
+
+@pytest.mark.parametrize("header", [{"dnt": "1"}, {"sec-gpc": "1"}])
+def test_do_not_track_and_gpc_are_honoured_server_side(track, items, header):
+    response = call(track, "/v1/page", page_view("a", "/"), headers=header)
+
+    assert response["statusCode"] == 200
+    assert events(items) == []
+
+
+def test_a_source_may_choose_to_ignore_do_not_track(track, admin, items):
+    created = admin.create("Intranet", (SITE,), Privacy(honour_dnt=False), datetime.now(UTC))
+
+    call(track, "/v1/page", page_view("a", "/"), write_key=created.write_key, headers={"dnt": "1"})
+
+    assert len(events(items)) == 1
+
+
+def test_bots_are_counted_per_source_but_create_no_lead(track, stack, items):
+    googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    bot_view = {**page_view("crawler", "/pricing"), "context": {"userAgent": googlebot}}
+    person = {**page_view("person", "/pricing"), "context": {"userAgent": BROWSER}}
+
+    call(track, "/v1/page", bot_view)
+    call(track, "/v1/batch", {"batch": [{"type": "page", **bot_view}, {"type": "page", **person}]})
+
+    assert {e["pk"]["S"] for e in events(items)} == {
+        "LEAD#" + Identifier(IdKind.ANONYMOUS, "person").derived_lead_id()
+    }
+    bots = SourceRepository(stack.physical_name("SourcesTable"), "eu-west-1").bot_hits("demo-site")
+    assert sum(bots.values()) == 2
+
+
+def test_group_attaches_the_lead_to_an_account_with_its_traits(track, aws, stack, items):
+    body = {
+        "userId": "u1",
+        "groupId": "g-42",
+        "traits": {
+            "name": "Initech",
+            "website": "https://www.initech.com",
+            "industry": "Software",
+            "employees": 120,
+        },
+    }
+
+    assert call(track, "/v1/group", body)["statusCode"] == 200
+
+    accounts = aws["dynamodb"].scan(TableName=stack.physical_name("AccountsTable"))["Items"]
+    profile = next(a for a in accounts if a["sk"]["S"] == "PROFILE")
+    assert profile["pk"]["S"] == "ACCOUNT#initech.com"
+    assert (profile["name"]["S"], profile["industry"]["S"], profile["employees"]["S"]) == (
+        "Initech",
+        "Software",
+        "120",
+    )
+    lead = next(i for i in items() if i["sk"]["S"] == "PROFILE")
+    assert lead["account"]["S"] == "initech.com"
+
+
+def test_alias_joins_an_anonymous_visitor_and_a_user_id(track, score, new_records, filters, items):
+    call(track, "/v1/page", page_view("anon-7", "/pricing"))
+    call(track, "/v1/alias", {"previousId": "anon-7", "userId": "user-7"})
+    call(track, "/v1/track", {"userId": "user-7", "event": "Logged In"})
+    call(track, "/v1/page", {"userId": "user-7", "context": {"page": {"path": "/blog/a"}}})
+
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+
+    scored = [i for i in items() if i["sk"]["S"] == "STATE" and "stage" in i and "merged_into" not in i]
+    assert len(scored) == 1
+    assert set(scored[0]["contrib"]["M"]) == {"pricing_page", "blog_post"}
+
+
+# --- e-mail pixel and links -----------------------------------------------------------------------------
+
+
+def _signed(aws: Any, stack: Any, params: dict[str, str]) -> str:
+    secret = aws["secretsmanager"].get_secret_value(SecretId=stack.physical_name("LinkSecret"))[
+        "SecretString"
+    ]
+    return links.signed_query(params, secret)
+
+
+def _get(track: Any, path: str, query: str, **headers: str) -> dict[str, Any]:
+    event = http_request(f"{path}?{query}", None, method="GET", write_key=None, headers=headers)
+    return track.lambda_handler(event, CTX)
+
+
+JANE = Identifier(IdKind.EMAIL, "jane@acme.com").key.split(":", 1)[1]
+
+
+def test_a_signed_open_pixel_records_an_open_and_is_never_cached(track, aws, stack, items):
+    response = _get(
+        track, "/v1/o.gif", _signed(aws, stack, {"e": JANE, "c": "launch"}), **{"user-agent": BROWSER}
+    )
+
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "image/gif"
+    assert "no-store" in response["headers"]["Cache-Control"]
+    stored = events(items)
+    assert [(e["type"]["S"], e["name"]["S"]) for e in stored] == [("email_open", "launch")]
+    assert stored[0]["pk"]["S"] == "LEAD#" + lead_for_key(f"email:{JANE}")
+
+
+def test_an_unsigned_pixel_still_shows_but_records_nothing(track, items):
+    response = _get(track, "/v1/o.gif", urlencode({"e": JANE, "c": "launch"}))
+
+    assert response["statusCode"] == 200
+    assert events(items) == []
+
+
+def test_a_signed_click_redirects_and_is_recorded(track, aws, stack, items):
+    query = _signed(aws, stack, {"e": JANE, "c": "launch", "u": "https://www.acme-demo.test/offer?x=1"})
+
+    response = _get(track, "/v1/c", query, **{"user-agent": BROWSER})
+
+    assert response["statusCode"] == 302
+    assert response["headers"]["Location"] == "https://www.acme-demo.test/offer?x=1"
+    assert [e["type"]["S"] for e in events(items)] == ["email_click"]
+
+
+@pytest.mark.parametrize("tamper", ["url", "unsigned", "scheme"])
+def test_a_tampered_or_unsigned_click_link_gets_a_400_never_a_redirect(track, aws, stack, items, tamper):
+    good = {"e": JANE, "c": "launch", "u": "https://www.acme-demo.test/offer"}
+    if tamper == "url":
+        query = _signed(aws, stack, good).replace("www.acme-demo.test", "evil.example")
+    elif tamper == "unsigned":
+        query = urlencode(good)
+    else:
+        query = _signed(aws, stack, {**good, "u": "javascript:alert(1)"})
+
+    response = _get(track, "/v1/c", query)
+
+    assert response["statusCode"] == 400
+    assert "Location" not in response.get("headers", {})
+    assert events(items) == []
