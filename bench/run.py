@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import coldstart, writes
+from bench import coldstart, snippet, writes
 from bench.coldstart import ColdStart
 from bench.writes import Scenario, WriteResult
 from local.template import REPO, load_stack
@@ -174,6 +174,34 @@ def _writes_section(results: list[WriteResult]) -> list[str]:
     return lines
 
 
+def _batch_section(result: writes.BatchResult) -> list[str]:
+    return [
+        "",
+        "## Batch path: messages per DynamoDB write request",
+        "",
+        f"{result.messages} page views sent to `POST /v1/batch` in batches of {result.batch_size} "
+        "(as analytics.js and lb.js batch them), counted at the data-access layer. Events go to DynamoDB "
+        "25 to a `BatchWriteItem` request (its maximum), not one request per message.",
+        "",
+        "| messages | write requests | messages per write request | write units |",
+        "|---:|---:|---:|---:|",
+        f"| {result.messages} | {result.write_requests} | **{result.messages_per_request:.1f}** | "
+        f"{result.write_units} |",
+    ]
+
+
+def _snippet_section() -> list[str]:
+    return [
+        "",
+        "## The lb.js snippet",
+        "",
+        "| file | bytes | gzipped bytes | limit |",
+        "|---|---:|---:|---:|",
+        f"| `lb.min.js` (served at `/v1/lb.js`) | {len(snippet.minified_source().encode())} | "
+        f"**{snippet.gzipped_size()}** | 5120 |",
+    ]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per function (default 7)")
@@ -197,8 +225,17 @@ def main(argv: list[str] | None = None) -> int:
     targets = coldstart.targets(stack, REGION, ENV_OVERRIDES)
     cold = coldstart.measure(targets, args.runs, _progress)
     written = writes.measure(stack, ENV_OVERRIDES, SCENARIOS, _progress)
+    batched = writes.measure_batch(stack, ENV_OVERRIDES, _progress)
 
-    report = "\n".join([*_intro(args.runs), *_cold_start_section(cold, args.runs), *_writes_section(written)])
+    report = "\n".join(
+        [
+            *_intro(args.runs),
+            *_cold_start_section(cold, args.runs),
+            *_writes_section(written),
+            *_batch_section(batched),
+            *_snippet_section(),
+        ]
+    )
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report + "\n", encoding="utf-8")

@@ -7,6 +7,7 @@ at the data-access layer (leadstream.store.WRITES: 1 unit per started KB, x2 in 
 size of every item written to the leads table is read back from the stream.
 """
 
+import base64
 import contextlib
 import importlib
 import json
@@ -29,6 +30,7 @@ from moto.events.models import EventPattern
 
 from local.aws import provision
 from local.gateway import api_event
+from local.runner import DEMO_WRITE_KEY, create_demo_source
 from local.template import ACCOUNT, REPO, Function, Stack, StreamSubscription
 
 SITE = "https://www.example.com"
@@ -51,6 +53,7 @@ LANDINGS = (
     ("", "?utm_source=newsletter&utm_medium=email&utm_campaign=2025-11"),
     ("", ""),
 )
+AUTH = {"authorization": "Basic " + base64.b64encode(f"{DEMO_WRITE_KEY}:".encode()).decode()}
 USER_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko)"
 
 
@@ -217,6 +220,7 @@ class Pipeline:
         self.region = stack.region
         self.track_fn = stack.functions["TrackFunction"]
         self.score_fn = stack.functions["ScoreFunction"]
+        self.routes = stack.routes
         self.route = next(r for r in stack.routes if r.method == "POST" and r.path == "/v1/page")
         self.score = Subscription(next(s for s in stack.streams if s.function == "ScoreFunction"))
         self.publish = Subscription(next(s for s in stack.streams if s.function == "PublishFunction"))
@@ -230,10 +234,19 @@ class Pipeline:
         return LambdaContext(function_name=name, invoked_function_arn=arn)
 
     def track(self, body: dict[str, Any]) -> None:
-        headers = {"content-type": "application/json", "user-agent": USER_AGENT, "origin": SITE}
+        headers = {"content-type": "application/json", "user-agent": USER_AGENT, "origin": SITE, **AUTH}
         event = api_event(
             "POST", self.route.path, headers, json.dumps(body).encode(), self.route, {}, "203.0.113.7"
         )
+        response = self.track_handler(event, self._context(self.track_fn))
+        if response.get("statusCode") != 200:
+            raise RuntimeError(f"TrackFunction answered {response.get('statusCode')}: {response.get('body')}")
+
+    def track_batch(self, messages: list[dict[str, Any]]) -> None:
+        route = next(r for r in self.routes if r.method == "POST" and r.path == "/v1/batch")
+        headers = {"content-type": "text/plain", "user-agent": USER_AGENT, "origin": SITE, **AUTH}
+        body = json.dumps({"batch": messages}).encode()
+        event = api_event("POST", route.path, headers, body, route, {}, "203.0.113.7")
         response = self.track_handler(event, self._context(self.track_fn))
         if response.get("statusCode") != 200:
             raise RuntimeError(f"TrackFunction answered {response.get('statusCode')}: {response.get('body')}")
@@ -283,9 +296,9 @@ class Pipeline:
         return result
 
 
-def measure(
-    stack: Stack, env_overrides: dict[str, str], scenarios: list[Scenario], progress: Callable[[str], None]
-) -> list[WriteResult]:
+@contextlib.contextmanager
+def _pipeline(stack: Stack, env_overrides: dict[str, str]) -> Iterator["Pipeline"]:
+    """The functions in-process against moto's in-process mock, with the template's tables and wiring."""
     quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING"}  # as `make run` without --verbose
     with _environment({**env_overrides, **quiet}), mock_aws():
         # botocore (1.44 here) sends stream calls to <account>.streams-ddb.<region>.amazonaws.com when the
@@ -294,9 +307,10 @@ def measure(
         region = env_overrides["AWS_REGION"]
         aws = {
             name: boto3.client(name, region_name=region, config=config)
-            for name in ("dynamodb", "dynamodbstreams", "sqs", "sns", "events")
+            for name in ("dynamodb", "dynamodbstreams", "sqs", "sns", "events", "secretsmanager")
         }
         provision(stack, aws)
+        create_demo_source(stack, None, (SITE,))
         # stdout is for the report. Powertools' logger binds its stream when it is created, at import:
         # to stderr. Its metrics are print()ed (EMF) at call time: to /dev/null. Disabled metrics are
         # still printed every 100 values (Powertools keeps them instead of clearing them on flush).
@@ -309,7 +323,44 @@ def measure(
         ):
             # Flushing right after that every-100 print finds nothing left to publish, and says so.
             warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
-            return [pipeline.run(scenario, progress) for scenario in scenarios]
+            yield pipeline
+
+
+def measure(
+    stack: Stack, env_overrides: dict[str, str], scenarios: list[Scenario], progress: Callable[[str], None]
+) -> list[WriteResult]:
+    with _pipeline(stack, env_overrides) as pipeline:
+        return [pipeline.run(scenario, progress) for scenario in scenarios]
+
+
+@dataclass
+class BatchResult:
+    messages: int
+    batch_size: int
+    write_requests: int
+    write_units: int
+
+    @property
+    def messages_per_request(self) -> float:
+        return self.messages / self.write_requests
+
+
+def measure_batch(
+    stack: Stack,
+    env_overrides: dict[str, str],
+    progress: Callable[[str], None],
+    batches: int = 10,
+    size: int = 100,
+) -> BatchResult:
+    """Page views sent through /v1/batch as analytics.js batches them: DynamoDB writes per message."""
+    with _pipeline(stack, env_overrides) as pipeline:
+        visitors = [f"visitor-{uuid.uuid4()}" for _ in range(size)]
+        WRITES.reset()
+        for round_ in range(batches):
+            pipeline.track_batch([_page_view(v, n, round_) for n, v in enumerate(visitors)])
+        result = BatchResult(batches * size, size, WRITES.requests, WRITES.units)
+        progress(f"writes: batch path: {result.messages} messages in {result.write_requests} write requests")
+        return result
 
 
 def size_summary(sizes: list[int]) -> tuple[int, int]:

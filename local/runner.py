@@ -35,10 +35,12 @@ DEMO_SOURCE = "demo-site"
 DEMO_WRITE_KEY = "lsk_local_demo"
 
 
-def create_demo_source(stack: Stack, endpoint: str, origins: tuple[str, ...]) -> None:
-    """The source the demo website sends with (and the sample events in events/ use)."""
-    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="local")
-    os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - moto accepts any credentials
+def create_demo_source(stack: Stack, endpoint: str | None, origins: tuple[str, ...]) -> None:
+    """The source the demo website sends with (and the sample events in events/ use). `endpoint` None:
+    the AWS this process already talks to (moto's in-process mock in the bench)."""
+    if endpoint:
+        os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="local")
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - moto accepts any credentials
     admin = SourceAdmin(SourceRepository(stack.physical_name("SourcesTable"), REGION))
     admin.create(
         "Demo website", origins, Privacy(), datetime.now(UTC), source_id=DEMO_SOURCE, key=DEMO_WRITE_KEY
