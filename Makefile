@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SAM := $(SAM_VENV)/bin/sam
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: run test lint types validate build unit integration pipeline artifacts bench clean help
+.PHONY: run test lint types validate build browser unit integration pipeline artifacts bench clean help
 
 help:
 	@echo "make run   - the whole pipeline locally on http://127.0.0.1:3000 (moto as local AWS)"
@@ -46,6 +46,13 @@ validate: $(SAM_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM) build --parallel
 
+# The snippet's tests drive Debian's Chromium (never a browser download): install it once if missing.
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium for the browser tests ..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 unit: $(BIN)/.installed
 	$(BIN)/pytest tests/unit
 
@@ -55,7 +62,7 @@ integration: $(BIN)/.installed
 pipeline: $(BIN)/.installed
 	$(BIN)/pytest tests/pipeline
 
-test: lint types validate build
+test: lint types validate build browser
 	SAM=$(abspath $(SAM)) $(BIN)/pytest
 
 bench: $(BIN)/.installed

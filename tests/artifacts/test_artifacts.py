@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from local.template import REPO, load_template
+from local.template import REPO, load_stack, load_template
 
 pytestmark = pytest.mark.slow
 BUILD = REPO / ".aws-sam" / "build"
@@ -35,6 +35,7 @@ def test_the_arm64_build_holds_every_function_and_the_layer():
         assert (BUILD / function / "app.py").is_file(), f"{function} missing from the build"
     layer = BUILD / "CommonLayer" / "python"
     assert (layer / "leadstream" / "scoring.yaml").is_file(), "the scoring model must ship in the layer"
+    assert (layer / "leadstream" / "static" / "lb.min.js").is_file(), "the snippet must ship in the layer"
     native = list(layer.glob("pydantic_core/_pydantic_core*.so"))
     assert native, "pydantic_core missing from the layer"
     assert all("aarch64" in so.name for so in native), "the layer must be built for arm64 Lambdas"
@@ -77,21 +78,20 @@ def test_each_built_handler_imports_with_nothing_but_its_build(x86_build: Path, 
         "import sys; sys.path[:0] = " + json.dumps(paths) + "\n"
         "import app\n"
         "assert callable(app.lambda_handler)\n"
+        "from leadstream.domain.bots import is_bot\n"  # loaded on first use, so try it here
+        "assert is_bot('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)')\n"
         "outside = [m.__file__ for m in list(sys.modules.values()) if getattr(m, '__file__', None)"
         " and 'site-packages' in m.__file__]\n"
         "print(len(outside))\n"
     )
-    env = {  # what the Lambda runtime and template.yaml give the function
+    declared = load_stack("leadstream-artifacts", "eu-west-1", {}, {}).functions[function].declared
+    env = {  # what template.yaml and the Lambda runtime give the function
+        **declared,
         "PATH": os.environ.get("PATH", ""),
         "AWS_REGION": "eu-west-1",
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_ACCESS_KEY_ID": "x",
         "AWS_SECRET_ACCESS_KEY": "x",
-        "LEADS_TABLE": "leads",
-        "ACCOUNTS_TABLE": "accounts",
-        "IDEMPOTENCY_TABLE": "idempotency",
-        "EVENT_BUS_NAME": "bus",
-        "POWERTOOLS_SERVICE_NAME": "leadstream",
     }
     result = subprocess.run(
         [sys.executable, "-I", "-S", "-c", probe],
