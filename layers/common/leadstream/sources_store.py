@@ -9,18 +9,16 @@ from datetime import UTC, date, datetime
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
-from pynamodb.models import Model
 
 from leadstream.domain.sources import IpMode, Privacy, Source, SourceStatus, WriteKey
 from leadstream.errors import StoreUnavailable
+from leadstream.store import Item, bind
 
 
-class _SourceItem(Model):
+class _SourceItem(Item):
     class Meta:
         abstract = True
 
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute(null=True)
     origins = ListAttribute[str](null=True)
     status = UnicodeAttribute(null=True)
@@ -34,11 +32,6 @@ class _SourceItem(Model):
     expires_at = NumberAttribute(null=True)
     # BOTS items
     hits = NumberAttribute(null=True)
-
-
-def _bind(table: str, region: str | None) -> type[_SourceItem]:
-    meta = type("Meta", (), {"table_name": table, "region": region, "max_retry_attempts": 2})
-    return type(f"SourceOn{table}", (_SourceItem,), {"Meta": meta})
 
 
 def _source(item: _SourceItem) -> Source:
@@ -58,7 +51,7 @@ def _source(item: _SourceItem) -> Source:
 
 class SourceRepository:
     def __init__(self, table: str, region: str | None = None) -> None:
-        self.items = _bind(table, region)
+        self.items = bind(_SourceItem, table, region)
 
     def key(self, key: str) -> WriteKey | None:
         try:

@@ -100,7 +100,9 @@ def item_size(attributes: dict[str, dict[str, Any]]) -> int:
 # --- items ------------------------------------------------------------------------------------------
 
 
-class _Item(Model):
+class Item(Model):
+    """A pk/sk item; concrete models are bound to a table with `bind`."""
+
     class Meta:
         abstract = True
 
@@ -108,7 +110,7 @@ class _Item(Model):
     sk = UnicodeAttribute(range_key=True)
 
 
-class EventItem(_Item):
+class EventItem(Item):
     class Meta:
         abstract = True
 
@@ -124,7 +126,7 @@ class EventItem(_Item):
     expires_at = TTLAttribute(null=True)
 
 
-class StateItem(_Item):
+class StateItem(Item):
     class Meta:
         abstract = True
 
@@ -152,7 +154,7 @@ class StateItem(_Item):
     merged_into = UnicodeAttribute(null=True)  # this lead's events are scored on that lead now
 
 
-class ProfileItem(_Item):
+class ProfileItem(Item):
     class Meta:
         abstract = True
 
@@ -167,7 +169,7 @@ class ProfileItem(_Item):
     updated_at = NumberAttribute(null=True)
 
 
-class LinkItem(_Item):
+class LinkItem(Item):
     class Meta:
         abstract = True
 
@@ -175,7 +177,7 @@ class LinkItem(_Item):
     linked_at = NumberAttribute()
 
 
-class AccountItem(_Item):
+class AccountItem(Item):
     class Meta:
         abstract = True
 
@@ -189,7 +191,7 @@ class AccountItem(_Item):
     updated_at = NumberAttribute(null=True)
 
 
-class MemberItem(_Item):
+class MemberItem(Item):
     class Meta:
         abstract = True
 
@@ -197,7 +199,7 @@ class MemberItem(_Item):
     joined_at = NumberAttribute()
 
 
-def _bind[M: _Item](base: type[M], table: str, region: str | None) -> type[M]:
+def bind[M: Item](base: type[M], table: str, region: str | None) -> type[M]:
     """A concrete model of `base` on `table` (PynamoDB reads Meta when a class is defined)."""
     meta = type("Meta", (), {"table_name": table, "region": region, "max_retry_attempts": 2})
     return type(base.__name__.removesuffix("Item") + "On" + table, (base,), {"Meta": meta})
@@ -278,14 +280,14 @@ class LeadRepository:
     def __init__(
         self, leads_table: str, region: str | None = None, accounts_table: str | None = None
     ) -> None:
-        self.events = _bind(EventItem, leads_table, region)
-        self.states = _bind(StateItem, leads_table, region)
-        self.profiles = _bind(ProfileItem, leads_table, region)
-        self.links = _bind(LinkItem, leads_table, region)
-        self.accounts = _bind(AccountItem, accounts_table, region) if accounts_table else None
-        self.members = _bind(MemberItem, accounts_table, region) if accounts_table else None
+        self.events = bind(EventItem, leads_table, region)
+        self.states = bind(StateItem, leads_table, region)
+        self.profiles = bind(ProfileItem, leads_table, region)
+        self.links = bind(LinkItem, leads_table, region)
+        self.accounts = bind(AccountItem, accounts_table, region) if accounts_table else None
+        self.members = bind(MemberItem, accounts_table, region) if accounts_table else None
 
-    def _write(self, kind: str, item: _Item, condition: Any = None) -> bool:
+    def _write(self, kind: str, item: Item, condition: Any = None) -> bool:
         """PutItem with an optional condition; False when the condition failed (already there)."""
         self.meter.record(kind, item_size(item.serialize()))
         try:
