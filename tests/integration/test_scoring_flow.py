@@ -126,6 +126,7 @@ def test_a_new_sql_is_published_once_and_sales_notified_once(
     assert len(sent) == 1
     assert sent[0]["subject"] == "New SQL: Jane Doe at Acme (score 82)"
     assert "Requested a demo (+40)" in sent[0]["text"]
+    assert "1 visit, 3 page views" in sent[0]["text"]
 
 
 def test_a_free_mail_visitor_does_not_become_an_sql(track, form, score, new_records, filters, items):

@@ -35,6 +35,9 @@ class LeadCard(BaseModel):
     stage: str
     reasons: list[CardReason] = Field(default_factory=list)
     first_touch: FirstTouch | None = None
+    last_touch: FirstTouch | None = None  # of the latest visit that did not come direct
+    sessions: int = 0
+    page_views: int = 0
     first_seen: datetime | None = None
     last_seen: datetime | None = None
 

@@ -1,6 +1,6 @@
 """Telling sales: a short message that reads well on a phone, with the reasons behind the score."""
 
-from leadstream.contracts.events import LeadStageChanged
+from leadstream.contracts.events import FirstTouch, LeadStageChanged
 from leadstream.integrations.notifiers import Channel
 
 
@@ -18,11 +18,19 @@ def message(change: LeadStageChanged) -> tuple[str, str]:
         why = ", ".join(f"{r.label} ({r.points:+d})" for r in card.reasons)
         lines.append(f"Why: {why}")
     if card.first_touch:
-        touch = card.first_touch
-        source = f" via {touch.source}" if touch.source else ""
-        campaign = f", campaign {touch.campaign}" if touch.campaign else ""
-        lines.append(f"First came from {touch.channel}{source}{campaign}")
+        lines.append(f"First came from {_touch(card.first_touch)}")
+    if card.sessions:
+        visits = f"{card.sessions} visit{'s' if card.sessions != 1 else ''}, {card.page_views} page views"
+        latest = card.last_touch
+        changed = latest and card.first_touch and latest != card.first_touch
+        lines.append(f"{visits}; latest from {_touch(latest)}" if changed and latest else visits)
     return subject, "\n".join(lines)
+
+
+def _touch(touch: FirstTouch) -> str:
+    source = f" via {touch.source}" if touch.source else ""
+    campaign = f", campaign {touch.campaign}" if touch.campaign else ""
+    return f"{touch.channel}{source}{campaign}"
 
 
 def deliver(change: LeadStageChanged, channel: Channel) -> None:

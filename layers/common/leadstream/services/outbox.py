@@ -19,6 +19,9 @@ def lead_card(model: ScoringModel, state: LeadScore, profile: Profile | None, sc
         stage=state.stage.value,
         reasons=[CardReason(label=r.label, points=r.points) for r in state.reasons(model)],
         first_touch=FirstTouch(**state.first_touch.to_dict()) if state.first_touch else None,
+        last_touch=FirstTouch(**state.last_touch.to_dict()) if state.last_touch else None,
+        sessions=state.sessions,
+        page_views=state.page_views,
         first_seen=state.first_seen,
         last_seen=state.last_seen,
     )
