@@ -120,8 +120,9 @@ def _report(args: argparse.Namespace, target: targets.Target) -> int:
     def pct(value: object) -> str:
         return "-" if value is None else f"{float(str(value)) * 100:.0f}%"
 
-    shown = [{**d, "lead_to_mql": pct(d["lead_to_mql"]), "mql_to_sql": pct(d["mql_to_sql"])} for d in data]
-    _print_table(shown, ["channel", "campaign", "leads", "mqls", "sqls", "lead_to_mql", "mql_to_sql"])
+    rates = ("visitor_to_lead", "lead_to_mql", "mql_to_sql")
+    shown = [{**d, **{r: pct(d[r]) for r in rates}} for d in data]
+    _print_table(shown, ["channel", "campaign", "visitors", "leads", "mqls", "sqls", *rates])
     return 0
 
 

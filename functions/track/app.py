@@ -126,7 +126,9 @@ def _batch() -> dict[str, Any]:
     bots = 0
     for index, item in enumerate(batch.batch):
         try:
-            if len(json.dumps(item).encode()) > MAX_MESSAGE_BYTES:
+            if not isinstance(item, dict):
+                raise BadRequest("a message must be a JSON object")
+            if len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()) > MAX_MESSAGE_BYTES:
                 raise BadRequest(f"message is larger than {MAX_MESSAGE_BYTES} bytes")
             own_context = item.get("context") or {}
             if not isinstance(own_context, dict):
@@ -188,11 +190,18 @@ def _email_request() -> Request:
 
 @app.get("/v1/o.gif")
 def open_pixel() -> Response[bytes]:
-    """Always a 1x1 GIF (an e-mail must never show a broken image); an open is recorded if signed."""
-    params = _signed_params()
-    if params and params.get("e") and not is_bot(app.current_event.headers.get("user-agent")):
-        ingest.email(EventType.EMAIL_OPEN, params["e"], params.get("c"), None, _email_request())
-        metrics.add_metric(name="EmailOpens", unit=MetricUnit.Count, value=1)
+    """Always a 1x1 GIF (an e-mail must never show a broken image); an open is recorded if signed.
+
+    No bot filter here: Gmail's and Yahoo's image proxies and Outlook fetch images with user agents that
+    bot lists name, and an open is exactly such a fetch."""
+    try:
+        params = _signed_params()
+        if params and params.get("e"):
+            ingest.email(EventType.EMAIL_OPEN, params["e"], params.get("c"), None, _email_request())
+            metrics.add_metric(name="EmailOpens", unit=MetricUnit.Count, value=1)
+    except Exception:  # the open is lost, the image is not
+        logger.exception("could not record an e-mail open")
+        metrics.add_metric(name="EmailOpensLost", unit=MetricUnit.Count, value=1)
     return Response(200, "image/gif", PIXEL, NO_CACHE)
 
 

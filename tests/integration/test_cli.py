@@ -104,14 +104,16 @@ def test_the_report_shows_conversion_per_channel_and_campaign(
     assert rows[("email", "nov")] == {
         "channel": "email",
         "campaign": "nov",
-        "leads": 2,
+        "visitors": 2,
+        "leads": 1,  # r2 never identified: a visitor, not a lead
         "mqls": 1,
         "sqls": 1,
-        "lead_to_mql": 0.5,
+        "visitor_to_lead": 0.5,
+        "lead_to_mql": 1.0,
         "mql_to_sql": 1.0,
     }
     code, table = run(capsys, moto_endpoint, "report")
     assert code == 0
     assert "email" in table
-    assert "50%" in table
+    assert "50%" in table  # visitor -> lead
     assert "100%" in table

@@ -1,5 +1,6 @@
 """TrackFunction as Segment-style SDKs, browsers and e-mail clients meet it: keys, limits, calls, privacy."""
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -337,3 +338,131 @@ def test_a_tampered_or_unsigned_click_link_gets_a_400_never_a_redirect(track, aw
     assert response["statusCode"] == 400
     assert "Location" not in response.get("headers", {})
     assert events(items) == []
+
+
+# --- what real SDKs and mail clients send (second review) -------------------------------------------------
+
+
+def test_a_message_repeated_in_one_batch_is_stored_once_and_the_batch_succeeds(track, items):
+    view = {"type": "page", **page_view("a", "/", message_id="same")}
+    no_id = {"type": "track", "anonymousId": "a", "event": "Clicked"}
+
+    response = call(track, "/v1/batch", {"batch": [view, view, no_id, no_id]})
+
+    assert response["statusCode"] == 200
+    assert len(events(items)) == 2
+
+
+def test_analytics_js_timestamps_are_corrected_for_clock_skew(track, items):
+    event = http_request("/v1/page", {})
+    received = datetime.fromtimestamp(event["requestContext"]["timeEpoch"] / 1000, UTC)
+    device_now = received - timedelta(hours=3)  # this phone's clock is three hours behind
+    event["body"] = json.dumps(
+        {
+            "anonymousId": "a",
+            "timestamp": (device_now - timedelta(seconds=5)).isoformat(),
+            "sentAt": device_now.isoformat(),
+        }
+    )
+
+    track.lambda_handler(event, CTX)
+
+    at = datetime.fromtimestamp(float(events(items)[0]["at"]["N"]), UTC)
+    assert abs((at - (received - timedelta(seconds=5))).total_seconds()) < 0.01
+
+
+@pytest.mark.parametrize(
+    "client",
+    [
+        "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
+        "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html",
+        "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)",
+    ],
+)
+def test_opens_through_the_big_mail_clients_are_recorded(track, aws, stack, items, client):
+    _get(track, "/v1/o.gif", _signed(aws, stack, {"e": JANE, "c": "launch"}), **{"user-agent": client})
+
+    assert [e["type"]["S"] for e in events(items)] == ["email_open"]
+
+
+def test_a_signature_with_odd_characters_is_a_400_for_links_and_a_gif_for_pixels(track, items):
+    query = urlencode({"e": JANE, "c": "launch", "u": "https://www.acme-demo.test/", "s": "ünïcödé"})
+
+    assert _get(track, "/v1/c", query)["statusCode"] == 400
+    pixel = _get(track, "/v1/o.gif", query)
+    assert (pixel["statusCode"], pixel["headers"]["Content-Type"]) == (200, "image/gif")
+    assert events(items) == []
+
+
+def test_the_pixel_is_still_an_image_when_storage_fails(track, aws, stack, items):
+    client = track.ingest.repo.events._get_connection().connection.client
+
+    def throttle(**kwargs: Any) -> None:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
+
+    client.meta.events.register("before-call.dynamodb.PutItem", throttle)
+    try:
+        response = _get(track, "/v1/o.gif", _signed(aws, stack, {"e": JANE, "c": "launch"}))
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.PutItem", throttle)
+
+    assert (response["statusCode"], response["headers"]["Content-Type"]) == (200, "image/gif")
+
+
+def test_alias_from_an_old_user_id_brings_its_history(track, score, new_records, filters, items):
+    call(track, "/v1/page", {"userId": "old-id", "context": {"page": {"path": "/pricing"}}})
+    call(track, "/v1/alias", {"previousId": "old-id", "userId": "new-id"})
+    call(track, "/v1/page", {"userId": "new-id", "context": {"page": {"path": "/blog/a"}}})
+
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+
+    scored = [i for i in items() if i["sk"]["S"] == "STATE" and "stage" in i and "merged_into" not in i]
+    assert len(scored) == 1
+    assert set(scored[0]["contrib"]["M"]) == {"pricing_page", "blog_post"}
+
+
+def test_long_or_odd_descriptive_values_are_clipped_not_rejected(track, items):
+    body = {
+        "userId": "u",
+        "traits": {"title": "Head of " + "Very " * 100 + "Important Things", "company": "Acme"},
+        "context": {"campaign": {"source": "newsletter", "content": 42, "term": None}},
+    }
+
+    assert call(track, "/v1/identify", body)["statusCode"] == 200
+    page = page_view("a", "/x" * 3000)
+    assert call(track, "/v1/page", page)["statusCode"] == 200
+    assert len(events(items)) == 2
+
+
+def test_a_batch_element_that_is_not_an_object_is_rejected_alone(track, items):
+    response = call(track, "/v1/batch", {"batch": ["nonsense", {"type": "page", **page_view("a", "/")}]})
+
+    assert response["statusCode"] == 200
+    assert [r["index"] for r in response_json(response)["rejected"]] == [0]
+    assert len(events(items)) == 1
+
+
+def test_a_message_of_accented_text_is_measured_in_bytes_not_escapes(track, items):
+    message = {"type": "track", "anonymousId": "a", "event": "Noted", "properties": {"note": "é" * 12_000}}
+
+    response = call(track, "/v1/batch", {"batch": [message]})  # 24 KB of UTF-8, 72 KB as \\u escapes
+
+    assert response["statusCode"] == 200
+    assert response_json(response)["rejected"] == []
+
+
+def test_a_gzipped_body_is_accepted_and_bad_bytes_are_a_400(track, items):
+    import gzip
+
+    event = http_request("/v1/page", None, headers={"content-encoding": "gzip"})
+    event["body"] = base64.b64encode(gzip.compress(json.dumps(page_view("a", "/")).encode())).decode()
+    event["isBase64Encoded"] = True
+    assert track.lambda_handler(event, CTX)["statusCode"] == 200
+
+    broken = http_request("/v1/page", b"\xff\xfe{", content_type="application/octet-stream")
+    response = track.lambda_handler(broken, CTX)
+    assert response["statusCode"] == 400
+    assert "UTF-8" in response_json(response)["error"]
+    assert len(events(items)) == 1

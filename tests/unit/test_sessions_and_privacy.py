@@ -5,10 +5,11 @@ from datetime import timedelta
 import pytest
 from leadstream.domain import links
 from leadstream.domain.attribution import Channel, Touch
+from leadstream.domain.events import BehaviourEvent, EventType
 from leadstream.domain.scoring import ScoringModel, apply_events
 from leadstream.domain.sources import IpMode, Source, anonymise_ip
 
-from tests.unit.builders import T0, new_lead, page, track
+from tests.unit.builders import T0, identify, new_lead, page, track
 
 AD = Touch(Channel.PAID_SEARCH, "google", "cpc", "brand")
 DIRECT = Touch(Channel.DIRECT)
@@ -35,14 +36,43 @@ def test_given_31_minutes_without_activity_then_a_new_session_starts(model: Scor
     assert (lead.page_views, lead.sessions) == (2, 2)
 
 
-def test_given_other_events_then_they_are_activity_but_not_page_views(model: ScoringModel) -> None:
+def test_given_other_events_then_they_neither_start_nor_extend_a_session(model: ScoringModel) -> None:
     lead = apply_events(
         model,
         new_lead(),
-        [page("/", at=T0), track("Clicked", at=T0 + minutes(20)), page("/a", at=T0 + minutes(45))],
+        [page("/", at=T0), track("Invoice Paid", at=T0 + minutes(20)), page("/a", at=T0 + minutes(45))],
     )
 
-    assert (lead.page_views, lead.sessions, lead.events) == (2, 1, 3)
+    assert (lead.page_views, lead.sessions, lead.events) == (2, 2, 3)
+
+
+def test_given_a_lead_first_seen_through_an_identify_then_its_first_page_view_is_a_session(
+    model: ScoringModel,
+) -> None:
+    lead = apply_events(
+        model, new_lead(), [identify(email_kind="work"), page("/", at=T0 + minutes(1), touch=AD)]
+    )
+
+    assert lead.sessions == 1
+    assert lead.last_touch == AD
+
+
+def test_given_an_email_click_just_before_its_landing_page_then_the_email_is_the_latest_touch(
+    model: ScoringModel,
+) -> None:
+    click = BehaviourEvent("c1", EventType.EMAIL_CLICK, T0 + timedelta(days=3), touch=NEWSLETTER)
+    lead = apply_events(
+        model,
+        new_lead(),
+        [
+            page("/", at=T0, touch=AD),
+            click,
+            page("/offer", at=T0 + timedelta(days=3, seconds=2), touch=DIRECT),
+        ],
+    )
+
+    assert lead.last_touch == NEWSLETTER
+    assert lead.sessions == 2
 
 
 def test_given_sessions_from_several_channels_then_first_and_last_non_direct_touch_are_kept(

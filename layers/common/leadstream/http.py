@@ -1,6 +1,8 @@
 """What every HTTP entry point shares: body limits, JSON errors and the mapping of faults to statuses."""
 
 import base64
+import gzip
+import io
 import json
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -31,11 +33,22 @@ def error(status: HTTPStatus, message: str, **extra: Any) -> Response[str]:
 
 
 def body_text(app: APIGatewayHttpResolver, limit: int) -> str:
-    body = app.current_event.decoded_body or ""
-    size = len(body.encode())
-    if size > limit:
-        raise BadRequest(f"request body is {size} bytes; the limit is {limit} bytes")
-    return body
+    """The request body as text, gunzipped when the client compressed it (analytics-python can)."""
+    event = app.current_event
+    raw = event.body or ""
+    data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
+    if (event.headers.get("content-encoding") or "").lower() == "gzip":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
+                data = unzipped.read(limit + 1)
+        except (OSError, EOFError) as exc:
+            raise BadRequest("the body says Content-Encoding: gzip but is not gzip") from exc
+    if len(data) > limit:
+        raise BadRequest(f"request body is {len(data)} bytes; the limit is {limit} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("request body is not UTF-8 text") from exc
 
 
 def json_object(text: str) -> dict[str, Any]:

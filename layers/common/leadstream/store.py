@@ -147,6 +147,7 @@ class StateItem(Item):
     sessions = NumberAttribute(null=True)
     first_seen = NumberAttribute(null=True)
     last_seen = NumberAttribute(null=True)
+    last_visit = NumberAttribute(null=True)
     events = NumberAttribute(null=True)
     transition_count = NumberAttribute(null=True)
     transition_to = UnicodeAttribute(null=True)  # set only by the update that changed stage (outbox)
@@ -370,7 +371,10 @@ class LeadRepository:
         """Store many events in BatchWriteItem requests of 25. BatchWriteItem has no conditions: a retried
         message is written again over itself, which the stream shows as a MODIFY, not an INSERT, so
         scoring (INSERT only) never counts it twice."""
-        items = [self._event_item(lead, event, expires) for lead, event, expires in events]
+        # One request may not name an item twice (DynamoDB rejects the whole request): a message repeated
+        # in a batch is the same message, so it is written once.
+        unique = {(lead, event.message_id): (lead, event, expires) for lead, event, expires in events}
+        items = [self._event_item(lead, event, expires) for lead, event, expires in unique.values()]
         for item in items:
             self.meter.record("event", item_size(item.serialize()), requests=0)
         self.meter.requests += math.ceil(len(items) / 25)
@@ -432,6 +436,7 @@ class LeadRepository:
             last_touch=Touch.from_dict(item.last_touch.as_dict()) if item.last_touch else None,
             first_seen=_dt(item.first_seen),
             last_seen=_dt(item.last_seen),
+            last_visit=_dt(item.last_visit),
             events=int(item.events or 0),
             page_views=int(item.page_views or 0),
             sessions=int(item.sessions or 0),
@@ -463,6 +468,7 @@ class LeadRepository:
             last_touch=score.last_touch.to_dict() if score.last_touch else None,
             first_seen=_ts(score.first_seen),
             last_seen=_ts(score.last_seen),
+            last_visit=_ts(score.last_visit),
             events=score.events,
             page_views=score.page_views,
             sessions=score.sessions,

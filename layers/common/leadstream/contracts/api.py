@@ -1,9 +1,9 @@
 """Request models of the tracking API (Segment HTTP tracking API field names)."""
 
 from datetime import UTC, datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 MAX_MESSAGE_BYTES = 32 * 1024
@@ -13,34 +13,55 @@ MAX_BATCH_MESSAGES = 2500
 MessageType = Literal["page", "track", "identify", "screen", "group", "alias"]
 
 
+def _clipper(limit: int) -> Any:
+    return BeforeValidator(lambda v: v[:limit] if isinstance(v, str) else v)
+
+
+# Descriptive text is clipped to what we keep, never a reason to reject a message (identifiers still are).
+Text50 = Annotated[str, _clipper(50)]
+Text100 = Annotated[str, _clipper(100)]
+Text200 = Annotated[str, _clipper(200)]
+Text512 = Annotated[str, _clipper(512)]
+Text1024 = Annotated[str, _clipper(1024)]
+Text2048 = Annotated[str, _clipper(2048)]
+
+
 class _Camel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
 
 
 class PageContext(_Camel):
-    path: str | None = Field(default=None, max_length=2048)
-    url: str | None = Field(default=None, max_length=4096)
-    referrer: str | None = Field(default=None, max_length=4096)
-    title: str | None = Field(default=None, max_length=512)
-    search: str | None = Field(default=None, max_length=4096)
+    path: Text2048 | None = None
+    url: Text2048 | None = None
+    referrer: Text2048 | None = None
+    title: Text512 | None = None
+    search: Text2048 | None = None
 
 
 class Context(_Camel):
     page: PageContext = Field(default_factory=PageContext)
     campaign: dict[str, str] = Field(default_factory=dict)
-    user_agent: str | None = Field(default=None, max_length=1024)
+    user_agent: Text1024 | None = None
     ip: str | None = Field(default=None, max_length=64)
+
+    @field_validator("campaign", mode="before")
+    @classmethod
+    def _text_values(cls, value: object) -> object:
+        """UTM values are text; SDKs sometimes send numbers or nulls, which say nothing here."""
+        if isinstance(value, dict):
+            return {str(k): str(v)[:200] for k, v in value.items() if isinstance(v, str | int | float)}
+        return value
 
 
 class Contact(_Camel):
     """Contact details, as identify traits and as form fields."""
 
-    name: str | None = Field(default=None, max_length=200)
-    first_name: str | None = Field(default=None, max_length=100)
-    last_name: str | None = Field(default=None, max_length=100)
-    title: str | None = Field(default=None, max_length=200)
-    company: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=50)
+    name: Text200 | None = None
+    first_name: Text100 | None = None
+    last_name: Text100 | None = None
+    title: Text200 | None = None
+    company: Text200 | None = None
+    phone: Text50 | None = None
 
     @property
     def full_name(self) -> str | None:
@@ -50,9 +71,9 @@ class Contact(_Camel):
 class Traits(Contact):
     email: EmailStr | None = None
     # group calls: the organisation
-    website: str | None = Field(default=None, max_length=512)
-    domain: str | None = Field(default=None, max_length=255)
-    industry: str | None = Field(default=None, max_length=200)
+    website: Text512 | None = None
+    domain: Text200 | None = None
+    industry: Text200 | None = None
     employees: int | str | None = None
 
 
@@ -69,8 +90,8 @@ class Message(_Camel):
     previous_id: str | None = Field(default=None, min_length=1, max_length=200)  # alias
     group_id: str | None = Field(default=None, min_length=1, max_length=200)  # group
     integrations: dict[str, Any] = Field(default_factory=dict)
-    event: str | None = Field(default=None, min_length=1, max_length=200)
-    name: str | None = Field(default=None, max_length=200)
+    event: Text200 | None = Field(default=None, min_length=1)
+    name: Text200 | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     traits: Traits = Field(default_factory=Traits)
     context: Context = Field(default_factory=Context)
@@ -96,19 +117,18 @@ class Message(_Camel):
         return self
 
     def occurred_at(self, received_at: datetime) -> datetime:
-        """When it happened: `timestamp` if the caller set one, else the device's time corrected for its
-        clock skew (receivedAt - (sentAt - originalTimestamp)); never in the future."""
-        if self.timestamp is not None:
-            at = self.timestamp
-        elif self.original_timestamp is not None and self.sent_at is not None:
-            at = received_at - (self.sent_at - self.original_timestamp)
-        else:
-            at = self.original_timestamp or received_at
+        """When it happened, by the device's clock (`originalTimestamp`, or `timestamp` as analytics.js,
+        analytics-python and analytics-node send it) corrected for the device's clock skew when `sentAt`
+        is given: receivedAt - (sentAt - device time). Never in the future."""
+        device_time = self.original_timestamp or self.timestamp
+        if device_time is None:
+            return received_at
+        at = received_at - (self.sent_at - device_time) if self.sent_at is not None else device_time
         return min(at, received_at)
 
 
 class Batch(_Camel):
-    batch: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_MESSAGES)
+    batch: list[Any] = Field(min_length=1, max_length=MAX_BATCH_MESSAGES)  # each checked on its own
     context: dict[str, Any] = Field(default_factory=dict)
     sent_at: str | None = None  # copied into each message that has none
     write_key: str | None = Field(default=None, exclude=True)

@@ -19,7 +19,7 @@ def signature(params: dict[str, str], secret: str) -> str:
 
 def verify(params: dict[str, str], secret: str) -> bool:
     given = params.get(SIGNATURE, "")
-    return bool(given) and hmac.compare_digest(given, signature(params, secret))
+    return bool(given) and hmac.compare_digest(given.encode(), signature(params, secret).encode())
 
 
 def signed_query(params: dict[str, str], secret: str) -> str:

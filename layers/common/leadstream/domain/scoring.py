@@ -141,6 +141,7 @@ class LeadScore:
     last_touch: Touch | None = None  # of the latest session that did not come direct
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    last_visit: datetime | None = None  # last page or screen view: sessions are counted from it
     events: int = 0
     page_views: int = 0
     sessions: int = 0
@@ -201,14 +202,16 @@ def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> 
         first_touch = event.touch
     first_seen = event.at if state.first_seen is None or event.at < state.first_seen else state.first_seen
     last_seen = event.at if state.last_seen is None or event.at > state.last_seen else state.last_seen
+    # A session is a run of visits (page or screen views) without a 30-minute gap; other activity (an
+    # identify, a track call) neither starts nor extends one. A click in an e-mail is a touch of its own.
     visit = event.type in (EventType.PAGE, EventType.SCREEN)
-    new_session = visit and (state.last_seen is None or event.at - state.last_seen > SESSION_TIMEOUT)
+    new_session = visit and (state.last_visit is None or event.at - state.last_visit > SESSION_TIMEOUT)
+    last_visit = state.last_visit
+    if visit and (last_visit is None or event.at > last_visit):
+        last_visit = event.at
     last_touch = state.last_touch
-    if (
-        new_session
-        and event.touch is not None
-        and (last_touch is None or event.touch.channel != Channel.DIRECT)
-    ):
+    touching = new_session or event.type is EventType.EMAIL_CLICK
+    if touching and event.touch is not None and (last_touch is None or event.touch.channel != Channel.DIRECT):
         last_touch = event.touch
     return replace(
         state,
@@ -221,6 +224,7 @@ def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> 
         last_touch=last_touch,
         first_seen=first_seen,
         last_seen=last_seen,
+        last_visit=last_visit,
         events=state.events + 1,
         page_views=state.page_views + visit,
         sessions=state.sessions + new_session,

@@ -118,8 +118,13 @@ class Ingest:
         email = (
             normalise_email(str(msg.traits.email)) if msg.type == "identify" and msg.traits.email else None
         )
-        if msg.type == "alias":
-            ids = identifiers(msg.previous_id, msg.user_id, None)
+        if msg.type == "alias" and msg.previous_id and msg.user_id:
+            # previousId is an anonymous id or an earlier user id (the spec allows both): join all three
+            ids = [
+                Identifier(IdKind.USER, msg.user_id),
+                Identifier(IdKind.USER, msg.previous_id),
+                Identifier(IdKind.ANONYMOUS, msg.previous_id),
+            ]
         else:
             ids = identifiers(msg.anonymous_id, msg.user_id, email)
         lead_id = self._lead_of(ids, now)
