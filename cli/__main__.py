@@ -54,6 +54,11 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
         print(f"Snippet:   {tag}")
         if not args.origin:
             print("No --origin given: browsers cannot send with this key (servers and SDKs can).")
+        else:
+            print(
+                "Browsers also need these origins in the stack's AllowedOrigins parameter (CORS), e.g. "
+                f"sam deploy --parameter-overrides AllowedOrigins={','.join(args.origin)},<the others>"
+            )
         return 0
     if args.action == "list":
         rows = []
@@ -126,6 +131,13 @@ def _report(args: argparse.Namespace, target: targets.Target) -> int:
     return 0
 
 
+def _days(text: str) -> int:
+    days = int(text)
+    if days < 1:
+        raise argparse.ArgumentTypeError("must be at least 1 (retried messages are recognised while kept)")
+    return days
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="python -m cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -141,7 +153,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--origin", action="append", default=[], help="allowed site origin (repeat)")
     create.add_argument("--ip-mode", choices=[m.value for m in IpMode], default=IpMode.TRUNCATE.value)
-    create.add_argument("--retention-days", type=int, default=90, help="raw events kept this long")
+    create.add_argument("--retention-days", type=_days, default=90, help="raw events kept this long (>= 1)")
     create.add_argument("--ignore-dnt", action="store_true", help="store calls from DNT/GPC browsers too")
     listing = actions.add_parser("list", help="sources, masked keys, privacy settings, bot hits")
     listing.add_argument("--json", action="store_true")

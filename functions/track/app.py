@@ -169,7 +169,9 @@ def _snippet() -> str:
 @app.get("/v1/lb.js")
 def snippet() -> Response[str]:
     headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
-    return Response(200, "application/javascript; charset=utf-8", _snippet(), headers)
+    metrics.add_metric(name="SnippetServed", unit=MetricUnit.Count, value=1)
+    # gzipped when the browser accepts it (HTTP APIs do not compress): ~3.7 KB instead of ~8.4 KB
+    return Response(200, "application/javascript; charset=utf-8", _snippet(), headers, compress=True)
 
 
 def _link_secret() -> str:

@@ -466,3 +466,22 @@ def test_a_gzipped_body_is_accepted_and_bad_bytes_are_a_400(track, items):
     assert response["statusCode"] == 400
     assert "UTF-8" in response_json(response)["error"]
     assert len(events(items)) == 1
+
+
+def test_the_snippet_is_served_gzipped_to_browsers_that_accept_it(track):
+    import gzip
+
+    from bench.snippet import MINIFIED
+
+    response = track.lambda_handler(
+        http_request(
+            "/v1/lb.js", None, method="GET", write_key=None, headers={"accept-encoding": "gzip, br"}
+        ),
+        CTX,
+    )
+
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Encoding"] == "gzip"
+    body = gzip.decompress(base64.b64decode(response["body"]))
+    assert body.decode() == MINIFIED.read_text()
+    assert len(base64.b64decode(response["body"])) < 5 * 1024

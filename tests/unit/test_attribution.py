@@ -107,3 +107,21 @@ def test_given_a_late_event_from_before_the_first_visit_when_applied_then_its_to
     )
 
     assert lead.first_touch == ad
+
+
+@pytest.mark.parametrize(
+    ("referrer", "channel", "source"),
+    [
+        ("https://mail.google.com/mail/u/0/", Channel.EMAIL, "mail.google.com"),
+        ("https://outlook.live.com/mail/0/inbox", Channel.EMAIL, "outlook.live.com"),
+        ("https://search.brave.com/search?q=leads", Channel.ORGANIC_SEARCH, "brave"),
+        ("https://www.startpage.com/", Channel.ORGANIC_SEARCH, "startpage"),
+        ("https://www.google.co.uk/", Channel.ORGANIC_SEARCH, "google"),
+    ],
+)
+def test_given_webmail_or_other_search_engines_when_classified_then_the_channel_is_right(
+    referrer: str, channel: Channel, source: str
+) -> None:
+    touch = classify({}, {}, referrer, "www.acme.test", "/")
+
+    assert (touch.channel, touch.source) == (channel, source)

@@ -18,7 +18,40 @@ class Channel(StrEnum):
 _SEARCH_CLICK_IDS = ("gclid", "msclkid", "dclid", "yclid")
 _SOCIAL_CLICK_IDS = ("fbclid", "li_fat_id", "ttclid", "twclid")
 # Matched against whole host labels (google.co.uk, l.facebook.com, uk.linkedin.com), never substrings.
-_SEARCH_ENGINES = frozenset({"google", "bing", "duckduckgo", "yahoo", "baidu", "yandex", "ecosia", "qwant"})
+_SEARCH_ENGINES = frozenset(
+    {
+        "google",
+        "bing",
+        "duckduckgo",
+        "yahoo",
+        "baidu",
+        "yandex",
+        "ecosia",
+        "qwant",
+        "brave",
+        "startpage",
+        "kagi",
+        "naver",
+        "seznam",
+        "sogou",
+        "ask",
+        "aol",
+    }
+)
+# Web mail: a visitor coming from a mailbox followed a link in an e-mail.
+_WEBMAIL = frozenset(
+    {
+        "mail.google.com",
+        "outlook.live.com",
+        "outlook.office.com",
+        "outlook.office365.com",
+        "mail.yahoo.com",
+        "mail.aol.com",
+        "mail.proton.me",
+        "app.fastmail.com",
+        "mail.zoho.com",
+    }
+)
 _SOCIAL_NETWORKS = frozenset(
     {"facebook", "linkedin", "twitter", "instagram", "reddit", "youtube", "tiktok", "pinterest", "threads"}
 )
@@ -106,6 +139,8 @@ def classify(
     if medium == "social" or social_source:
         return touch(Channel.ORGANIC_SOCIAL, source or ref_host)
     if ref_host:
+        if _on_domain(ref_host, _WEBMAIL):
+            return touch(Channel.EMAIL, source or ref_host)
         if _is_search_engine(ref_host):
             engine = next(label for label in ref_host.split(".") if label in _SEARCH_ENGINES)
             return touch(Channel.ORGANIC_SEARCH, source or engine)

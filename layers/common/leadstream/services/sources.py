@@ -1,6 +1,7 @@
 """Sources: authenticating calls by write key and origin, and the operator's create/rotate/disable."""
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -27,19 +28,24 @@ class Forbidden(LeadstreamError):
 class SourceDirectory:
     """Looks up the source of a write key, caching answers for a minute per container."""
 
-    def __init__(self, repo: SourceRepository, ttl_seconds: float = 60.0) -> None:
+    def __init__(self, repo: SourceRepository, ttl_seconds: float = 60.0, size: int = 512) -> None:
         self.repo = repo
         self.ttl = ttl_seconds
-        self._cache: dict[str, tuple[float, Source | None, datetime | None]] = {}
+        self.size = size  # bounded: random keys from the internet must not grow a container's memory
+        self._cache: OrderedDict[str, tuple[float, Source | None, datetime | None]] = OrderedDict()
 
     def _lookup(self, key: str) -> tuple[Source | None, datetime | None]:
         hit = self._cache.get(key)
         if hit and time.monotonic() - hit[0] < self.ttl:
+            self._cache.move_to_end(key)
             return hit[1], hit[2]
         write_key = self.repo.key(key)
         source = self.repo.source(write_key.source_id) if write_key else None
         expires = write_key.expires_at if write_key else None
         self._cache[key] = (time.monotonic(), source, expires)
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.size:
+            self._cache.popitem(last=False)
         return source, expires
 
     def authenticate(self, key: str | None, origin: str | None, now: datetime) -> Source:

@@ -20,7 +20,8 @@
      page is hidden, retries with backoff on network errors, 429 and 5xx (same messageIds, so the server
      dedupes), never on other 4xx, and keeps unsent messages (at most 100) in localStorage for the next page;
    - nothing at all, not even an id, when the browser sends Do-Not-Track or Global Privacy Control, or
-     after leadstream('consent', false) (remembered in localStorage ls_consent).
+     after leadstream('consent', false) (remembered in the ls_consent cookie, on data-cookie-domain if
+     set, so every subdomain that shares the id also shares the choice, and in localStorage).
 
    Commands: leadstream('page' [, name] [, properties]), leadstream('track', event [, properties]),
    leadstream('identify', userIdOrTraits [, traits]), leadstream('consent', true|false), leadstream('reset').
@@ -85,14 +86,14 @@
     }
     return null;
   };
-  // The ls_aid cookie: cookie() reads it, cookie(v, seconds) writes it, cookie("", 0) deletes it.
-  const cookie = (v, age) => {
+  // First-party cookies: cookie(name) reads one, cookie(name, v, seconds) writes it, cookie(name, "", 0) deletes it.
+  const cookie = (name, v, age) => {
     try {
       if (v === undefined) {
-        const m = d.cookie.match(/(?:^|;\s*)ls_aid=([^;]*)/);
+        const m = d.cookie.match(new RegExp("(?:^|;\\s*)" + name + "=([^;]*)"));
         return m && decodeURIComponent(m[1]);
       }
-      d.cookie = AID + "=" + encodeURIComponent(v) + "; Max-Age=" + age + "; Path=/; SameSite=Lax" +
+      d.cookie = name + "=" + encodeURIComponent(v) + "; Max-Age=" + age + "; Path=/; SameSite=Lax" +
         (domain ? "; Domain=" + domain : "") + (loc.protocol == "https:" ? "; Secure" : "");
     } catch (e) {
       /* cookies disabled */
@@ -121,17 +122,18 @@
   let ref = d.referrer; // referrer of the current page view
 
   const on = () => {
-    const c = store(CONSENT) || choice;
+    // the consent cookie first: with data-cookie-domain it is the one every subdomain sees
+    const c = cookie(CONSENT) || store(CONSENT) || choice;
     return !!key && !(nav.doNotTrack == "1" || w.doNotTrack == "1" || nav.globalPrivacyControl === true) &&
       (c ? c == "1" : !optIn);
   };
   const setId = (id) => {
     aid = id;
-    cookie(id, 31536000); // a year, renewed on every page
+    cookie(AID, id, 31536000); // a year, renewed on every page
     store(AID, id);
   };
   const start = () => {
-    setId(valid(cookie()) || valid(store(AID)) || uuid());
+    setId(valid(cookie(AID)) || valid(store(AID)) || uuid());
     uid = store(UID);
     try {
       const saved = JSON.parse(store(QUEUE) || "[]");
@@ -326,6 +328,7 @@
     },
     consent: (yes) => {
       store(CONSENT, (choice = yes ? "1" : "0"));
+      cookie(CONSENT, choice, 31536000);
       if (yes) {
         auto();
       } else {
@@ -333,7 +336,7 @@
         timer = 0;
         queue = [];
         aid = uid = null;
-        cookie("", 0);
+        cookie(AID, "", 0);
         [AID, UID, QUEUE].forEach((k) => store(k, null));
       }
       tagAll();
