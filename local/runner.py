@@ -111,7 +111,8 @@ def _banner(args: argparse.Namespace, stack: Stack, endpoint: str) -> None:
         f"""
 Leadstream is running locally (stack {stack.name}, everything wired from template.yaml).
 
-  Tracking API      {base}   ({", ".join(r.route_key for r in stack.routes)})
+  Tracking API      {base}   ({len(stack.routes)} routes from template.yaml: Segment HTTP API /v1/identify ...
+                    /v1/batch and short paths, /v1/lb.js, /v1/o.gif, /v1/c, /v1/forms/{{form_id}})
   Demo website      {base}/demo/   (source "{DEMO_SOURCE}", write key {DEMO_WRITE_KEY})
   Local AWS (moto)  {endpoint}
                     aws --endpoint-url {endpoint} --region {REGION} dynamodb scan --table-name {leads}
