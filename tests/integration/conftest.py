@@ -1,5 +1,6 @@
 """Handlers in-process against moto, with the tables, queues and bus that template.yaml describes."""
 
+import contextlib
 import importlib
 import json
 import logging
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from local.aws import clients, provision
@@ -160,6 +162,22 @@ def new_records(aws: dict[str, Any], leads_table: str) -> Any:
 def filters(stack: Stack) -> dict[str, str]:
     """The FilterCriteria pattern of each stream-subscribed function, from template.yaml."""
     return {sub.function: sub.filters[0] for sub in stack.streams}
+
+
+@contextlib.contextmanager
+def throttled_puts(track: ModuleType) -> Iterator[None]:
+    """DynamoDB answers every PutItem of TrackFunction with ThrottlingException (a fault, injected at the
+    boto client: the handler and data access run as they are)."""
+    client = track.ingest.repo.events._get_connection().connection.client
+
+    def throttle(**kwargs: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
+
+    client.meta.events.register("before-call.dynamodb.PutItem", throttle)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.PutItem", throttle)
 
 
 def notifications(path: Path) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from leadstream.sources_store import SourceRepository
 from leadstream.store import WRITES
 
 from tests.builders import LambdaContext, http_request, page_view, response_json
+from tests.integration.conftest import throttled_puts
 
 CTX = LambdaContext()
 SITE = "https://www.acme-demo.test"
@@ -395,18 +396,8 @@ def test_a_signature_with_odd_characters_is_a_400_for_links_and_a_gif_for_pixels
 
 
 def test_the_pixel_is_still_an_image_when_storage_fails(track, aws, stack, items):
-    client = track.ingest.repo.events._get_connection().connection.client
-
-    def throttle(**kwargs: Any) -> None:
-        from botocore.exceptions import ClientError
-
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
-
-    client.meta.events.register("before-call.dynamodb.PutItem", throttle)
-    try:
+    with throttled_puts(track):
         response = _get(track, "/v1/o.gif", _signed(aws, stack, {"e": JANE, "c": "launch"}))
-    finally:
-        client.meta.events.unregister("before-call.dynamodb.PutItem", throttle)
 
     assert (response["statusCode"], response["headers"]["Content-Type"]) == (200, "image/gif")
 

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from tests.builders import LambdaContext, http_request, page_view, response_json
+from tests.integration.conftest import throttled_puts
 
 CTX = LambdaContext()
 
@@ -151,18 +152,8 @@ def test_a_batch_with_no_valid_message_is_a_400(track, items):
 
 
 def test_throttling_tells_the_client_to_retry(track, items):
-    client = track.ingest.repo.events._get_connection().connection.client
-
-    def throttle(**kwargs: Any) -> None:
-        from botocore.exceptions import ClientError
-
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
-
-    client.meta.events.register("before-call.dynamodb.PutItem", throttle)
-    try:
+    with throttled_puts(track):
         response = call(track, "/v1/page", page_view("anon-7", "/"))
-    finally:
-        client.meta.events.unregister("before-call.dynamodb.PutItem", throttle)
 
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "1"
