@@ -1,0 +1,74 @@
+"""Notification channels against real peers: a Slack-compatible webhook served on loopback."""
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+from leadstream.contracts.events import LeadStageChanged
+from leadstream.errors import NotifyFailed
+from leadstream.integrations.notifiers import SlackChannel
+from leadstream.services.notify import deliver
+
+from tests.integration.test_sample_events import sample
+
+
+class Webhook:
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.status = 200
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.received.append(json.loads(body))
+                self.send_response(outer.status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T000/B000/XXX"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    yield hook
+    hook.server.shutdown()
+
+
+CHANGE = LeadStageChanged.model_validate(sample("notify_sales.json")["detail"])
+
+
+def test_slack_gets_a_message_a_rep_can_read_on_a_phone(webhook: Webhook):
+    deliver(CHANGE, SlackChannel(webhook.url))
+
+    (message,) = webhook.received
+    text = message["text"]
+    assert text.startswith("*New SQL: Jane Doe at Example Ltd (score")
+    assert "jane.doe@example.com" in text
+    assert "Why: " in text
+    assert "First came from paid search via google, campaign brand" in text
+
+
+def test_a_slack_error_raises_so_the_event_is_retried_and_parked(webhook: Webhook):
+    webhook.status = 500
+
+    with pytest.raises(NotifyFailed, match="answered 500"):
+        deliver(CHANGE, SlackChannel(webhook.url))
+
+
+def test_an_unreachable_slack_raises_too():
+    with pytest.raises(NotifyFailed, match="unreachable"):
+        deliver(CHANGE, SlackChannel("http://127.0.0.1:9/hook", timeout=1))
+
+
+def test_a_plain_http_webhook_is_refused_outside_loopback():
+    with pytest.raises(ValueError, match="https"):
+        SlackChannel("http://hooks.slack.com/services/x")
