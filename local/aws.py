@@ -51,9 +51,11 @@ def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
         queues[logical_id] = sqs.create_queue(QueueName=stack.physical_name(logical_id))["QueueUrl"]
     for logical_id in stack.of_type("AWS::SNS::Topic"):
         aws["sns"].create_topic(Name=stack.physical_name(logical_id))
-    for logical_id in stack.of_type("AWS::SecretsManager::Secret"):
+    for logical_id, resource in stack.of_type("AWS::SecretsManager::Secret").items():
+        props = stack.resolve(resource["Properties"])
         aws["secretsmanager"].create_secret(
-            Name=stack.physical_name(logical_id), SecretString=secrets.token_urlsafe(36)
+            Name=stack.physical_name(logical_id),
+            SecretString=props.get("SecretString") or secrets.token_urlsafe(36),  # or GenerateSecretString
         )
     for logical_id in stack.of_type("AWS::Events::EventBus"):
         aws["events"].create_event_bus(Name=stack.physical_name(logical_id))

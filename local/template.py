@@ -110,7 +110,12 @@ class Stack:
         return res
 
     def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.resources.items() if v["Type"] == cfn_type}
+        """The resources of a type that this stack creates (a resource whose Condition is false is not)."""
+        return {
+            k: v
+            for k, v in self.resources.items()
+            if v["Type"] == cfn_type and ("Condition" not in v or self.condition(v["Condition"]))
+        }
 
     # physical names and attributes
 

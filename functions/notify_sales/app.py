@@ -4,6 +4,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -23,8 +24,9 @@ settings = NotifySettings.from_env()
 channels: list[Channel] = []
 if settings.notifications_file:
     channels.append(FileChannel(settings.notifications_file))
-if settings.slack_webhook_url:
-    channels.append(SlackChannel(settings.slack_webhook_url))
+if settings.slack_webhook_secret:
+    secret_id = settings.slack_webhook_secret
+    channels.append(SlackChannel(lambda: str(parameters.get_secret(secret_id, max_age=300))))
 if settings.notify_topic_arn:
     channels.append(SnsChannel(settings.notify_topic_arn, boto3.client("sns")))
 

@@ -72,3 +72,37 @@ def test_an_unreachable_slack_raises_too():
 def test_a_plain_http_webhook_is_refused_outside_loopback():
     with pytest.raises(ValueError, match="https"):
         SlackChannel("http://hooks.slack.com/services/x")
+
+
+def test_the_webhook_url_lives_in_a_secret_not_in_the_function_environment(moto_endpoint, webhook: Webhook):
+    from local.aws import clients, provision
+    from local.template import load_stack
+
+    stack = load_stack("leadstream-slack", "eu-west-1", {"SlackWebhookUrl": webhook.url}, {})
+    env = stack.functions["NotifySalesFunction"].declared
+    assert webhook.url not in json.dumps(env)
+    assert env["SLACK_WEBHOOK_SECRET"] == stack.physical_name("SlackWebhookSecret")
+
+    aws = clients(moto_endpoint, "eu-west-1")
+    provision(stack, aws)
+    fetched: list[str] = []
+
+    def from_secret() -> str:
+        fetched.append("x")
+        return str(
+            aws["secretsmanager"].get_secret_value(SecretId=env["SLACK_WEBHOOK_SECRET"])["SecretString"]
+        )
+
+    channel = SlackChannel(from_secret)
+    deliver(CHANGE, channel)
+    assert len(webhook.received) == 1
+    assert fetched  # read when first needed, not at cold start
+
+
+def test_without_a_webhook_url_the_stack_has_no_slack_secret():
+    from local.template import load_stack
+
+    stack = load_stack("leadstream-noslack", "eu-west-1", {}, {})
+
+    assert "SlackWebhookSecret" not in stack.of_type("AWS::SecretsManager::Secret")
+    assert "SLACK_WEBHOOK_SECRET" not in stack.functions["NotifySalesFunction"].declared

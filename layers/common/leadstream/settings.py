@@ -40,11 +40,11 @@ class PublishSettings(StoreSettings):
 
 class NotifySettings(_FromEnv):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
-    slack_webhook_url: str | None = Field(default=None, alias="SLACK_WEBHOOK_URL")
+    slack_webhook_secret: str | None = Field(default=None, alias="SLACK_WEBHOOK_SECRET")  # name or ARN
     notify_topic_arn: str | None = Field(default=None, alias="NOTIFY_TOPIC_ARN")
     notifications_file: Path | None = Field(default=None, alias="NOTIFICATIONS_FILE")
 
-    @field_validator("slack_webhook_url", "notify_topic_arn", "notifications_file", mode="before")
+    @field_validator("slack_webhook_secret", "notify_topic_arn", "notifications_file", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -2,6 +2,7 @@
 
 import json
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.error import HTTPError, URLError
@@ -32,17 +33,25 @@ class FileChannel:
 class SlackChannel:
     name = "slack"
 
-    def __init__(self, webhook_url: str, timeout: float = 5.0) -> None:
-        local = webhook_url.startswith(("http://127.0.0.1:", "http://localhost:"))  # a local stand-in
-        if not (webhook_url.startswith("https://") or local):
-            raise ValueError("the Slack webhook URL must be https")
-        self.webhook_url = webhook_url
+    def __init__(self, webhook: str | Callable[[], str], timeout: float = 5.0) -> None:
+        """`webhook`: the URL, or a function that fetches it (from Secrets Manager) when first needed."""
+        self._webhook = webhook
         self.timeout = timeout
+        if isinstance(webhook, str):
+            self._checked(webhook)
+
+    @staticmethod
+    def _checked(url: str) -> str:
+        local = url.startswith(("http://127.0.0.1:", "http://localhost:"))  # a local stand-in
+        if not (url.startswith("https://") or local):
+            raise ValueError("the Slack webhook URL must be https")
+        return url
 
     def send(self, subject: str, text: str, payload: dict[str, Any]) -> None:
+        url = self._checked(self._webhook if isinstance(self._webhook, str) else self._webhook())
         body = json.dumps({"text": f"*{subject}*\n{text}"}).encode()
         request = urllib.request.Request(  # noqa: S310 - https (or loopback) enforced above
-            self.webhook_url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+            url, data=body, headers={"Content-Type": "application/json"}, method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
