@@ -19,16 +19,15 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
 from leadstream.store import WRITES, item_size
 from moto import mock_aws
-from moto.events.models import EventPattern
 
 from local.aws import provision
+from local.events import lambda_record
 from local.gateway import api_event
 from local.runner import DEMO_WRITE_KEY, create_demo_source
 from local.template import ACCOUNT, REPO, Function, Stack, StreamSubscription
@@ -115,15 +114,6 @@ def item_kind(sk: str) -> str:
     return {"STATE": "state", "PROFILE": "profile", "LINK": "link"}.get(sk, sk.lower())
 
 
-def _lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A stream record as Lambda hands it to a function: JSON-safe, with its event source ARN."""
-    ddb = dict(record["dynamodb"])
-    created = ddb.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        ddb["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {**record, "dynamodb": ddb, "eventSourceARN": stream_arn}
-
-
 class StreamReader:
     """Reads the leads table stream from TRIM_HORIZON; each call returns the records added since the last."""
 
@@ -144,7 +134,7 @@ class StreamReader:
             while True:
                 response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
                 iterator = response["NextShardIterator"]
-                records += [_lambda_record(r, self.arn) for r in response["Records"]]
+                records += [lambda_record(r, self.arn) for r in response["Records"]]
                 if not response["Records"]:
                     break
             self.iterators[shard_id] = iterator
@@ -152,20 +142,18 @@ class StreamReader:
 
 
 class Subscription:
-    """One stream event source mapping of the template: its filter patterns and batch size."""
+    """One stream event source mapping of the template: its filter (as Lambda applies it) and batch size."""
 
     def __init__(self, sub: StreamSubscription) -> None:
-        self.batch_size = sub.batch_size
-        self.patterns = [EventPattern.load(p) for p in sub.filters]
+        self.sub = sub
 
     def matches(self, record: dict[str, Any]) -> bool:
-        # matches_event is typed for EventBridge events; it matches any JSON object, as Lambda filters do.
-        return not self.patterns or any(p.matches_event(record) for p in self.patterns)  # type: ignore[arg-type]
+        return self.sub.matches(record)
 
     def batches(self, records: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-        selected = [r for r in records if self.matches(r)]
-        for start in range(0, len(selected), self.batch_size):
-            yield selected[start : start + self.batch_size]
+        selected = [r for r in records if self.sub.matches(r)]
+        for start in range(0, len(selected), self.sub.batch_size):
+            yield selected[start : start + self.sub.batch_size]
 
 
 @contextlib.contextmanager

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from moto.events.models import EventPattern
-
 from local.template import ACCOUNT, BusRule, Stack, StreamSubscription
 from local.workers import FunctionError, Worker
 
@@ -54,12 +52,8 @@ class StreamPoller(threading.Thread):
             stop,
             log,
         )
-        self.patterns = [EventPattern.load(p) for p in sub.filters]
         self.table = stack.physical_name(sub.table)
         self.iterators: dict[str, str | None] = {}
-
-    def _matches(self, record: dict[str, Any]) -> bool:
-        return not self.patterns or any(p.matches_event(record) for p in self.patterns)  # type: ignore[arg-type]
 
     def _refresh_shards(self, stream_arn: str) -> None:
         streams = self.aws["dynamodbstreams"]
@@ -88,7 +82,7 @@ class StreamPoller(threading.Thread):
         response = self.aws["dynamodbstreams"].get_records(ShardIterator=iterator, Limit=1000)
         self.iterators[shard_id] = response.get("NextShardIterator")
         records = [lambda_record(r, stream_arn) for r in response["Records"]]
-        records = [r for r in records if self._matches(r)]  # filtered records never reach the function
+        records = [r for r in records if self.sub.matches(r)]  # filtered records never reach the function
         for start in range(0, len(records), self.sub.batch_size):
             self._deliver(records[start : start + self.sub.batch_size], shard_id, stream_arn)
 

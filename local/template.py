@@ -3,10 +3,12 @@
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
+from moto.events.models import EventPattern
 
 REPO = Path(__file__).resolve().parent.parent
 NO_VALUE = object()  # AWS::NoValue
@@ -68,6 +70,15 @@ class StreamSubscription:
     filters: tuple[str, ...]
     on_failure_queue: str | None  # logical id
     report_item_failures: bool
+
+    @cached_property
+    def _patterns(self) -> list[EventPattern]:
+        return [EventPattern.load(p) for p in self.filters]
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        """Whether Lambda's event filtering lets a stream record through to the function."""
+        # matches_event is typed for EventBridge events; it matches any JSON object, as Lambda filters do.
+        return not self._patterns or any(p.matches_event(record) for p in self._patterns)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

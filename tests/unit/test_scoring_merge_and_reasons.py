@@ -3,7 +3,7 @@
 import pytest
 from leadstream.domain.attribution import Channel, Touch
 from leadstream.domain.lifecycle import Stage
-from leadstream.domain.scoring import LeadScore, Reason, ScoringModel, describe, merge
+from leadstream.domain.scoring import LeadScore, Reason, ScoringModel, merge
 
 from tests.unit.builders import T0, day, form, identify, new_lead, page, scored, track
 
@@ -158,18 +158,6 @@ def test_given_points_from_a_rule_no_longer_in_the_model_when_asked_for_reasons_
     lead = LeadScore("L1", behaviour=30, as_of=T0, contributions={"webinar_attended": (30, 1)})
 
     assert lead.reasons(model) == [Reason("webinar_attended", "webinar attended", 30)]
-
-
-def test_given_a_scored_lead_when_described_then_score_stage_and_reasons_are_plain_values(
-    model: ScoringModel,
-) -> None:
-    lead = scored(model, page("/pricing"), page("/pricing"))
-
-    assert describe(model, lead, day(30)) == {
-        "score": 25.0,
-        "stage": "MQL",
-        "reasons": [{"rule_id": "pricing_page", "label": "Viewed pricing", "points": 50}],
-    }
 
 
 def test_given_both_leads_viewed_pricing_twice_when_merged_then_the_rule_cap_still_holds(

@@ -14,7 +14,7 @@ class CardReason(BaseModel):
     points: int
 
 
-class FirstTouch(BaseModel):
+class CardTouch(BaseModel):
     channel: str
     source: str | None = None
     medium: str | None = None
@@ -34,8 +34,8 @@ class LeadCard(BaseModel):
     score: float
     stage: str
     reasons: list[CardReason] = Field(default_factory=list)
-    first_touch: FirstTouch | None = None
-    last_touch: FirstTouch | None = None  # of the latest visit that did not come direct
+    first_touch: CardTouch | None = None
+    last_touch: CardTouch | None = None  # of the latest visit that did not come direct
     sessions: int = 0
     page_views: int = 0
     first_seen: datetime | None = None

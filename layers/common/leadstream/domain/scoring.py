@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -243,9 +243,7 @@ def _advance(model: ScoringModel, state: LeadScore, at: datetime) -> LeadScore:
         return state
     target = max(reached, key=lambda t: t.stage.rank).stage
     count = state.transition_count + 1
-    transition = Transition(
-        f"{state.lead_id}:{target.value}:{count}", state.stage, target, at, round(score, 1)
-    )
+    transition = Transition(f"{state.lead_id}:{target.value}:{count}", state.stage, target, at, score)
     return replace(state, stage=target, transition_count=count, transitions=(*state.transitions, transition))
 
 
@@ -305,12 +303,3 @@ def merge(model: ScoringModel, into: LeadScore, other: LeadScore) -> LeadScore:
         page_views=into.page_views + other.page_views,
         sessions=into.sessions + other.sessions,
     )
-
-
-def describe(model: ScoringModel, state: LeadScore, when: datetime) -> dict[str, Any]:
-    """A plain summary for cards and APIs."""
-    return {
-        "score": round(state.score_at(model, when), 1),
-        "stage": state.stage.value,
-        "reasons": [r.__dict__ for r in state.reasons(model)],
-    }

@@ -1,6 +1,6 @@
 """Telling sales: a short message that reads well on a phone, with the reasons behind the score."""
 
-from leadstream.contracts.events import FirstTouch, LeadStageChanged
+from leadstream.contracts.events import CardTouch, LeadStageChanged
 from leadstream.integrations.notifiers import Channel
 
 
@@ -27,7 +27,7 @@ def message(change: LeadStageChanged) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def _touch(touch: FirstTouch) -> str:
+def _touch(touch: CardTouch) -> str:
     source = f" via {touch.source}" if touch.source else ""
     campaign = f", campaign {touch.campaign}" if touch.campaign else ""
     return f"{touch.channel}{source}{campaign}"

@@ -2,7 +2,7 @@
 
 from datetime import UTC
 
-from leadstream.contracts.events import CardReason, FirstTouch, LeadCard, LeadStageChanged
+from leadstream.contracts.events import CardReason, CardTouch, LeadCard, LeadStageChanged
 from leadstream.domain.scoring import LeadScore, ScoringModel, Transition
 from leadstream.store import LeadRepository, Profile
 
@@ -18,8 +18,8 @@ def lead_card(model: ScoringModel, state: LeadScore, profile: Profile | None, sc
         score=score,
         stage=state.stage.value,
         reasons=[CardReason(label=r.label, points=r.points) for r in state.reasons(model)],
-        first_touch=FirstTouch(**state.first_touch.to_dict()) if state.first_touch else None,
-        last_touch=FirstTouch(**state.last_touch.to_dict()) if state.last_touch else None,
+        first_touch=CardTouch(**state.first_touch.to_dict()) if state.first_touch else None,
+        last_touch=CardTouch(**state.last_touch.to_dict()) if state.last_touch else None,
         sessions=state.sessions,
         page_views=state.page_views,
         first_seen=state.first_seen,

@@ -117,9 +117,6 @@ class SourceAdmin:
         self.repo.save_source(source, now)
         return source
 
-    def update(self, source: Source, now: datetime) -> None:
-        self.repo.save_source(source, now)
-
 
 def mask(key: str) -> str:
     return key[:8] + "…" + key[-4:]
