@@ -141,27 +141,24 @@ def items(aws: dict[str, Any], leads_table: str) -> Any:
 
 
 @pytest.fixture
-def new_records(aws: dict[str, Any], leads_table: str) -> Any:
-    """Stream records of the leads table not returned by an earlier call, optionally filtered by a pattern."""
+def new_records(aws: dict[str, Any], leads_table: str, stack: Stack) -> Any:
+    """Stream records of the leads table not returned by an earlier call; with a function's name, only
+    those its template FilterCriteria let through."""
     seen: set[str] = set()
+    subscriptions = {sub.function: sub for sub in stack.streams}
 
-    def read(pattern: str | None = None) -> list[dict[str, Any]]:
-        from moto.events.models import EventPattern
-
+    def read(function: str | None = None) -> list[dict[str, Any]]:
         fresh = [r for r in stream_records(aws, leads_table) if r["eventID"] not in seen]
         seen.update(r["eventID"] for r in fresh)
-        if pattern is None:
-            return fresh
-        matcher = EventPattern.load(pattern)
-        return [r for r in fresh if matcher.matches_event(r)]
+        return fresh if function is None else [r for r in fresh if subscriptions[function].matches(r)]
 
     return read
 
 
 @pytest.fixture
 def filters(stack: Stack) -> dict[str, str]:
-    """The FilterCriteria pattern of each stream-subscribed function, from template.yaml."""
-    return {sub.function: sub.filters[0] for sub in stack.streams}
+    """Stream-subscribed functions by name (new_records takes the name and applies their filter)."""
+    return {sub.function: sub.function for sub in stack.streams}
 
 
 @contextlib.contextmanager
@@ -178,6 +175,26 @@ def throttled_puts(track: ModuleType) -> Iterator[None]:
         yield
     finally:
         client.meta.events.unregister("before-call.dynamodb.PutItem", throttle)
+
+
+@contextlib.contextmanager
+def dynamodb_calls(track: ModuleType) -> Iterator[dict[str, int]]:
+    """Counts the DynamoDB API calls TrackFunction's data access really makes, by operation."""
+    repo = track.ingest.repo
+    models = (repo.events, repo.states, repo.profiles, repo.links, repo.accounts, repo.members)
+    clients = {id(c): c for c in (m._get_connection().connection.client for m in models if m)}.values()
+    counts: dict[str, int] = {}
+
+    def count(model: Any, **kwargs: Any) -> None:
+        counts[model.name] = counts.get(model.name, 0) + 1
+
+    for client in clients:
+        client.meta.events.register("before-call.dynamodb", count)
+    try:
+        yield counts
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-call.dynamodb", count)
 
 
 def notifications(path: Path) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from leadstream.sources_store import SourceRepository
 from leadstream.store import WRITES
 
 from tests.builders import LambdaContext, http_request, page_view, response_json
-from tests.integration.conftest import throttled_puts
+from tests.integration.conftest import dynamodb_calls, throttled_puts
 
 CTX = LambdaContext()
 SITE = "https://www.acme-demo.test"
@@ -154,11 +154,27 @@ def test_a_resent_batch_is_accepted_and_scored_once(track, score, new_records, f
 def test_a_batch_is_written_25_messages_to_a_request(track, items):
     batch = {"batch": [{"type": "page", **page_view(f"v{i}", "/")} for i in range(60)]}
     before = WRITES.requests
-
-    call(track, "/v1/batch", batch)
+    with dynamodb_calls(track) as sent:
+        call(track, "/v1/batch", batch)
 
     assert WRITES.requests - before == 3
+    assert sent == {"BatchWriteItem": 3}  # what DynamoDB really received, not only what the meter says
     assert len(events(items)) == 60
+
+
+def test_a_server_sdk_batch_looks_each_user_up_once(track, items):
+    batch = {
+        "batch": [
+            {"type": "track", "userId": f"user-{i % 3}", "messageId": f"m-{i}", "event": "Ran Report"}
+            for i in range(30)
+        ]
+    }
+
+    with dynamodb_calls(track) as sent:
+        assert call(track, "/v1/batch", batch)["statusCode"] == 200
+
+    assert sent["BatchGetItem"] == 3  # one identity look-up per user, not per message
+    assert len(events(items)) == 30
 
 
 # --- what is stored ---------------------------------------------------------------------------------------

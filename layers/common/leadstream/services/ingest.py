@@ -97,23 +97,27 @@ class Ingest:
 
     def message(self, msg: Message, req: Request) -> Recorded:
         """One call: its event is stored once per messageId (a conditional write)."""
-        lead_id, own, event = self._prepare(msg, req)
+        lead_id, own, event = self._prepare(msg, req, {})
         stored = self.repo.record_event(own, event, req.expires()) if event else True
         return Recorded(lead_id, stored)
 
     def batch(self, messages: list[Message], req: Request) -> int:
-        """Many calls: identities resolved one by one, events written 25 to a request."""
+        """Many calls: each identity resolved once per batch, events written 25 to a request."""
         events = []
+        resolved: dict[tuple[Identifier, ...], str] = {}
         for msg in messages:
-            _, own, event = self._prepare(msg, req)
+            _, own, event = self._prepare(msg, req, resolved)
             if event is not None:
                 events.append((own, event, req.expires()))
         if events:
             self.repo.record_events(events)
         return len(events)
 
-    def _prepare(self, msg: Message, req: Request) -> tuple[str, str, BehaviourEvent | None]:
-        """(the lead it belongs to, the sender's own lead its event is stored under, the event)."""
+    def _prepare(
+        self, msg: Message, req: Request, resolved: dict[tuple[Identifier, ...], str]
+    ) -> tuple[str, str, BehaviourEvent | None]:
+        """(the lead it belongs to, the sender's own lead its event is stored under, the event).
+        `resolved` remembers identities already looked up (and linked) in this request."""
         now = req.received_at
         email = (
             normalise_email(str(msg.traits.email)) if msg.type == "identify" and msg.traits.email else None
@@ -127,7 +131,8 @@ class Ingest:
             ]
         else:
             ids = identifiers(msg.anonymous_id, msg.user_id, email)
-        lead_id = self._lead_of(ids, now)
+        lead_id = resolved.get(tuple(ids)) or self._lead_of(ids, now)
+        resolved[tuple(ids)] = lead_id
         own = device_lead(ids)
         if msg.type == "alias":
             return lead_id, own, None
