@@ -31,6 +31,7 @@ from local.events import lambda_record
 from local.gateway import api_event
 from local.runner import DEMO_WRITE_KEY, create_demo_source
 from local.template import ACCOUNT, REPO, Function, Stack, StreamSubscription
+from local.workers import LambdaContext
 
 SITE = "https://www.example.com"
 PAGES = (
@@ -90,21 +91,6 @@ class WriteResult:
 
     def per_view(self, value: int) -> float:
         return value / self.scenario.page_views
-
-
-@dataclass
-class LambdaContext:
-    function_name: str
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = ""
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    deadline: float = field(default_factory=lambda: time.time() + 10)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.time()) * 1000))
 
 
 def item_kind(sk: str) -> str:

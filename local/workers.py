@@ -9,7 +9,7 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -18,15 +18,17 @@ from local.template import REPO, Function
 
 
 @dataclass
-class _Context:
-    function_name: str
-    aws_request_id: str
+class LambdaContext:
+    """What the Lambda runtime hands a handler as `context` (the fields Powertools reads)."""
+
+    function_name: str = "local-function"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     memory_limit_in_mb: int = 512
-    invoked_function_arn: str = ""
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:local-function"
     function_version: str = "$LATEST"
     log_group_name: str = ""
     log_stream_name: str = ""
-    deadline_ms: float = 0
+    deadline_ms: float = field(default_factory=lambda: time.time() * 1000 + 10_000)
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int(self.deadline_ms - time.time() * 1000))
@@ -52,7 +54,7 @@ def _serve(function: Function, conn: Connection, log_path: str | None) -> None:
             event = conn.recv()
         except EOFError:
             return
-        context = _Context(
+        context = LambdaContext(
             function_name=function.environment["AWS_LAMBDA_FUNCTION_NAME"],
             aws_request_id=str(uuid.uuid4()),
             invoked_function_arn=f"arn:aws:lambda:local:123456789012:function:{function.logical_id}",

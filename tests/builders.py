@@ -1,10 +1,20 @@
-"""Builders shared by the test levels: API requests, Lambda contexts, stream records, bus events."""
+"""Builders shared by the test levels: API requests, stream records, bus events (and the runner's
+LambdaContext, re-exported)."""
+
+__all__ = [
+    "LambdaContext",
+    "basic_auth",
+    "bus_event",
+    "http_request",
+    "page_view",
+    "response_json",
+    "stream_records",
+]
 
 import base64
 import json
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,17 +22,7 @@ from local.events import lambda_record
 from local.gateway import api_event
 from local.runner import DEMO_WRITE_KEY
 from local.template import Route
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "test-function"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test-function"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+from local.workers import LambdaContext
 
 
 def basic_auth(write_key: str) -> dict[str, str]:
