@@ -18,14 +18,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
-from leadstream.domain import links
-from leadstream.domain.identity import Identifier, IdKind, normalise_email
-from leadstream.domain.sources import IpMode, Privacy, SourceStatus
-from leadstream.errors import LeadstreamError
-from leadstream.services.report import source_quality
-from leadstream.services.sources import SourceAdmin, mask
-from leadstream.sources_store import SourceRepository
-from leadstream.store import LeadRepository
+from leadstream.identity.identifiers import email_digest
+from leadstream.platform.errors import LeadstreamError
+from leadstream.scoring.report import source_quality
+from leadstream.scoring.repository import ScoreRepository
+from leadstream.sources.directory import SourceAdmin, mask
+from leadstream.sources.model import DEFAULT_RETENTION_DAYS, IpMode, Privacy, SourceStatus
+from leadstream.sources.repository import SourceRepository
+from leadstream.tracking import email_links
 from pynamodb.exceptions import PynamoDBException
 
 from cli import target as targets
@@ -42,7 +42,7 @@ def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 def _sources(args: argparse.Namespace, target: targets.Target) -> int:
-    repo = SourceRepository(target.sources_table, target.region)
+    repo = SourceRepository(target.sources_table)
     admin = SourceAdmin(repo)
     now = datetime.now(UTC)
     if args.action == "create":
@@ -99,13 +99,17 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
 
 def _links(args: argparse.Namespace, target: targets.Target) -> int:
     secret = targets.secret_value(target, target.link_secret)
-    email_key = (
-        Identifier(IdKind.EMAIL, normalise_email(args.email)).key.split(":", 1)[1] if args.email else ""
-    )
     api = (args.api or target.api_url).rstrip("/")
-    params = {"e": email_key, "c": args.campaign or ""}
-    click = f"{api}/v1/c?{links.signed_query({**params, 'u': args.url}, secret)}" if args.url else None
-    pixel = f"{api}/v1/o.gif?{links.signed_query(params, secret)}"
+    params = {
+        email_links.RECIPIENT: email_digest(args.email) if args.email else "",
+        email_links.CAMPAIGN: args.campaign or "",
+    }
+    if args.url:
+        params_with_url = {**params, email_links.TARGET: args.url}
+        click = f"{api}/v1/c?{email_links.signed_query(params_with_url, secret)}"
+    else:
+        click = None
+    pixel = f"{api}/v1/o.gif?{email_links.signed_query(params, secret)}"
     if args.json:
         print(json.dumps({"click": click, "pixel": pixel}))
     else:
@@ -116,7 +120,7 @@ def _links(args: argparse.Namespace, target: targets.Target) -> int:
 
 
 def _report(args: argparse.Namespace, target: targets.Target) -> int:
-    rows = source_quality(LeadRepository(target.leads_table, target.region).scores(), args.by == "campaign")
+    rows = source_quality(ScoreRepository(target.leads_table).scores(), args.by == "campaign")
     data = [r.as_dict() for r in rows]
     if args.json:
         print(json.dumps(data, indent=2))
@@ -153,7 +157,12 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--origin", action="append", default=[], help="allowed site origin (repeat)")
     create.add_argument("--ip-mode", choices=[m.value for m in IpMode], default=IpMode.TRUNCATE.value)
-    create.add_argument("--retention-days", type=_days, default=90, help="raw events kept this long (>= 1)")
+    create.add_argument(
+        "--retention-days",
+        type=_days,
+        default=DEFAULT_RETENTION_DAYS,
+        help="raw events kept this long (>= 1)",
+    )
     create.add_argument("--ignore-dnt", action="store_true", help="store calls from DNT/GPC browsers too")
     listing = actions.add_parser("list", help="sources, masked keys, privacy settings, bot hits")
     listing.add_argument("--json", action="store_true")

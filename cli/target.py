@@ -19,7 +19,8 @@ class Target:
 
 
 def local(endpoint: str = LOCAL_ENDPOINT) -> Target:
-    from local.runner import REGION, STACK
+    from local.environment import REGION
+    from local.runner import STACK
     from local.template import load_stack
 
     stack = load_stack(STACK, REGION, {"StageName": "local"}, {})
@@ -38,6 +39,8 @@ def local(endpoint: str = LOCAL_ENDPOINT) -> Target:
 
 def deployed(stack_name: str, region: str | None) -> Target:
     """Read the stack's Outputs (AWS credentials from the usual places)."""
+    if region:  # every client of this process (the repositories' too) works in that region
+        os.environ["AWS_DEFAULT_REGION"] = region
     cloudformation = boto3.client("cloudformation", region_name=region)
     stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}

@@ -11,7 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from local.runner import REGION, STACK, function_environment
+from local.environment import REGION
+from local.runner import STACK, function_environment
 from local.template import load_stack
 from local.workers import FunctionError, Worker
 

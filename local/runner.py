@@ -17,18 +17,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leadstream.domain.sources import Privacy
-from leadstream.services.sources import SourceAdmin
-from leadstream.sources_store import SourceRepository
+from leadstream.sources.directory import SourceAdmin
+from leadstream.sources.model import Privacy
+from leadstream.sources.repository import SourceRepository
 from moto.server import ThreadedMotoServer
 
 from local.aws import clients, delivery_queue_name, provision
+from local.environment import REGION, local_overrides
 from local.events import BusDelivery, StreamPoller
 from local.gateway import make_server
 from local.template import REPO, Stack, load_stack
 from local.workers import Worker
 
-REGION = "eu-west-1"
 STACK = "leadstream-local"
 # The demo website's source. A fixed key, for the local stack only, so events/ samples can carry it.
 DEMO_SOURCE = "demo-site"
@@ -41,7 +41,8 @@ def create_demo_source(stack: Stack, endpoint: str | None, origins: tuple[str, .
     if endpoint:
         os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="local")
         os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - moto accepts any credentials
-    admin = SourceAdmin(SourceRepository(stack.physical_name("SourcesTable"), REGION))
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    admin = SourceAdmin(SourceRepository(stack.physical_name("SourcesTable")))
     admin.create(
         "Demo website", origins, Privacy(), datetime.now(UTC), source_id=DEMO_SOURCE, key=DEMO_WRITE_KEY
     )
@@ -92,16 +93,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def function_environment(args: argparse.Namespace) -> dict[str, str]:
     """What Lambda itself would provide, plus local conveniences (the endpoint comes from the template)."""
-    return {
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "INFO" if args.verbose else "WARNING",
-        "NOTIFICATIONS_FILE": str(args.notifications.resolve()),
-    }
+    return local_overrides(
+        region=REGION,
+        log_level="INFO" if args.verbose else "WARNING",
+        notifications_file=args.notifications.resolve(),
+    )
 
 
 def _banner(args: argparse.Namespace, stack: Stack, endpoint: str) -> None:

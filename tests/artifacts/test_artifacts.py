@@ -34,7 +34,7 @@ def test_the_arm64_build_holds_every_function_and_the_layer():
     for function in FUNCTIONS:
         assert (BUILD / function / "app.py").is_file(), f"{function} missing from the build"
     layer = BUILD / "CommonLayer" / "python"
-    assert (layer / "leadstream" / "scoring.yaml").is_file(), "the scoring model must ship in the layer"
+    assert (layer / "leadstream" / "scoring" / "scoring.yaml").is_file(), "the scoring model must ship in the layer"
     assert (layer / "leadstream" / "static" / "lb.min.js").is_file(), "the snippet must ship in the layer"
     native = list(layer.glob("pydantic_core/_pydantic_core*.so"))
     assert native, "pydantic_core missing from the layer"
@@ -78,7 +78,7 @@ def test_each_built_handler_imports_with_nothing_but_its_build(x86_build: Path, 
         "import sys; sys.path[:0] = " + json.dumps(paths) + "\n"
         "import app\n"
         "assert callable(app.lambda_handler)\n"
-        "from leadstream.domain.bots import is_bot\n"  # loaded on first use, so try it here
+        "from leadstream.tracking.bots import is_bot\n"  # loaded on first use, so try it here
         "assert is_bot('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)')\n"
         "outside = [m.__file__ for m in list(sys.modules.values()) if getattr(m, '__file__', None)"
         " and 'site-packages' in m.__file__]\n"

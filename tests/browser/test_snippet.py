@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
-from leadstream.domain.identity import Identifier, IdKind
-from leadstream.store import lead_pk
+from leadstream.identity.identifiers import Identifier, IdKind
+from leadstream.identity.repository import lead_pk
 from playwright.sync_api import BrowserContext, Page, Request, Route, expect
 
 from local.aws import clients

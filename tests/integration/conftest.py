@@ -14,16 +14,17 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
+from leadstream.platform import aws as aws_clients
+from leadstream.platform import secrets
 from moto.server import ThreadedMotoServer
 
 from local.aws import clients, provision
+from local.environment import REGION, local_overrides
 from local.runner import STACK, create_demo_source
 from local.template import Stack, load_stack
 from tests.builders import stream_records
 
-REGION = "eu-west-1"
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 SITE = "https://www.acme-demo.test"
 
@@ -51,15 +52,7 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def stack(notifications_file: Path, moto_endpoint: str) -> Iterator[Stack]:
-    overrides = {
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "NOTIFICATIONS_FILE": str(notifications_file),
-    }
+    overrides = local_overrides(region=REGION, notifications_file=notifications_file)
     loaded = load_stack(
         STACK,
         REGION,
@@ -88,10 +81,10 @@ def aws(stack: Stack, moto_endpoint: str) -> dict[str, Any]:
     for module in [
         m for name, m in sys.modules.items() if name.startswith("functions.") and name.endswith(".app")
     ]:
-        directory = getattr(module, "directory", None)
-        if directory is not None:
-            directory._cache.clear()  # a warm container would keep answers for a minute; tests start afresh
-    parameters.clear_caches()  # each test's stack has a new link secret
+        for use_case in (getattr(module, "intake", None), getattr(module, "forms", None)):
+            if use_case is not None:  # a warm container keeps a key's source a minute; tests start afresh
+                use_case.directory.forget()
+    secrets.forget()  # each test's stack has a new link secret
     return handles
 
 
@@ -102,6 +95,11 @@ def _handler(module: str) -> ModuleType:
 @pytest.fixture
 def track(aws: dict[str, Any]) -> ModuleType:
     return _handler("track")
+
+
+@pytest.fixture
+def email_links(aws: dict[str, Any]) -> ModuleType:
+    return _handler("email_links")
 
 
 @pytest.fixture
@@ -162,10 +160,10 @@ def filters(stack: Stack) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def throttled_puts(track: ModuleType) -> Iterator[None]:
-    """DynamoDB answers every PutItem of TrackFunction with ThrottlingException (a fault, injected at the
-    boto client: the handler and data access run as they are)."""
-    client = track.ingest.repo.events._get_connection().connection.client
+def throttled_puts() -> Iterator[None]:
+    """DynamoDB answers every PutItem of the functions in this process with ThrottlingException (a fault,
+    injected at their one DynamoDB client: the handlers and data access run as they are)."""
+    client = aws_clients.client("dynamodb")
 
     def throttle(**kwargs: Any) -> None:
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
@@ -178,23 +176,19 @@ def throttled_puts(track: ModuleType) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def dynamodb_calls(track: ModuleType) -> Iterator[dict[str, int]]:
-    """Counts the DynamoDB API calls TrackFunction's data access really makes, by operation."""
-    repo = track.ingest.repo
-    models = (repo.events, repo.states, repo.profiles, repo.links, repo.accounts, repo.members)
-    clients = {id(c): c for c in (m._get_connection().connection.client for m in models if m)}.values()
+def dynamodb_calls() -> Iterator[dict[str, int]]:
+    """Counts the DynamoDB API calls the functions in this process really make, by operation."""
+    client = aws_clients.client("dynamodb")
     counts: dict[str, int] = {}
 
     def count(model: Any, **kwargs: Any) -> None:
         counts[model.name] = counts.get(model.name, 0) + 1
 
-    for client in clients:
-        client.meta.events.register("before-call.dynamodb", count)
+    client.meta.events.register("before-call.dynamodb", count)
     try:
         yield counts
     finally:
-        for client in clients:
-            client.meta.events.unregister("before-call.dynamodb", count)
+        client.meta.events.unregister("before-call.dynamodb", count)
 
 
 def notifications(path: Path) -> list[dict[str, Any]]:

@@ -38,7 +38,7 @@ def test_an_operator_creates_rotates_and_disables_a_source(aws, track, moto_endp
     code, out = run(capsys, moto_endpoint, "sources", "rotate", source_id, "--grace-hours", "0")
     assert code == 0
     new_key = out.splitlines()[0].split()[-1]
-    track.directory._cache.clear()
+    track.intake.directory.forget()
     assert (
         track.lambda_handler(http_request("/v1/page", page_view("a", "/"), write_key=key), CTX)["statusCode"]
         == 401
@@ -47,7 +47,7 @@ def test_an_operator_creates_rotates_and_disables_a_source(aws, track, moto_endp
     assert ok["statusCode"] == 200
 
     assert run(capsys, moto_endpoint, "sources", "disable", source_id)[0] == 0
-    track.directory._cache.clear()
+    track.intake.directory.forget()
     refused = track.lambda_handler(http_request("/v1/page", page_view("a", "/"), write_key=new_key), CTX)
     assert refused["statusCode"] == 401
 
@@ -59,7 +59,7 @@ def test_an_unknown_source_is_a_clear_error(aws, moto_endpoint, capsys):
     assert "no source 'nope'" in out
 
 
-def test_links_signed_by_the_cli_are_accepted(aws, track, moto_endpoint, capsys, items):
+def test_links_signed_by_the_cli_are_accepted(aws, email_links, moto_endpoint, capsys, items):
     code, out = run(
         capsys,
         moto_endpoint,
@@ -78,7 +78,7 @@ def test_links_signed_by_the_cli_are_accepted(aws, track, moto_endpoint, capsys,
     assert "jane" not in out.lower()  # the address travels as a hash
 
     link = urlsplit(signed["click"])
-    response = track.lambda_handler(
+    response = email_links.lambda_handler(
         http_request(f"{link.path}?{link.query}", None, method="GET", write_key=None), CTX
     )
 

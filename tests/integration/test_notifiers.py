@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from leadstream.contracts.events import LeadStageChanged
-from leadstream.errors import NotifyFailed
-from leadstream.integrations.notifiers import SlackChannel
-from leadstream.services.notify import deliver
+from leadstream.notifications.message import deliver
+from leadstream.notifications.notifiers import SlackNotifier
+from leadstream.platform.errors import NotifyFailed
 
 from tests.integration.test_sample_events import sample
 
@@ -47,7 +47,7 @@ CHANGE = LeadStageChanged.model_validate(sample("notify_sales.json")["detail"])
 
 
 def test_slack_gets_a_message_a_rep_can_read_on_a_phone(webhook: Webhook):
-    deliver(CHANGE, SlackChannel(webhook.url))
+    deliver(CHANGE, SlackNotifier(webhook.url))
 
     (message,) = webhook.received
     text = message["text"]
@@ -61,17 +61,17 @@ def test_a_slack_error_raises_so_the_event_is_retried_and_parked(webhook: Webhoo
     webhook.status = 500
 
     with pytest.raises(NotifyFailed, match="answered 500"):
-        deliver(CHANGE, SlackChannel(webhook.url))
+        deliver(CHANGE, SlackNotifier(webhook.url))
 
 
 def test_an_unreachable_slack_raises_too():
     with pytest.raises(NotifyFailed, match="unreachable"):
-        deliver(CHANGE, SlackChannel("http://127.0.0.1:9/hook", timeout=1))
+        deliver(CHANGE, SlackNotifier("http://127.0.0.1:9/hook", timeout=1))
 
 
 def test_a_plain_http_webhook_is_refused_outside_loopback():
     with pytest.raises(ValueError, match="https"):
-        SlackChannel("http://hooks.slack.com/services/x")
+        SlackNotifier("http://hooks.slack.com/services/x")
 
 
 def test_the_webhook_url_lives_in_a_secret_not_in_the_function_environment(moto_endpoint, webhook: Webhook):
@@ -93,7 +93,7 @@ def test_the_webhook_url_lives_in_a_secret_not_in_the_function_environment(moto_
             aws["secretsmanager"].get_secret_value(SecretId=env["SLACK_WEBHOOK_SECRET"])["SecretString"]
         )
 
-    channel = SlackChannel(from_secret)
+    channel = SlackNotifier(from_secret)
     deliver(CHANGE, channel)
     assert len(webhook.received) == 1
     assert fetched  # read when first needed, not at cold start

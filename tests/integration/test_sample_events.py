@@ -18,6 +18,7 @@ def sample(name: str) -> dict[str, Any]:
 def test_every_function_in_the_template_has_a_sample_event(stack):
     prefixes = {
         "TrackFunction": "track_",
+        "EmailLinksFunction": "email_links_",
         "FormFunction": "form_",
         "ScoreFunction": "score_",
         "PublishFunction": "publish_",
@@ -37,6 +38,13 @@ def test_the_api_samples_are_accepted(track, form):
     redirect = form.lambda_handler(sample("form_urlencoded.json"), CTX)
     assert redirect["statusCode"] == 303
     assert redirect["headers"]["Location"] == "http://localhost:3000/thanks"
+
+
+def test_the_pixel_sample_answers_an_image_and_records_nothing_unsigned(email_links, items):
+    response = email_links.lambda_handler(sample("email_links_open.json"), CTX)
+
+    assert (response["statusCode"], response["headers"]["Content-Type"]) == (200, "image/gif")
+    assert items() == []  # its signature is a placeholder: sign real links with `python -m cli links sign`
 
 
 def test_the_stream_samples_score_and_publish(score, publish, items):

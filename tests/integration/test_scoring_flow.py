@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from leadstream.errors import NotifyFailed
+from leadstream.platform.errors import NotifyFailed
 
 from local.events import as_delivered
 from tests.builders import LambdaContext, bus_event, http_request, page_view

@@ -152,7 +152,7 @@ def test_a_batch_with_no_valid_message_is_a_400(track, items):
 
 
 def test_throttling_tells_the_client_to_retry(track, items):
-    with throttled_puts(track):
+    with throttled_puts():
         response = call(track, "/v1/page", page_view("anon-7", "/"))
 
     assert response["statusCode"] == 503

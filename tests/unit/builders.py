@@ -3,9 +3,10 @@
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
-from leadstream.domain.attribution import Touch
-from leadstream.domain.events import BehaviourEvent, EventType
-from leadstream.domain.scoring import LeadScore, ScoringModel, apply_events
+from leadstream.scoring.model import ScoringModel
+from leadstream.scoring.score import LeadScore, apply_events
+from leadstream.tracking.attribution import Touch
+from leadstream.tracking.events import BehaviourEvent, EventType
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 

@@ -1,8 +1,9 @@
 import pytest
-from leadstream.domain.scoring import ScoringModel
+from leadstream.scoring.model import ScoringModel
+from leadstream.scoring.model_file import load_model
 
 
 @pytest.fixture(scope="session")
 def model() -> ScoringModel:
     """The default scoring model shipped in the common layer (scoring.yaml)."""
-    return ScoringModel.load()
+    return load_model()

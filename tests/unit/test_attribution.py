@@ -1,7 +1,7 @@
 """The acquisition channel of a visit, from UTM parameters, click ids and the referrer."""
 
 import pytest
-from leadstream.domain.attribution import Channel, Touch, classify
+from leadstream.tracking.attribution import Channel, Touch, classify
 
 OWN_HOST = "www.leadstream.example"
 
@@ -95,11 +95,12 @@ def test_given_a_utm_source_that_merely_contains_a_social_name_when_classified_t
 def test_given_a_late_event_from_before_the_first_visit_when_applied_then_its_touch_is_the_first_touch() -> (
     None
 ):
-    from leadstream.domain.scoring import ScoringModel, apply_events
+    from leadstream.scoring.model_file import load_model
+    from leadstream.scoring.score import apply_events
 
     from tests.unit.builders import day, new_lead, page
 
-    model = ScoringModel.load()
+    model = load_model()
     ad = Touch(Channel.PAID_SEARCH, "google")
     direct = Touch(Channel.DIRECT)
     lead = apply_events(

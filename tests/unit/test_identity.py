@@ -1,7 +1,7 @@
 """Who a visitor is: e-mail kinds, organisation domains, identifiers and lead ids."""
 
 import pytest
-from leadstream.domain.identity import (
+from leadstream.identity.identifiers import (
     EmailKind,
     Identifier,
     IdKind,

@@ -1,7 +1,7 @@
 """Behaviour points fade with inactivity; fit points do not."""
 
 import pytest
-from leadstream.domain.scoring import ScoringModel
+from leadstream.scoring.model import ScoringModel
 
 from tests.unit.builders import T0, day, identify, page, scored
 

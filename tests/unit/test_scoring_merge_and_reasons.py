@@ -1,9 +1,10 @@
 """Folding an anonymous history into a known lead, and explaining a score to sales."""
 
 import pytest
-from leadstream.domain.attribution import Channel, Touch
-from leadstream.domain.lifecycle import Stage
-from leadstream.domain.scoring import LeadScore, Reason, ScoringModel, merge
+from leadstream.scoring.lifecycle import Stage
+from leadstream.scoring.model import ScoringModel
+from leadstream.scoring.score import LeadScore, Reason, merge
+from leadstream.tracking.attribution import Channel, Touch
 
 from tests.unit.builders import T0, day, form, identify, new_lead, page, scored, track
 

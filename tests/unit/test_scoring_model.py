@@ -3,8 +3,9 @@
 from typing import Any
 
 import pytest
-from leadstream.domain.lifecycle import Stage
-from leadstream.domain.scoring import ScoringModel
+from leadstream.scoring.lifecycle import Stage
+from leadstream.scoring.model import ScoringModel
+from leadstream.scoring.model_file import load_model
 from pydantic import ValidationError
 
 
@@ -37,7 +38,7 @@ def _document(**overrides: Any) -> dict[str, Any]:
 
 
 def test_given_the_default_model_when_loaded_then_it_has_the_documented_thresholds_and_half_life() -> None:
-    model = ScoringModel.load()
+    model = load_model()
 
     assert model.half_life_days == 30
     assert [(t.stage, t.min_score, t.requires_known) for t in model.stages] == [

@@ -1,7 +1,7 @@
 """Behaviour and fit rules of the default scoring model (scoring.yaml)."""
 
 import pytest
-from leadstream.domain.scoring import ScoringModel
+from leadstream.scoring.model import ScoringModel
 
 from tests.unit.builders import form, identify, page, scored, track
 

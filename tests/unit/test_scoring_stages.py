@@ -1,8 +1,9 @@
 """Stage thresholds: MQL at 50, SQL at 75 for known leads; stages only move forward."""
 
-from leadstream.domain.events import BehaviourEvent
-from leadstream.domain.lifecycle import Stage
-from leadstream.domain.scoring import ScoringModel, Transition
+from leadstream.scoring.lifecycle import Stage
+from leadstream.scoring.model import ScoringModel
+from leadstream.scoring.score import Reason, Transition
+from leadstream.tracking.events import BehaviourEvent
 
 from tests.unit.builders import T0, day, form, identify, new_lead, page, scored, track
 
@@ -27,7 +28,11 @@ def test_given_a_lead_when_its_score_reaches_exactly_50_then_it_becomes_an_mql(m
     lead = scored(model, page("/pricing"), page("/pricing"))
 
     assert lead.stage is Stage.MQL
-    assert lead.transitions == (Transition("L1:MQL:1", Stage.LEAD, Stage.MQL, T0, 50.0),)
+    assert lead.transitions == (
+        Transition(
+            "L1:MQL:1", Stage.LEAD, Stage.MQL, T0, 50.0, (Reason("pricing_page", "Viewed pricing", 50),)
+        ),
+    )
 
 
 def test_given_an_anonymous_visitor_with_100_points_when_scored_then_it_stays_mql_as_sales_cannot_call_it(
@@ -133,7 +138,12 @@ def test_given_a_known_lead_under_mql_when_one_event_lifts_it_past_sql_then_it_j
     lead = scored(model, form("demo-request"), state=known)  # 35 + 40 = 75
 
     assert lead.stage is Stage.SQL
-    assert lead.transitions == (Transition("L1:SQL:1", Stage.LEAD, Stage.SQL, T0, 75.0),)
+    why = (
+        Reason("demo_request", "Requested a demo", 40),
+        Reason("pricing_page", "Viewed pricing", 25),
+        Reason("work_email", "Work e-mail address", 10),
+    )
+    assert lead.transitions == (Transition("L1:SQL:1", Stage.LEAD, Stage.SQL, T0, 75.0, why),)
 
 
 def test_given_a_known_lead_when_one_call_passes_both_thresholds_then_both_transitions_come_in_order(

@@ -3,11 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from leadstream.domain import links
-from leadstream.domain.attribution import Channel, Touch
-from leadstream.domain.events import BehaviourEvent, EventType
-from leadstream.domain.scoring import ScoringModel, apply_events
-from leadstream.domain.sources import IpMode, Source, anonymise_ip
+from leadstream.scoring.model import ScoringModel
+from leadstream.scoring.score import apply_events
+from leadstream.sources.model import IpMode, Source, anonymise_ip
+from leadstream.tracking import email_links as links
+from leadstream.tracking.attribution import Channel, Touch
+from leadstream.tracking.events import BehaviourEvent, EventType
 
 from tests.unit.builders import T0, identify, new_lead, page, track
 

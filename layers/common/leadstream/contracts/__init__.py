@@ -1,1 +1,1 @@
-"""Models at the boundaries: what comes in over HTTP and what goes out on the bus."""
+"""What Leadstream publishes on its EventBridge bus: a public, versioned contract."""

@@ -1,1 +1,0 @@
-"""Pure domain logic: no AWS, no environment, no I/O."""

@@ -1,0 +1,1 @@
+"""Identity: identifiers, which lead they belong to (resolution and merge policy), contact profiles."""

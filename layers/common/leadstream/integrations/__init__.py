@@ -1,1 +1,0 @@
-"""Adapters to the outside: EventBridge, Slack, SNS, files."""

@@ -1,0 +1,82 @@
+"""Where sales notifications go: a JSON-lines file (local), Slack, or an SNS topic (e-mail)."""
+
+import json
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.error import HTTPError, URLError
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from leadstream.platform.errors import NotifyFailed
+
+
+class Notifier(Protocol):
+    """A way of reaching sales; `name` keys its idempotency record (one per transition and notifier)."""
+
+    name: str
+
+    def send(self, subject: str, text: str, payload: dict[str, Any]) -> None: ...
+
+
+class FileNotifier:
+    name = "file"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def send(self, subject: str, text: str, payload: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"subject": subject, "text": text, **payload}, default=str) + "\n")
+
+
+class SlackNotifier:
+    name = "slack"
+
+    def __init__(self, webhook: str | Callable[[], str], timeout: float = 5.0) -> None:
+        """`webhook`: the URL, or a function that fetches it (from Secrets Manager) when first needed."""
+        self._webhook = webhook
+        self.timeout = timeout
+        if isinstance(webhook, str):
+            self._checked(webhook)
+
+    @staticmethod
+    def _checked(url: str) -> str:
+        local = url.startswith(("http://127.0.0.1:", "http://localhost:"))  # a local stand-in
+        if not (url.startswith("https://") or local):
+            raise ValueError("the Slack webhook URL must be https")
+        return url
+
+    def send(self, subject: str, text: str, payload: dict[str, Any]) -> None:
+        url = self._checked(self._webhook if isinstance(self._webhook, str) else self._webhook())
+        body = json.dumps({"text": f"*{subject}*\n{text}"}).encode()
+        request = urllib.request.Request(  # noqa: S310 - https (or loopback) enforced above
+            url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                status = response.status
+        except HTTPError as exc:
+            raise NotifyFailed(f"Slack webhook answered {exc.code}") from exc
+        except (URLError, TimeoutError) as exc:
+            raise NotifyFailed(
+                f"Slack webhook unreachable: {exc.reason if isinstance(exc, URLError) else exc}"
+            ) from exc
+        if status >= 300:
+            raise NotifyFailed(f"Slack webhook answered {status}")
+
+
+class SnsNotifier:
+    name = "sns"
+
+    def __init__(self, topic_arn: str, client: Any) -> None:
+        self.topic_arn = topic_arn
+        self.client = client
+
+    def send(self, subject: str, text: str, payload: dict[str, Any]) -> None:
+        try:
+            self.client.publish(TopicArn=self.topic_arn, Subject=subject[:99], Message=text)
+        except (ClientError, BotoCoreError) as exc:
+            raise NotifyFailed(f"SNS publish failed: {exc}") from exc

@@ -1,0 +1,2 @@
+"""What every context stands on: settings, observability, errors, HTTP, AWS clients, the DynamoDB
+base and idempotency."""

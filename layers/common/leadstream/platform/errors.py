@@ -1,0 +1,69 @@
+"""Every Leadstream exception, in one place. Data access raises these (never a PynamoDB or botocore error);
+each entry point maps them once: HTTP statuses in `platform.http`, stream failures in the consumers."""
+
+from typing import Any
+
+from pydantic import ValidationError
+
+
+class LeadstreamError(Exception):
+    """Base class."""
+
+
+# --- faults: nothing was lost, the caller (client, stream, bus) retries ---------------------------------
+
+
+class StoreUnavailable(LeadstreamError):
+    """DynamoDB throttled, timed out or failed: nothing was lost, the caller should retry."""
+
+
+class ConcurrentUpdate(LeadstreamError):
+    """Another writer changed the item first; retry from a fresh read."""
+
+
+class PublishFailed(LeadstreamError):
+    """EventBridge did not accept an event; the stream record will be retried."""
+
+
+class NotifyFailed(LeadstreamError):
+    """A notification channel failed; EventBridge retries and finally parks the event in a DLQ."""
+
+
+# --- the caller's mistakes: answered with a 4xx, nothing stored -----------------------------------------
+
+
+class BadRequest(LeadstreamError):
+    """The caller sent something we cannot accept; the message says what (HTTP 400)."""
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or []
+
+
+class Unauthorized(LeadstreamError):
+    """No write key, an unknown one, a retired one, or one of a disabled source (HTTP 401)."""
+
+
+class Forbidden(LeadstreamError):
+    """The key is fine but the page calling is not on the source's allowed origins (HTTP 403)."""
+
+
+class NotFound(LeadstreamError):
+    """No such thing at this address (HTTP 404)."""
+
+
+class InvalidEvent(LeadstreamError):
+    """An incoming event does not match its contract. The message names fields, never their values."""
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """Field and problem for each error, never the rejected value (it may be an e-mail address)."""
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]}
+        for e in exc.errors(include_input=False, include_url=False)
+    ]
+
+
+def invalid_event(exc: ValidationError, what: str) -> InvalidEvent:
+    problems = "; ".join(f"{d['field']}: {d['problem']}" for d in validation_details(exc))
+    return InvalidEvent(f"not a valid {what}: {problems}")

@@ -1,0 +1,51 @@
+"""Settings, validated once at cold start from the environment: the only module that reads it. Domain
+code receives plain values."""
+
+import os
+from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _FromEnv(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls) -> Self:
+        return cls.model_validate(dict(os.environ))
+
+
+class LeadsSettings(_FromEnv):
+    leads_table: str = Field(alias="LEADS_TABLE", min_length=3)
+
+
+class IngestSettings(LeadsSettings):
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    sources_table: str = Field(alias="SOURCES_TABLE", min_length=3)
+
+
+class EmailLinkSettings(LeadsSettings):
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    link_secret: str = Field(alias="LINK_SECRET", min_length=1)  # name or ARN in Secrets Manager
+
+
+class ScoringSettings(LeadsSettings):
+    scoring_model: Path | None = Field(default=None, alias="SCORING_MODEL_PATH")
+
+
+class PublishSettings(LeadsSettings):
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+
+
+class NotifySettings(_FromEnv):
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+    slack_webhook_secret: str | None = Field(default=None, alias="SLACK_WEBHOOK_SECRET")  # name or ARN
+    notify_topic_arn: str | None = Field(default=None, alias="NOTIFY_TOPIC_ARN")
+    notifications_file: Path | None = Field(default=None, alias="NOTIFICATIONS_FILE")
+
+    @field_validator("slack_webhook_secret", "notify_topic_arn", "notifications_file", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value

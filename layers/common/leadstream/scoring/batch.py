@@ -1,0 +1,195 @@
+"""Scoring a DynamoDB stream batch with as few round trips as the guards allow.
+
+Per batch: one BatchGetItem for every lead in it (plus one per merge hop to reach the leads that absorbed
+merged ones), then one conditional PutItem per lead that changed, all in parallel. Records of one lead
+are applied in stream order in one write, so per-lead ordering holds; the replay guards of `replay` make
+any redelivery harmless; a write that loses to another writer fails only that lead's records, which the
+stream redelivers.
+
+Events are stored under the lead of the visitor's own identifier (identity.device_lead). When that lead
+has been merged into another (a second device identified with a known e-mail), its events are forwarded:
+its score is folded into the target once, and its later events are applied there.
+"""
+
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import cache
+
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from leadstream.platform.observability import logger
+from leadstream.scoring.model import ScoringModel
+from leadstream.scoring.replay import StoredScore, padded
+from leadstream.scoring.repository import ScoreRepository
+from leadstream.scoring.score import LeadScore, Transition, apply_events, merge
+from leadstream.tracking.events import BehaviourEvent
+from leadstream.tracking.repository import EventRepository
+
+MAX_MERGE_HOPS = 5
+PARALLEL_WRITES = 16  # DynamoDB round trips in flight at once (the client's pool holds 32 connections)
+
+Records = list[tuple[str, BehaviourEvent]]  # (sequence number, event) in stream order
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    leads_scored: int
+    records_skipped: int
+    transitions: int
+    failed_sequence_numbers: list[str]
+
+
+@dataclass
+class _Work:
+    """Everything one STATE write applies: the target lead's own records and those forwarded to it."""
+
+    target: str
+    leads: list[str]  # in order of first appearance in the batch
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=PARALLEL_WRITES, thread_name_prefix="score")
+
+
+def _group(
+    records: list[DynamoDBRecord], events: EventRepository
+) -> tuple["OrderedDict[str, Records]", list[str]]:
+    """Records per lead in stream order, and the sequence numbers of records that cannot be read."""
+    groups: OrderedDict[str, Records] = OrderedDict()
+    unreadable: list[str] = []
+    for record in records:
+        seq = _sequence(record)
+        try:
+            lead_id, event = events.from_image(record.raw_event["dynamodb"]["NewImage"])
+        except Exception as exc:
+            logger.error("unreadable behaviour record", sequence_number=seq, error=type(exc).__name__)
+            unreadable.append(seq)
+            continue
+        groups.setdefault(lead_id, []).append((seq, event))
+    return groups, unreadable
+
+
+def _targets(scores: ScoreRepository, states: dict[str, StoredScore]) -> dict[str, str | None]:
+    """lead -> the lead that scores its events now (itself unless merged); None past MAX_MERGE_HOPS.
+    Loads the leads on the way into `states`, one BatchGetItem per hop."""
+    targets: dict[str, str | None] = {}
+    position = {lead: lead for lead in states}
+    for _ in range(MAX_MERGE_HOPS + 1):
+        for lead, at in list(position.items()):
+            if states[at].merged_into is None:
+                targets[lead] = at
+                del position[lead]
+        if not position:
+            return targets
+        position = {lead: states[at].merged_into or at for lead, at in position.items()}
+        states.update(scores.load_many(at for at in position.values() if at not in states))
+    for lead in position:
+        targets[lead] = None
+    return targets
+
+
+def _apply(
+    model: ScoringModel, work: _Work, groups: "OrderedDict[str, Records]", states: dict[str, StoredScore]
+) -> tuple[StoredScore, LeadScore, int] | None:
+    """The target's new guards and score, and how many records were replays; None if nothing changed."""
+    stored = states[work.target]
+    score = stored.score
+    transitions: list[Transition] = []
+    skipped = 0
+    changed = False
+    for lead in work.leads:
+        items = groups[lead]
+        if lead == work.target:
+            fresh = [(seq, ev) for seq, ev in items if not stored.applied(seq)]
+            if fresh:
+                stored = replace(stored, seq=padded(fresh[-1][0]))
+        else:
+            own = states[lead]
+            first_time = lead not in stored.absorbed
+            fresh = [
+                (s, ev) for s, ev in items if not own.applied(s) and not stored.applied(s, from_lead=lead)
+            ]
+            if not fresh and not first_time:
+                skipped += len(items)
+                continue
+            # the merged lead's own score (final: it is never written again) joins the target exactly once
+            if first_time:
+                score = merge(model, score, own.score)
+            last = fresh[-1][0] if fresh else (own.seq or "0")
+            stored = replace(stored, absorbed={**stored.absorbed, lead: padded(last)})
+            changed = True
+        skipped += len(items) - len(fresh)
+        if fresh:
+            score = apply_events(model, score, [ev for _, ev in fresh])
+            transitions += score.transitions
+            changed = True
+    if not changed:
+        return None
+    return stored, replace(score, transitions=tuple(transitions)), skipped
+
+
+def _sequence(record: DynamoDBRecord) -> str:
+    seq = record.dynamodb.sequence_number if record.dynamodb else None
+    if seq is None:
+        raise ValueError("a stream record without a sequence number")
+    return seq
+
+
+def score_batch(
+    records: list[DynamoDBRecord], events: EventRepository, scores: ScoreRepository, model: ScoringModel
+) -> BatchResult:
+    groups, failed = _group(records, events)
+    states = scores.load_many(groups) if groups else {}
+    targets = _targets(scores, states)
+    plan: OrderedDict[str, _Work] = OrderedDict()
+    for lead in groups:
+        target = targets[lead]
+        if target is None:
+            logger.error("merge chain too long; the records are parked", lead_id=lead, hops=MAX_MERGE_HOPS)
+            failed.append(groups[lead][0][0])
+            continue
+        plan.setdefault(target, _Work(target, [])).leads.append(lead)
+
+    def run(work: _Work) -> tuple[_Work, tuple[int, int] | None]:
+        outcome = _apply(model, work, groups, states)
+        if outcome is None:
+            return work, None
+        stored, score, skipped = outcome
+        scores.save(stored, score)
+        for t in score.transitions:
+            logger.info(
+                "lead changed stage", lead_id=score.lead_id, from_stage=t.from_stage, to_stage=t.to_stage
+            )
+        return work, (skipped, len(score.transitions))
+
+    scored = skipped = transitions = 0
+    for work, outcome in _each(run, list(plan.values()), failed, groups):
+        if outcome is None:
+            skipped += sum(len(groups[lead]) for lead in work.leads)
+            continue
+        scored += 1
+        skipped += outcome[0]
+        transitions += outcome[1]
+    order = {_sequence(r): i for i, r in enumerate(records)}
+    return BatchResult(scored, skipped, transitions, sorted(failed, key=order.__getitem__))
+
+
+def _each(
+    run: Callable[[_Work], tuple[_Work, tuple[int, int] | None]],
+    plan: list[_Work],
+    failed: list[str],
+    groups: "OrderedDict[str, Records]",
+) -> list[tuple[_Work, tuple[int, int] | None]]:
+    """Run every target's write in parallel; a failed one fails the first record of each of its leads."""
+    done = []
+    futures = [(work, _pool().submit(run, work)) for work in plan]
+    for work, future in futures:
+        try:
+            done.append(future.result())
+        except Exception:
+            logger.exception("scoring failed; the records will be retried", lead_id=work.target)
+            failed.extend(groups[lead][0][0] for lead in work.leads)
+    return done

@@ -1,0 +1,99 @@
+"""The lead scoring model's schema: rules, stage thresholds and the half-life, validated by pydantic.
+
+The model itself is a YAML document (`scoring.yaml`, read by `model_file`); this module knows nothing of
+files or YAML, so tests build small models of their own in code.
+"""
+
+import fnmatch
+import math
+import re
+from datetime import datetime
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from leadstream.scoring.lifecycle import Stage
+from leadstream.tracking.events import BehaviourEvent, EventType
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Match(_Strict):
+    type: EventType | None = None
+    path: str | None = None
+    name: str | None = None
+    form_id: str | None = None
+
+    def matches(self, event: BehaviourEvent) -> bool:
+        if self.type is not None and event.type is not self.type:
+            return False
+        if self.path is not None and not (event.path and fnmatch.fnmatchcase(event.path, self.path)):
+            return False
+        if self.name is not None and event.name != self.name:
+            return False
+        return self.form_id is None or event.form_id == self.form_id
+
+
+class BehaviourRule(_Strict):
+    id: str
+    label: str
+    match: Match
+    points: int
+    max_times: int | None = Field(default=None, ge=1)
+
+
+class FitRule(_Strict):
+    id: str
+    label: str
+    trait: str
+    equals: str | None = None
+    contains_any: tuple[str, ...] = ()
+    points: int
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Self:
+        if (self.equals is None) == (not self.contains_any):
+            raise ValueError(f"fit rule {self.id!r} needs exactly one of 'equals' or 'contains_any'")
+        return self
+
+    def matches(self, value: str) -> bool:
+        """`equals` compares the whole value; `contains_any` looks for whole words ('intern' is not in
+        'International'), case-insensitively."""
+        value = value.lower()
+        if self.equals is not None:
+            return value == self.equals.lower()
+        return any(re.search(rf"\b{re.escape(word.lower())}\b", value) for word in self.contains_any)
+
+
+class Threshold(_Strict):
+    stage: Stage
+    min_score: float
+    requires_known: bool = False
+
+
+class ScoringModel(_Strict):
+    version: int
+    half_life_days: float = Field(gt=0)
+    stages: tuple[Threshold, ...]
+    behaviour: tuple[BehaviourRule, ...]
+    fit: tuple[FitRule, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        ids = [r.id for r in self.behaviour] + [r.id for r in self.fit]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"rule ids must be unique, repeated: {sorted(dupes)}")
+        return self
+
+    def label(self, rule_id: str) -> str:
+        rules: list[BehaviourRule | FitRule] = [*self.behaviour, *self.fit]
+        return next((r.label for r in rules if r.id == rule_id), rule_id.replace("_", " "))
+
+    def decay(self, value: float, since: datetime | None, until: datetime) -> float:
+        if since is None or until <= since:
+            return value
+        days = (until - since).total_seconds() / 86400
+        return value * math.pow(0.5, days / self.half_life_days)

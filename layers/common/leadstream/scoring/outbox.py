@@ -1,0 +1,63 @@
+"""Outbox: a stage change recorded on a lead's STATE item becomes a 'Lead Stage Changed' event.
+
+Everything the event says comes from the STATE record (score, reasons, touches) and the lead's profile:
+publishing needs no scoring model.
+"""
+
+from datetime import UTC
+from typing import Any
+
+from leadstream.contracts.events import CardReason, CardTouch, LeadCard, LeadStageChanged
+from leadstream.identity.profile import Profile
+from leadstream.identity.repository import ProfileRepository
+from leadstream.scoring.repository import ScoreRepository
+from leadstream.scoring.score import LeadScore, Transition
+
+
+def lead_card(state: LeadScore, profile: Profile | None, transition: Transition) -> LeadCard:
+    return LeadCard(
+        lead_id=state.lead_id,
+        name=profile.name if profile else None,
+        email=profile.email if profile else None,
+        title=profile.title if profile else None,
+        company=(profile.company or profile.account) if profile else None,
+        account=profile.account if profile else None,
+        score=transition.score,
+        stage=state.stage.value,
+        reasons=[CardReason(label=r.label, points=r.points) for r in transition.reasons],
+        first_touch=CardTouch(**state.first_touch.to_dict()) if state.first_touch else None,
+        last_touch=CardTouch(**state.last_touch.to_dict()) if state.last_touch else None,
+        sessions=state.sessions,
+        page_views=state.page_views,
+        first_seen=state.first_seen,
+        last_seen=state.last_seen,
+    )
+
+
+def stage_changes(state: LeadScore, profile: Profile | None) -> list[LeadStageChanged]:
+    """The events to publish for the transitions carried by one STATE record."""
+    return [
+        LeadStageChanged(
+            transition_id=t.id,
+            lead_id=state.lead_id,
+            from_stage=t.from_stage.value,
+            to_stage=t.to_stage.value,
+            changed_at=t.at.astimezone(UTC),
+            card=lead_card(state, profile, t),
+        )
+        for t in state.transitions
+    ]
+
+
+class Outbox:
+    """From a STATE stream image to the events its transitions make (the profile is read only then)."""
+
+    def __init__(self, scores: ScoreRepository, profiles: ProfileRepository) -> None:
+        self.scores = scores
+        self.profiles = profiles
+
+    def changes(self, image: dict[str, Any]) -> list[LeadStageChanged]:
+        state = self.scores.from_image(image)
+        if not state.transitions:
+            return []
+        return stage_changes(state, self.profiles.load(state.lead_id))

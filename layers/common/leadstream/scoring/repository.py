@@ -1,0 +1,179 @@
+"""Data access for lead scores: the STATE item (LeadsTable).
+
+LEAD#<id> / STATE   score, stage, per-rule totals, replay guards, write version and, only on the write that
+                    changed stage, the transitions (the outbox: that write wakes PublishFunction)
+"""
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+
+from leadstream.platform.dynamo import Item, bind, mapped_errors, moment, save_unless, timestamp
+from leadstream.platform.errors import ConcurrentUpdate
+from leadstream.scoring.lifecycle import Stage
+from leadstream.scoring.replay import StoredScore
+from leadstream.scoring.score import LeadScore, Reason, Transition
+from leadstream.tracking.attribution import Touch
+
+STATE_SK = "STATE"
+
+
+class StateItem(Item):
+    class Meta:
+        abstract = True
+
+    seq = UnicodeAttribute(null=True)
+    absorbed = MapAttribute[str, str](null=True)
+    version = NumberAttribute(null=True)
+    behaviour = NumberAttribute(null=True)
+    as_of = NumberAttribute(null=True)
+    stage = UnicodeAttribute(null=True)
+    known = BooleanAttribute(null=True)
+    contrib = MapAttribute[str, list[int]](null=True)  # rule id -> [points, times]
+    fit = MapAttribute[str, int](null=True)
+    first_touch = MapAttribute[str, str](null=True)
+    last_touch = MapAttribute[str, str](null=True)
+    page_views = NumberAttribute(null=True)
+    sessions = NumberAttribute(null=True)
+    first_seen = NumberAttribute(null=True)
+    last_seen = NumberAttribute(null=True)
+    last_visit = NumberAttribute(null=True)
+    events = NumberAttribute(null=True)
+    transition_count = NumberAttribute(null=True)
+    transition_to = UnicodeAttribute(null=True)  # set only by the update that changed stage (outbox)
+    transitions = ListAttribute[dict[str, Any]](null=True)
+    merged_into = UnicodeAttribute(null=True)  # written by identity: this lead's events score on that lead
+
+
+def _transition(raw: dict[str, Any]) -> Transition:
+    at = moment(raw["at"])
+    assert at is not None
+    return Transition(
+        raw["id"],
+        Stage(raw["from"]),
+        Stage(raw["to"]),
+        at,
+        float(raw["score"]),
+        tuple(Reason("", str(label), int(points)) for label, points in raw.get("reasons") or ()),
+    )
+
+
+def _transition_item(t: Transition) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "from": t.from_stage.value,
+        "to": t.to_stage.value,
+        "at": timestamp(t.at),
+        "score": t.score,
+        "reasons": [[r.label, r.points] for r in t.reasons],
+    }
+
+
+def _score(item: StateItem) -> LeadScore:
+    contrib = item.contrib.as_dict() if item.contrib else {}
+    touch = item.first_touch.as_dict() if item.first_touch else None
+    return LeadScore(
+        lead_id=item.pk.removeprefix("LEAD#"),
+        behaviour=float(item.behaviour or 0),
+        as_of=moment(item.as_of),
+        stage=Stage(item.stage or Stage.LEAD.value),
+        known=bool(item.known),
+        contributions={k: (int(v[0]), int(v[1])) for k, v in contrib.items()},
+        fit_points={k: int(v) for k, v in (item.fit.as_dict() if item.fit else {}).items()},
+        first_touch=Touch.from_dict(touch) if touch else None,
+        last_touch=Touch.from_dict(item.last_touch.as_dict()) if item.last_touch else None,
+        first_seen=moment(item.first_seen),
+        last_seen=moment(item.last_seen),
+        last_visit=moment(item.last_visit),
+        events=int(item.events or 0),
+        page_views=int(item.page_views or 0),
+        sessions=int(item.sessions or 0),
+        transition_count=int(item.transition_count or 0),
+        transitions=tuple(_transition(t) for t in item.transitions or []),
+    )
+
+
+def _stored(item: StateItem) -> StoredScore:
+    return StoredScore(
+        _score(item),
+        item.seq,
+        item.absorbed.as_dict() if item.absorbed else {},
+        int(item.version) if item.version is not None else 0,
+        item.merged_into,
+    )
+
+
+class ScoreRepository:
+    def __init__(self, leads_table: str) -> None:
+        self.states = bind(StateItem, leads_table)
+
+    def load(self, lead_id: str) -> StoredScore:
+        """The lead's score with its replay guards and write version (a fresh lead if it has none)."""
+        with mapped_errors("reading lead state"):
+            try:
+                return _stored(self.states.get(f"LEAD#{lead_id}", STATE_SK, consistent_read=True))
+            except self.states.DoesNotExist:
+                return StoredScore.new(lead_id)
+
+    def load_many(self, lead_ids: Iterable[str]) -> dict[str, StoredScore]:
+        """Many leads' scores in BatchGetItem requests of 100 (strongly consistent, as `load`)."""
+        wanted = list(dict.fromkeys(lead_ids))
+        with mapped_errors("reading lead states"):
+            found = {
+                item.pk.removeprefix("LEAD#"): _stored(item)
+                for item in self.states.batch_get(
+                    [(f"LEAD#{lead}", STATE_SK) for lead in wanted], consistent_read=True
+                )
+            }
+        return {lead: found.get(lead) or StoredScore.new(lead) for lead in wanted}
+
+    def from_image(self, image: dict[str, Any]) -> LeadScore:
+        """The score in a stream record's NewImage (DynamoDB JSON)."""
+        return _score(self.states.from_raw_data(image))
+
+    def save(self, stored: StoredScore, score: LeadScore) -> None:
+        """Write the whole STATE item (one small PutItem) with the guards in `stored`, only if nobody wrote
+        it since it was read (`stored.version`)."""
+        states = self.states
+        item = states(
+            f"LEAD#{score.lead_id}",
+            STATE_SK,
+            seq=stored.seq,
+            absorbed=stored.absorbed or None,
+            version=(stored.version or 0) + 1,
+            behaviour=round(score.behaviour, 4),
+            as_of=timestamp(score.as_of),
+            stage=score.stage.value,
+            known=score.known,
+            contrib={k: list(v) for k, v in score.contributions.items()} or None,
+            fit=score.fit_points or None,
+            first_touch=score.first_touch.to_dict() if score.first_touch else None,
+            last_touch=score.last_touch.to_dict() if score.last_touch else None,
+            first_seen=timestamp(score.first_seen),
+            last_seen=timestamp(score.last_seen),
+            last_visit=timestamp(score.last_visit),
+            events=score.events,
+            page_views=score.page_views,
+            sessions=score.sessions,
+            transition_count=score.transition_count,
+            transition_to=score.transitions[-1].to_stage.value if score.transitions else None,
+            transitions=[_transition_item(t) for t in score.transitions] or None,
+            merged_into=stored.merged_into,
+        )
+        condition = states.pk.does_not_exist() if stored.version is None else states.version == stored.version
+        if not save_unless(item, condition, "writing lead state"):
+            raise ConcurrentUpdate(f"lead {score.lead_id} changed while it was being scored")
+
+    def scores(self) -> Iterator[LeadScore]:
+        """Every scored lead (a full scan: for reports, never on a request path)."""
+        with mapped_errors("scanning lead states"):
+            for item in self.states.scan(self.states.sk == STATE_SK):
+                if item.stage is not None and item.merged_into is None:
+                    yield _score(item)

@@ -1,1 +1,0 @@
-"""Use cases: each takes its collaborators (repository, publisher, channels) as arguments."""

@@ -1,0 +1,93 @@
+"""Sources: the websites and apps that send us behaviour, each with a write key and privacy settings."""
+
+import hashlib
+import ipaddress
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+DEFAULT_RETENTION_DAYS = 90  # how long raw behaviour is kept when a source says nothing else
+
+
+class IpMode(StrEnum):
+    TRUNCATE = "truncate"  # 203.0.113.77 -> 203.0.113.0, 2001:db8::1 -> 2001:db8:: (/48)
+    HASH = "hash"  # a keyed hash: the same visitor IP gives the same value, nobody can read it back
+    DROP = "drop"  # not stored at all
+
+
+class SourceStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True)
+class Privacy:
+    ip_mode: IpMode = IpMode.TRUNCATE
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    honour_dnt: bool = True  # drop calls from browsers that send DNT: 1 or Sec-GPC: 1
+
+    def expiry(self, received_at: datetime) -> datetime:
+        """When raw behaviour received at `received_at` expires (the table's TTL deletes it)."""
+        return received_at + timedelta(days=self.retention_days)
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    name: str
+    allowed_origins: tuple[str, ...] = ()
+    status: SourceStatus = SourceStatus.ACTIVE
+    privacy: Privacy = field(default_factory=Privacy)
+    salt: str = ""  # keys this source's IP hashes
+
+    @property
+    def active(self) -> bool:
+        return self.status is SourceStatus.ACTIVE
+
+    def opted_out(self, do_not_track: bool) -> bool:
+        """A browser's Do-Not-Track or Global Privacy Control, when this source honours them."""
+        return self.privacy.honour_dnt and do_not_track
+
+    def allows_origin(self, origin: str | None) -> bool:
+        """Browsers say where a call comes from; servers and SDKs outside a browser send no Origin."""
+        if origin is None:
+            return True
+        return "*" in self.allowed_origins or origin.rstrip("/") in self.allowed_origins
+
+
+@dataclass(frozen=True)
+class WriteKey:
+    key: str
+    source_id: str
+    expires_at: datetime | None = None  # set when a rotation retires it
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
+def new_write_key() -> str:
+    """A write key: public by design (it sits in web pages), unguessable, never logged."""
+    return "lsk_" + secrets.token_urlsafe(24)
+
+
+def new_source_id(name: str) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:32] or "source"
+    return f"{slug}-{secrets.token_hex(3)}"
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def anonymise_ip(ip: str | None, mode: IpMode, salt: str) -> str | None:
+    if not ip or mode is IpMode.DROP:
+        return None
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    if mode is IpMode.HASH:
+        return "h:" + hashlib.blake2b(address.packed, key=salt.encode()[:64], digest_size=8).hexdigest()
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)

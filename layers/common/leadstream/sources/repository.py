@@ -1,0 +1,124 @@
+"""Data access for sources, their write keys and bot counters (SourcesTable, pk/sk strings).
+
+SOURCE#<id> / PROFILE       name, allowed origins, status, privacy settings, salt
+SOURCE#<id> / BOTS#<day>    bot and crawler hits that day (counted, never stored as behaviour)
+KEY#<write key> / KEY       which source a key belongs to; a rotated key gets expires_at
+"""
+
+from datetime import UTC, date, datetime
+
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+
+from leadstream.platform.dynamo import Item, bind, mapped_errors, save_unless
+from leadstream.platform.errors import LeadstreamError
+from leadstream.sources.model import DEFAULT_RETENTION_DAYS, IpMode, Privacy, Source, SourceStatus, WriteKey
+
+
+class _SourceItem(Item):
+    class Meta:
+        abstract = True
+
+    name = UnicodeAttribute(null=True)
+    origins = ListAttribute[str](null=True)
+    status = UnicodeAttribute(null=True)
+    ip_mode = UnicodeAttribute(null=True)
+    retention_days = NumberAttribute(null=True)
+    honour_dnt = BooleanAttribute(null=True)
+    salt = UnicodeAttribute(null=True)
+    created_at = NumberAttribute(null=True)
+    # KEY items
+    source_id = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    # BOTS items
+    hits = NumberAttribute(null=True)
+
+
+def _source(item: _SourceItem) -> Source:
+    return Source(
+        id=item.pk.removeprefix("SOURCE#"),
+        name=item.name or "",
+        allowed_origins=tuple(item.origins or ()),
+        status=SourceStatus(item.status or SourceStatus.ACTIVE.value),
+        privacy=Privacy(
+            ip_mode=IpMode(item.ip_mode or IpMode.TRUNCATE.value),
+            retention_days=int(item.retention_days or DEFAULT_RETENTION_DAYS),
+            honour_dnt=True if item.honour_dnt is None else bool(item.honour_dnt),
+        ),
+        salt=item.salt or "",
+    )
+
+
+class SourceRepository:
+    def __init__(self, table: str) -> None:
+        self.items = bind(_SourceItem, table)
+
+    def key(self, key: str) -> WriteKey | None:
+        with mapped_errors("reading a write key"):
+            try:
+                item = self.items.get(f"KEY#{key}", "KEY")
+            except self.items.DoesNotExist:
+                return None
+        expires = datetime.fromtimestamp(float(item.expires_at), UTC) if item.expires_at else None
+        return WriteKey(key, item.source_id or "", expires)
+
+    def source(self, source_id: str) -> Source | None:
+        with mapped_errors("reading a source"):
+            try:
+                return _source(self.items.get(f"SOURCE#{source_id}", "PROFILE"))
+            except self.items.DoesNotExist:
+                return None
+
+    def sources(self) -> list[Source]:
+        with mapped_errors("listing sources"):
+            found = [_source(i) for i in self.items.scan(self.items.sk == "PROFILE")]
+        return sorted(found, key=lambda s: s.name.lower())
+
+    def keys_of(self, source_id: str) -> list[WriteKey]:
+        with mapped_errors("listing write keys"):
+            found = list(self.items.scan((self.items.sk == "KEY") & (self.items.source_id == source_id)))
+        return [
+            WriteKey(
+                i.pk.removeprefix("KEY#"),
+                source_id,
+                datetime.fromtimestamp(float(i.expires_at), UTC) if i.expires_at else None,
+            )
+            for i in found
+        ]
+
+    def save_source(self, source: Source, now: datetime) -> None:
+        item = self.items(
+            f"SOURCE#{source.id}",
+            "PROFILE",
+            name=source.name,
+            origins=list(source.allowed_origins) or None,
+            status=source.status.value,
+            ip_mode=source.privacy.ip_mode.value,
+            retention_days=source.privacy.retention_days,
+            honour_dnt=source.privacy.honour_dnt,
+            salt=source.salt,
+            created_at=now.timestamp(),
+        )
+        with mapped_errors("saving a source"):
+            item.save()
+
+    def add_key(self, key: str, source_id: str) -> None:
+        item = self.items(f"KEY#{key}", "KEY", source_id=source_id)
+        if not save_unless(item, self.items.pk.does_not_exist(), "adding a write key"):
+            raise LeadstreamError("that write key exists already: choose another")
+
+    def retire_key(self, key: str, at: datetime) -> None:
+        with mapped_errors("retiring a write key"):
+            self.items(f"KEY#{key}", "KEY").update(
+                actions=[self.items.expires_at.set(at.timestamp())], condition=self.items.pk.exists()
+            )
+
+    def count_bots(self, source_id: str, day: date, hits: int) -> None:
+        with mapped_errors("counting bots"):
+            self.items(f"SOURCE#{source_id}", f"BOTS#{day.isoformat()}").update(
+                actions=[self.items.hits.add(hits)]
+            )
+
+    def bot_hits(self, source_id: str) -> dict[str, int]:
+        with mapped_errors("reading bot counts"):
+            rows = list(self.items.query(f"SOURCE#{source_id}", self.items.sk.startswith("BOTS#")))
+        return {r.sk.removeprefix("BOTS#"): int(r.hits or 0) for r in rows}

@@ -1,0 +1,244 @@
+"""Recording what visitors do: tracking calls and form submissions become stored behaviour events."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import SplitResult, parse_qsl, urlsplit
+
+from leadstream.accounts.repository import AccountRepository
+from leadstream.identity.identifiers import (
+    Identifier,
+    IdKind,
+    alias_identifiers,
+    device_lead,
+    email_kind,
+    email_lead,
+    identifiers,
+    normalise_email,
+    organisation_domain,
+)
+from leadstream.identity.profile import Profile
+from leadstream.identity.repository import IdentityRepository, ProfileRepository
+from leadstream.identity.resolution import resolve
+from leadstream.sources.model import Source, anonymise_ip
+from leadstream.tracking.attribution import Channel, Touch, classify
+from leadstream.tracking.events import BehaviourEvent, EventType
+from leadstream.tracking.repository import EventRepository
+from leadstream.tracking.segment import Contact, FormSubmission, Message
+
+
+@dataclass(frozen=True)
+class Recorded:
+    lead_id: str
+    stored: bool  # False when the message was a retry of one already stored
+
+
+def _content_id(prefix: str, payload: object) -> str:
+    """A stable message id for callers that send none, so that their retries still dedupe."""
+    body = json.dumps(payload, sort_keys=True, default=str).encode()
+    return f"{prefix}-{hashlib.blake2b(body, digest_size=16).hexdigest()}"
+
+
+def _text(properties: dict[str, object], key: str) -> str | None:
+    """A page property as a string; SDKs send anything, and only strings mean something here."""
+    value = properties.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _split(url: str | None) -> SplitResult | None:
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 - raises ValueError for a malformed host such as "http://[oops"
+    except ValueError:
+        return None
+    return parts
+
+
+def _page_touch(msg: Message) -> tuple[str | None, Touch]:
+    page = msg.context.page
+    props = msg.properties
+    parts = _split(page.url or _text(props, "url"))
+    path = page.path or _text(props, "path") or (parts.path if parts else None) or None
+    search = page.search or _text(props, "search") or ""
+    query = dict(parse_qsl((parts.query if parts else "") or search.lstrip("?")))
+    campaign = dict(msg.context.campaign)
+    for key, value in query.items():
+        if key.startswith("utm_"):
+            campaign.setdefault(key.removeprefix("utm_"), value)
+    referrer = page.referrer or _text(props, "referrer")
+    touch = classify(campaign, query, referrer, parts.hostname if parts else None, path)
+    return (path[:512] if path else None), touch
+
+
+@dataclass(frozen=True)
+class Request:
+    """Facts about the HTTP request a message came in: who sent it, when, from where."""
+
+    source: Source
+    received_at: datetime
+    ip: str | None = None
+
+    def expires(self) -> datetime:
+        return self.source.privacy.expiry(self.received_at)
+
+    def anonymised_ip(self, given: str | None) -> str | None:
+        privacy = self.source.privacy
+        return anonymise_ip(given or self.ip, privacy.ip_mode, self.source.salt)
+
+
+def _group_domain(msg: Message) -> str:
+    website = msg.traits.website
+    host = _split(website if website and "//" in website else f"https://{website}" if website else None)
+    domain = msg.traits.domain or (host.hostname if host else None) or msg.group_id or ""
+    return domain.lower().removeprefix("www.")
+
+
+class Ingest:
+    """Stores what visitors do, with the repositories of the contexts it touches."""
+
+    def __init__(self, leads_table: str, accounts_table: str) -> None:
+        self.events = EventRepository(leads_table)
+        self.identities = IdentityRepository(leads_table)
+        self.profiles = ProfileRepository(leads_table)
+        self.accounts = AccountRepository(accounts_table)
+
+    def message(self, msg: Message, req: Request) -> Recorded:
+        """One call: its event is stored once per messageId (a conditional write)."""
+        lead_id, own, event = self._prepare(msg, req, {})
+        stored = self.events.record(own, event, req.expires()) if event else True
+        return Recorded(lead_id, stored)
+
+    def batch(self, messages: list[Message], req: Request) -> int:
+        """Many calls: each identity resolved once per batch, events written 25 to a request."""
+        events = []
+        resolved: dict[tuple[Identifier, ...], str] = {}
+        for msg in messages:
+            _, own, event = self._prepare(msg, req, resolved)
+            if event is not None:
+                events.append((own, event, req.expires()))
+        if events:
+            self.events.record_many(events)
+        return len(events)
+
+    def _prepare(
+        self, msg: Message, req: Request, resolved: dict[tuple[Identifier, ...], str]
+    ) -> tuple[str, str, BehaviourEvent | None]:
+        """(the lead it belongs to, the sender's own lead its event is stored under, the event).
+        `resolved` remembers identities already looked up (and linked) in this request."""
+        now = req.received_at
+        email = (
+            normalise_email(str(msg.traits.email)) if msg.type == "identify" and msg.traits.email else None
+        )
+        if msg.type == "alias" and msg.previous_id and msg.user_id:
+            ids = alias_identifiers(msg.previous_id, msg.user_id)
+        else:
+            ids = identifiers(msg.anonymous_id, msg.user_id, email)
+        lead_id = resolved.get(tuple(ids)) or self._lead_of(ids, now)
+        resolved[tuple(ids)] = lead_id
+        own = device_lead(ids)
+        if msg.type == "alias":
+            return lead_id, own, None
+        if msg.type == "group":
+            domain = _group_domain(msg)
+            traits = {
+                "name": msg.traits.name or msg.traits.company,
+                "industry": msg.traits.industry,
+                "employees": str(msg.traits.employees) if msg.traits.employees is not None else None,
+                "website": msg.traits.website,
+                "group_id": msg.group_id,
+            }
+            self.accounts.describe(domain, {k: v for k, v in traits.items() if v}, now)
+            self.accounts.join(domain, lead_id, msg.traits.name, now)
+            self.profiles.save(Profile(lead_id, account=domain), now)
+            return lead_id, own, None
+        fit = self._identify(lead_id, email, msg.traits, now) if msg.type == "identify" else {}
+        path, touch = _page_touch(msg) if msg.type == "page" else (None, None)
+        names = {"track": msg.event, "page": msg.name, "screen": msg.name}
+        event = BehaviourEvent(
+            message_id=msg.message_id or _content_id("msg", msg.model_dump(mode="json", by_alias=True)),
+            type=EventType(msg.type),
+            at=msg.occurred_at(now),
+            name=names.get(msg.type),
+            path=path,
+            fit_traits=fit,
+            touch=touch,
+            source_id=req.source.id,
+            ip=req.anonymised_ip(msg.context.ip),
+        )
+        return lead_id, own, event
+
+    def form(self, form_id: str, sub: FormSubmission, req: Request) -> Recorded:
+        email = normalise_email(str(sub.email))
+        ids = identifiers(sub.anonymous_id, None, email)
+        lead_id = self._lead_of(ids, req.received_at)
+        fit = self._identify(lead_id, email, sub, req.received_at)
+        content = sub.model_dump(mode="json", exclude={"next", "message_id", "write_key"})
+        event = BehaviourEvent(
+            message_id=sub.message_id or _content_id(f"form-{form_id}", content),
+            type=EventType.FORM,
+            at=req.received_at,
+            form_id=form_id,
+            path=sub.page_path,
+            fit_traits=fit,
+            source_id=req.source.id,
+            ip=req.anonymised_ip(None),
+        )
+        stored = self.events.record(device_lead(ids), event, req.expires())
+        return Recorded(lead_id, stored)
+
+    def email(
+        self, kind: EventType, email_key: str, campaign: str | None, link: str | None, req: Request
+    ) -> bool:
+        """An e-mail open or click, for the contact whose hashed e-mail key the signed link carries."""
+        at = req.received_at
+        target = _split(link)
+        detail = {
+            "kind": kind.value,
+            "key": email_key,
+            "campaign": campaign,
+            "link": link,
+            "minute": at.replace(second=0, microsecond=0).isoformat(),
+        }
+        event = BehaviourEvent(
+            message_id=_content_id(
+                kind.value, detail
+            ),  # a mail client re-fetching within a minute counts once
+            type=kind,
+            at=at,
+            name=campaign,
+            path=target.netloc if target else None,
+            touch=Touch(Channel.EMAIL, "email", "email", campaign, None),
+            source_id=req.source.id,
+            ip=req.anonymised_ip(None),
+        )
+        return self.events.record(email_lead(email_key), event, req.expires())
+
+    def _lead_of(self, ids: list[Identifier], now: datetime) -> str:
+        """The lead a message belongs to. Only a message with a known identifier (user id, e-mail) needs a
+        look-up; linking it may hand the visitor's own lead over to a known one (marked merged) before
+        the event is stored, so scoring forwards it."""
+        if all(i.kind is IdKind.ANONYMOUS for i in ids):
+            return device_lead(ids)
+        resolution = resolve(ids, self.identities.linked(ids))
+        for ident in resolution.links:
+            self.identities.link(ident, resolution.lead_id, now)
+            self.identities.mark_merged(ident.derived_lead_id(), into=resolution.lead_id)
+        return resolution.lead_id
+
+    def _identify(self, lead_id: str, email: str | None, contact: Contact, now: datetime) -> dict[str, str]:
+        """Save contact details and the account; return the non-personal traits scoring looks at."""
+        account = organisation_domain(email) if email else None
+        kind = email_kind(email).value if email else None
+        profile = Profile(
+            lead_id, email, contact.full_name, contact.title, contact.company, contact.phone, account, kind
+        )
+        self.profiles.save(profile, now)
+        if account:
+            self.accounts.join(account, lead_id, contact.company, now)
+        fit = {"email_kind": kind} if kind else {}
+        if contact.title:
+            fit["title"] = contact.title[:100]
+        return fit

@@ -1,0 +1,89 @@
+"""Data access for behaviour events (LeadsTable).
+
+LEAD#<id> / EVT#<messageId>   one behaviour event: small, TTL'd; its INSERT wakes ScoreFunction
+"""
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+
+from leadstream.platform.dynamo import Item, bind, mapped_errors, moment, save_unless, timestamp
+from leadstream.tracking.attribution import Touch
+from leadstream.tracking.events import BehaviourEvent, EventType
+
+EVENT_PREFIX = "EVT#"
+BATCH_WRITE_LIMIT = 25  # items per BatchWriteItem request (DynamoDB's maximum)
+
+
+class EventItem(Item):
+    class Meta:
+        abstract = True
+
+    type = UnicodeAttribute()
+    at = NumberAttribute()  # epoch seconds, compact
+    name = UnicodeAttribute(null=True)
+    path = UnicodeAttribute(null=True)
+    form_id = UnicodeAttribute(null=True)
+    fit = MapAttribute[str, str](null=True)
+    touch = MapAttribute[str, str](null=True)
+    src = UnicodeAttribute(null=True)  # source id
+    ip = UnicodeAttribute(null=True)  # anonymised per the source's privacy settings
+    expires_at = TTLAttribute(null=True)
+
+
+class EventRepository:
+    def __init__(self, leads_table: str) -> None:
+        self.items = bind(EventItem, leads_table)
+
+    def _item(self, lead_id: str, event: BehaviourEvent, expires_at: datetime) -> EventItem:
+        return self.items(
+            f"LEAD#{lead_id}",
+            EVENT_PREFIX + event.message_id,
+            type=event.type.value,
+            at=timestamp(event.at),
+            name=event.name,
+            path=event.path,
+            form_id=event.form_id,
+            fit=event.fit_traits or None,
+            touch=event.touch.to_dict() if event.touch else None,
+            src=event.source_id,
+            ip=event.ip,
+            expires_at=expires_at,
+        )
+
+    def record(self, lead_id: str, event: BehaviourEvent, expires_at: datetime) -> bool:
+        """Store an event once per message id. False if it was already stored (a retry)."""
+        item = self._item(lead_id, event, expires_at)
+        return save_unless(item, self.items.pk.does_not_exist(), "writing an event")
+
+    def record_many(self, events: list[tuple[str, BehaviourEvent, datetime]]) -> None:
+        """Store many events in BatchWriteItem requests of 25. BatchWriteItem has no conditions: a retried
+        message is written again over itself, which the stream shows as a MODIFY, not an INSERT, so
+        scoring (INSERT only) never counts it twice."""
+        # One request may not name an item twice (DynamoDB rejects the whole request): a message repeated
+        # in a batch is the same message, so it is written once.
+        unique = {(lead, event.message_id): (lead, event, expires) for lead, event, expires in events}
+        with mapped_errors("writing events"), self.items.batch_write() as batch:
+            for lead, event, expires in unique.values():
+                batch.save(self._item(lead, event, expires))
+
+    def from_image(self, image: dict[str, Any]) -> tuple[str, BehaviourEvent]:
+        """(lead id, event) from a stream record's NewImage (DynamoDB JSON)."""
+        item = self.items.from_raw_data(image)
+        fit = item.fit.as_dict() if item.fit else {}
+        touch = item.touch.as_dict() if item.touch else None
+        at = moment(item.at)
+        assert at is not None  # `at` is required on every event item
+        return item.pk.removeprefix("LEAD#"), BehaviourEvent(
+            message_id=item.sk.removeprefix(EVENT_PREFIX),
+            type=EventType(item.type),
+            at=at,
+            name=item.name,
+            path=item.path,
+            form_id=item.form_id,
+            fit_traits=fit,
+            touch=Touch.from_dict(touch) if touch else None,
+            source_id=item.src,
+            ip=item.ip,
+        )
