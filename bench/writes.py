@@ -8,11 +8,10 @@ size of every item written to the leads table is read back from the stream.
 """
 
 import base64
-import math
-from base64 import b64decode
 import contextlib
 import importlib
 import json
+import math
 import os
 import statistics
 import sys
@@ -33,6 +32,7 @@ from local.gateway import api_event
 from local.runner import DEMO_WRITE_KEY, create_demo_source
 from local.template import ACCOUNT, REPO, Function, Stack, StreamSubscription
 from local.workers import LambdaContext
+
 
 # Transitional: the meter that used to live in the data-access layer (being replaced by botocore hooks).
 @dataclass
@@ -67,7 +67,7 @@ def _value_size(value: dict[str, Any]) -> int:
             digits = raw.lstrip("-").replace(".", "").strip("0") or "0"
             return (len(digits) + 1) // 2 + 1
         case "B":
-            return len(b64decode(raw)) if isinstance(raw, str) else len(raw)
+            return len(base64.b64decode(raw)) if isinstance(raw, str) else len(raw)
         case "BOOL" | "NULL":
             return 1
         case "M":
@@ -83,9 +83,6 @@ def _value_size(value: dict[str, Any]) -> int:
 def item_size(attributes: dict[str, dict[str, Any]]) -> int:
     """Size of an item as DynamoDB bills it: attribute names plus values."""
     return sum(len(name.encode()) + _value_size(value) for name, value in attributes.items())
-
-
- ------------------------------------------------------------------------------------------
 
 
 SITE = "https://www.example.com"

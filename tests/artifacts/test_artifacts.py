@@ -34,7 +34,8 @@ def test_the_arm64_build_holds_every_function_and_the_layer():
     for function in FUNCTIONS:
         assert (BUILD / function / "app.py").is_file(), f"{function} missing from the build"
     layer = BUILD / "CommonLayer" / "python"
-    assert (layer / "leadstream" / "scoring" / "scoring.yaml").is_file(), "the scoring model must ship in the layer"
+    model = layer / "leadstream" / "scoring" / "scoring.yaml"
+    assert model.is_file(), "the scoring model must ship in the layer"
     assert (layer / "leadstream" / "static" / "lb.min.js").is_file(), "the snippet must ship in the layer"
     native = list(layer.glob("pydantic_core/_pydantic_core*.so"))
     assert native, "pydantic_core missing from the layer"
