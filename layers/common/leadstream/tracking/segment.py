@@ -4,8 +4,17 @@ field names)."""
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic.networks import validate_email
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -43,6 +52,15 @@ Text200 = Annotated[str, _clipper(200)]
 Text512 = Annotated[str, _clipper(512)]
 Text1024 = Annotated[str, _clipper(1024)]
 Text2048 = Annotated[str, _clipper(2048)]
+
+
+def _email(value: str) -> str:
+    """pydantic's EmailStr check (the email-validator package), loaded on the first e-mail to check rather
+    than at every cold start: most calls (page views) carry none."""
+    return validate_email(value)[1]
+
+
+Email = Annotated[str, AfterValidator(_email)]
 
 
 class _Camel(BaseModel):
@@ -88,7 +106,7 @@ class Contact(_Camel):
 
 
 class Traits(Contact):
-    email: EmailStr | None = None
+    email: Email | None = None
     # group calls: the organisation
     website: Text512 | None = None
     domain: Text200 | None = None
@@ -159,7 +177,7 @@ class FormSubmission(Contact):
     Fields other than these are accepted and ignored: nothing a form sends is stored unless listed here.
     """
 
-    email: EmailStr
+    email: Email
     anonymous_id: str | None = Field(default=None, max_length=200)
     message_id: str | None = Field(default=None, max_length=200)
     page_path: str | None = Field(default=None, max_length=2048)
