@@ -15,6 +15,7 @@ from leadstream.platform.observability import logger, metrics, tracer
 from leadstream.platform.settings import IngestSettings
 from leadstream.sources.directory import SourceDirectory
 from leadstream.sources.repository import SourceRepository
+from leadstream.tracking import bots
 from leadstream.tracking.ingest import Ingest
 from leadstream.tracking.intake import Accepted, Intake
 from leadstream.tracking.segment import BATCH_CALLS, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, SINGLE_CALLS
@@ -22,6 +23,7 @@ from leadstream.tracking.segment import BATCH_CALLS, MAX_BATCH_BYTES, MAX_MESSAG
 settings = IngestSettings.from_env()
 sources = SourceRepository(settings.sources_table)
 intake = Intake(SourceDirectory(sources), sources, Ingest(settings.leads_table, settings.accounts_table))
+bots.prepare()  # nearly every call is checked for a bot: load the patterns at init, not in a request
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
 

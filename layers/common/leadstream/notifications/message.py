@@ -1,7 +1,17 @@
 """Telling sales: a short message that reads well on a phone, with the reasons behind the score."""
 
+from typing import Any, Protocol
+
 from leadstream.contracts.events import CardTouch, LeadStageChanged
-from leadstream.notifications.notifiers import Notifier
+
+
+class Notifier(Protocol):
+    """A way of reaching sales (notifiers.py has them); `name` keys its idempotency record (one per
+    transition and notifier)."""
+
+    name: str
+
+    def send(self, subject: str, text: str, payload: dict[str, Any]) -> None: ...
 
 
 def message(change: LeadStageChanged) -> tuple[str, str]:

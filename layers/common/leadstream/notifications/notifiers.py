@@ -4,20 +4,12 @@ import json
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.error import HTTPError, URLError
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from leadstream.platform.errors import NotifyFailed
-
-
-class Notifier(Protocol):
-    """A way of reaching sales; `name` keys its idempotency record (one per transition and notifier)."""
-
-    name: str
-
-    def send(self, subject: str, text: str, payload: dict[str, Any]) -> None: ...
+from leadstream.platform.errors import NotifyFailed, SecretUnavailable
 
 
 class FileNotifier:
@@ -50,7 +42,10 @@ class SlackNotifier:
         return url
 
     def send(self, subject: str, text: str, payload: dict[str, Any]) -> None:
-        url = self._checked(self._webhook if isinstance(self._webhook, str) else self._webhook())
+        try:
+            url = self._checked(self._webhook if isinstance(self._webhook, str) else self._webhook())
+        except SecretUnavailable as exc:
+            raise NotifyFailed(f"Slack webhook URL unavailable: {exc}") from exc
         body = json.dumps({"text": f"*{subject}*\n{text}"}).encode()
         request = urllib.request.Request(  # noqa: S310 - https (or loopback) enforced above
             url, data=body, headers={"Content-Type": "application/json"}, method="POST"

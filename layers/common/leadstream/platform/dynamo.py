@@ -39,7 +39,9 @@ class Item(Model):
 
 
 def bind[M: Item](base: type[M], table: str) -> type[M]:
-    """A concrete model of `base` on `table` (PynamoDB reads Meta when a class is defined)."""
+    """A concrete model of `base` on `table` (PynamoDB reads Meta when a class is defined). Repositories
+    bind at init, and so the DynamoDB client is made at init too, not in the first request."""
+    aws.client("dynamodb")
     meta = type("Meta", (), {"table_name": table})
     return type(base.__name__.removesuffix("Item") + "On" + table, (base,), {"Meta": meta})
 

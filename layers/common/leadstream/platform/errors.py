@@ -21,6 +21,10 @@ class ConcurrentUpdate(LeadstreamError):
     """Another writer changed the item first; retry from a fresh read."""
 
 
+class SecretUnavailable(LeadstreamError):
+    """Secrets Manager did not answer with a secret; the caller degrades or retries."""
+
+
 class PublishFailed(LeadstreamError):
     """EventBridge did not accept an event; the stream record will be retried."""
 

@@ -16,6 +16,7 @@ from leadstream.platform.errors import (
     BadRequest,
     Forbidden,
     NotFound,
+    SecretUnavailable,
     StoreUnavailable,
     Unauthorized,
     validation_details,
@@ -105,9 +106,9 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     def _not_found(exc: NotFound) -> Response[str]:
         return error(HTTPStatus.NOT_FOUND, str(exc))
 
-    @app.exception_handler(StoreUnavailable)
-    def _unavailable(exc: StoreUnavailable) -> Response[str]:
-        logger.warning("storage unavailable, client told to retry", reason=str(exc))
+    @app.exception_handler([StoreUnavailable, SecretUnavailable])
+    def _unavailable(exc: StoreUnavailable | SecretUnavailable) -> Response[str]:
+        logger.warning("a dependency is unavailable, client told to retry", reason=str(exc))
         return Response(
             status_code=HTTPStatus.SERVICE_UNAVAILABLE.value,
             content_type=content_types.APPLICATION_JSON,

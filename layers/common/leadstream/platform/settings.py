@@ -16,6 +16,17 @@ class _FromEnv(BaseModel):
         return cls.model_validate(dict(os.environ))
 
 
+class ObservabilitySettings(_FromEnv):
+    # Powertools' own switch. Off (the template's default): no X-Ray SDK is loaded; Lambda's active
+    # tracing still records every invocation. On: every AWS call is an X-Ray subsegment too.
+    trace_disabled: bool = Field(default=False, alias="POWERTOOLS_TRACE_DISABLED")
+
+    @field_validator("trace_disabled", mode="before")
+    @classmethod
+    def _truthy(cls, value: object) -> object:
+        return str(value).strip().lower() in ("1", "true", "yes", "on", "y")
+
+
 class LeadsSettings(_FromEnv):
     leads_table: str = Field(alias="LEADS_TABLE", min_length=3)
 
