@@ -73,6 +73,7 @@ def serve(handler_spec: str, inbox_fd: int, outbox_fd: int) -> None:
             request = json.loads(line)
             recorder.costing = bool(request["costing"])
             recorder.latency = float(request["latency"])
+            recorder.stand_in = bool(request.get("stand_in", False))
             os.environ["_X_AMZN_TRACE_ID"] = request["trace_id"]
             context = Context(request["context"])
             logged = _log_size()
