@@ -7,6 +7,7 @@ __all__ = [
     "bus_event",
     "http_request",
     "page_view",
+    "points",
     "response_json",
     "stream_records",
 ]
@@ -17,6 +18,8 @@ import time
 import uuid
 from typing import Any
 from urllib.parse import urlencode
+
+from leadstream.scoring.model import ScoringModel
 
 from local.events import lambda_record
 from local.gateway import api_event
@@ -98,3 +101,10 @@ def bus_event(detail: dict[str, Any], detail_type: str = "Lead Stage Changed") -
         "resources": [],
         "detail": detail,
     }
+
+
+def points(model: ScoringModel, *rule_ids: str) -> int:
+    """What these rules earn in `model` (ScoreFunction's is `score.model`, the shipped one): tests that add
+    points up this way survive any tuning of scoring.yaml."""
+    rules = {rule.id: rule.points for rule in (*model.behaviour, *model.fit)}
+    return sum(rules[rule_id] for rule_id in rule_ids)

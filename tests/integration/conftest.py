@@ -14,13 +14,21 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
+from leadstream.accounts.repository import PROFILE_SK, AccountRepository, account_pk
+from leadstream.identity.identifiers import device_lead, identifiers
+from leadstream.identity.repository import ProfileRepository
 from leadstream.platform import aws as aws_clients
 from leadstream.platform import secrets
+from leadstream.scoring.repository import ScoreRepository
+from leadstream.tracking.events import BehaviourEvent
+from leadstream.tracking.repository import EventRepository
 from moto.server import ThreadedMotoServer
 
-from local.aws import clients, provision
+from local.aws import clients, delivery_queue_name, provision
 from local.environment import REGION, local_overrides
+from local.events import as_delivered
 from local.runner import STACK, create_demo_source
 from local.template import Stack, load_stack
 from tests.builders import stream_records
@@ -195,3 +203,100 @@ def notifications(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# --- reading what the functions did, through the product's own repositories and the bus ---------------------
+
+
+def lead_of(anonymous_id: str | None = None, user_id: str | None = None, email: str | None = None) -> str:
+    """The lead a visitor's events are stored under: that of their own identifier (identity.device_lead)."""
+    return device_lead(identifiers(anonymous_id, user_id, email))
+
+
+@pytest.fixture
+def scores(aws: dict[str, Any], leads_table: str) -> ScoreRepository:
+    return ScoreRepository(leads_table)
+
+
+@pytest.fixture
+def profiles(aws: dict[str, Any], leads_table: str) -> ProfileRepository:
+    return ProfileRepository(leads_table)
+
+
+@pytest.fixture
+def behaviour(aws: dict[str, Any], leads_table: str, stack: Stack) -> Any:
+    """Every behaviour event stored so far, as (lead id, event), in the order ScoreFunction receives them:
+    the table's stream through ScoreFunction's template filter (new events only), read by EventRepository.
+    A function, so each call reads afresh."""
+    scoring = next(sub for sub in stack.streams if sub.function == "ScoreFunction")
+    events = EventRepository(leads_table)
+
+    def read() -> list[tuple[str, BehaviourEvent]]:
+        return [
+            events.from_image(r["dynamodb"]["NewImage"])
+            for r in stream_records(aws, leads_table)
+            if scoring.matches(r)
+        ]
+
+    return read
+
+
+@pytest.fixture
+def accounts(aws: dict[str, Any], stack: Stack) -> Any:
+    """An account's profile and members, read through AccountRepository's items (it has no reader yet)."""
+    repository = AccountRepository(stack.physical_name("AccountsTable"))
+
+    def read(domain: str) -> tuple[Any, set[str]]:
+        try:
+            profile = repository.accounts.get(account_pk(domain), PROFILE_SK)
+        except repository.accounts.DoesNotExist:
+            profile = None
+        members = repository.members.query(account_pk(domain), repository.members.sk.startswith("LEAD#"))
+        return profile, {m.lead_id for m in members}
+
+    return read
+
+
+@pytest.fixture
+def published(aws: dict[str, Any], stack: Stack) -> Any:
+    """The events on the bus that the template's 'lead became SQL' rule matched, as its target receives
+    them (each call takes the ones delivered since the last call)."""
+    rule = next(r for r in stack.rules if r.function == "NotifySalesFunction")
+    url = aws["queues"][delivery_queue_name(stack, rule.name)]
+
+    def read() -> list[dict[str, Any]]:
+        found = []
+        while True:
+            batch = aws["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return found
+            for message in batch:
+                found.append(as_delivered(json.loads(message["Body"]), REGION))
+                aws["sqs"].delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    return read
+
+
+@contextlib.contextmanager
+def eventbridge_rejects(rejected: Any = lambda entry: True) -> Iterator[list[dict[str, Any]]]:
+    """EventBridge answers PutEvents for the entries `rejected(entry)` picks with FailedEntryCount 1 and an
+    error code, as it does when it is throttled or failing internally; the entry is not put on the bus.
+    Injected at the functions' one EventBridge client. Yields the entries rejected so far."""
+    client = aws_clients.client("events")
+    refused: list[dict[str, Any]] = []
+
+    def answer(params: dict[str, Any], **kwargs: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        entries = json.loads(params["body"])["Entries"]
+        if not any(rejected(entry) for entry in entries):
+            return None  # EventBridge takes it
+        refused.extend(entries)
+        failed = [
+            {"ErrorCode": "InternalFailure", "ErrorMessage": "Internal service error."} for _ in entries
+        ]
+        return AWSResponse("", 200, {}, None), {"FailedEntryCount": len(entries), "Entries": failed}
+
+    client.meta.events.register("before-call.events.PutEvents", answer)
+    try:
+        yield refused
+    finally:
+        client.meta.events.unregister("before-call.events.PutEvents", answer)

@@ -2,7 +2,10 @@
 
 from typing import Any
 
+from leadstream.tracking.events import EventType
+
 from tests.builders import LambdaContext, http_request, page_view, response_json
+from tests.integration.conftest import lead_of
 
 CTX = LambdaContext()
 SITE = "https://www.acme-demo.test"
@@ -29,7 +32,7 @@ def submit(
     return form.lambda_handler(event, CTX)
 
 
-def test_a_plain_html_form_redirects_to_the_thank_you_page(form, items):
+def test_a_plain_html_form_redirects_to_the_thank_you_page(form, profiles, behaviour):
     response = submit(
         form,
         {"email": "jane@acme.com", "name": "Jane Doe", "_next": "/thanks"},
@@ -38,23 +41,32 @@ def test_a_plain_html_form_redirects_to_the_thank_you_page(form, items):
 
     assert response["statusCode"] == 303
     assert response["headers"]["Location"] == f"{SITE}/thanks"
-    assert any(i["sk"]["S"] == "PROFILE" for i in items())
+    contact = lead_of(email="jane@acme.com")  # no anonymous id: the e-mail's own lead
+    profile = profiles.load(contact)
+    assert profile is not None
+    assert (profile.email, profile.name) == ("jane@acme.com", "Jane Doe")
+    [(lead, event)] = behaviour()
+    assert (lead, event.type, event.form_id) == (contact, EventType.FORM, "demo-request")
 
 
-def test_the_visitor_keeps_the_history_earned_while_anonymous(form, track, items):
+def test_the_visitor_keeps_the_history_earned_while_anonymous(form, track, profiles, scores, behaviour):
     track.lambda_handler(http_request("/v1/page", page_view("anon-9", "/pricing")), CTX)
 
     submit(form, {"email": "jane@acme.com", "anonymousId": "anon-9"}, referer=f"{SITE}/request-demo")
 
-    leads = [i for i in items() if i["pk"]["S"].startswith("LEAD#")]
-    visitor = next(i["pk"]["S"] for i in leads if i["sk"]["S"] == "PROFILE")
-    kinds = sorted(i["sk"]["S"].split("#")[0] for i in leads if i["pk"]["S"] == visitor)
-    assert kinds == ["EVT", "EVT", "PROFILE"]  # the contact joined the visitor's lead and its history
-    others = [i for i in leads if i["pk"]["S"] != visitor]
-    # the only other lead item: the e-mail's own lead, pointing at the visitor's (for e-mail-only forms)
-    assert [(i["sk"]["S"], i["merged_into"]["S"]) for i in others] == [
-        ("STATE", visitor.removeprefix("LEAD#"))
+    # the contact joined the visitor's lead and its history
+    visitor = lead_of("anon-9")
+    assert [(lead, event.type) for lead, event in behaviour()] == [
+        (visitor, EventType.PAGE),
+        (visitor, EventType.FORM),
     ]
+    profile = profiles.load(visitor)
+    assert profile is not None
+    assert profile.email == "jane@acme.com"
+    # the e-mail's own lead (where an e-mail-only form would land) points at the visitor's, and holds nothing
+    email_lead = lead_of(email="jane@acme.com")
+    assert scores.load(email_lead).merged_into == visitor
+    assert profiles.load(email_lead) is None
 
 
 def test_a_json_form_post_answers_json(form, items):
@@ -64,13 +76,14 @@ def test_a_json_form_post_answers_json(form, items):
     assert response_json(response) == {"success": True}
 
 
-def test_resubmitting_the_same_form_stores_it_once(form, items):
+def test_resubmitting_the_same_form_stores_it_once(form, behaviour):
     fields = {"email": "jane@acme.com", "anonymousId": "anon-10"}
 
-    submit(form, fields, content_type="application/json")
-    submit(form, fields, content_type="application/json")
+    first = submit(form, fields, content_type="application/json")
+    again = submit(form, fields, content_type="application/json")
 
-    assert sum(i["sk"]["S"].startswith("EVT#") for i in items()) == 1
+    assert first["statusCode"] == again["statusCode"] == 200
+    assert [(lead, event.type) for lead, event in behaviour()] == [(lead_of("anon-10"), EventType.FORM)]
 
 
 def test_an_invalid_email_gets_a_json_400_and_nothing_is_stored(form, items):
@@ -91,12 +104,13 @@ def test_a_thank_you_url_on_a_foreign_site_is_refused(form, items):
     assert items() == []
 
 
-def test_a_form_from_a_browser_that_sends_no_referer_is_still_stored_and_thanked(form, items):
+def test_a_form_from_a_browser_that_sends_no_referer_is_still_stored_and_thanked(form, profiles, behaviour):
     response = submit(form, {"email": "jane@acme.com", "_next": "/thanks"})
 
     assert response["statusCode"] == 200
     assert "Thank you" in response["body"]
-    assert any(i["sk"]["S"] == "PROFILE" for i in items())
+    assert profiles.load(lead_of(email="jane@acme.com")) is not None
+    assert len(behaviour()) == 1
 
 
 def test_a_relative_thank_you_url_resolves_against_the_origin_when_there_is_no_referer(form):

@@ -1,18 +1,31 @@
-"""Notification channels against real peers: a Slack-compatible webhook served on loopback."""
+"""Sales notifications through Slack, as the stack wires them: NotifySalesFunction's handler, the webhook
+URL in a Secrets Manager secret named by SLACK_WEBHOOK_SECRET, and a Slack-compatible webhook served on
+loopback that records what it receives."""
 
+import contextlib
+import importlib
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from types import ModuleType
 from typing import Any
 
 import pytest
 from leadstream.contracts.events import LeadStageChanged
 from leadstream.notifications.message import deliver
 from leadstream.notifications.notifiers import SlackNotifier
+from leadstream.platform import aws as aws_clients
 from leadstream.platform.errors import NotifyFailed
 
+from local.aws import clients, provision
+from local.environment import REGION, local_overrides
+from local.template import Stack, load_stack
+from tests.builders import LambdaContext
 from tests.integration.test_sample_events import sample
+
+CTX = LambdaContext()
 
 
 class Webhook:
@@ -43,30 +56,107 @@ def webhook() -> Iterator[Webhook]:
     hook.server.shutdown()
 
 
-CHANGE = LeadStageChanged.model_validate(sample("notify_sales.json")["detail"])
+def slack_stack(webhook_url: str, endpoint: str) -> Stack:
+    """The stack as deployed with a SlackWebhookUrl parameter (named apart: it sits beside the test stack)."""
+    parameters = {"StageName": "slack", "SlackWebhookUrl": webhook_url, "LocalAwsEndpoint": endpoint}
+    return load_stack("leadstream-slack", REGION, parameters, local_overrides(region=REGION))
 
 
-def test_slack_gets_a_message_a_rep_can_read_on_a_phone(webhook: Webhook):
-    deliver(CHANGE, SlackNotifier(webhook.url))
+@contextlib.contextmanager
+def secret_reads() -> Iterator[list[str]]:
+    """The secrets the functions in this process read from Secrets Manager (at their one client)."""
+    client = aws_clients.client("secretsmanager")
+    read: list[str] = []
 
+    def record(params: dict[str, Any], **kwargs: Any) -> None:
+        read.append(json.loads(params["body"])["SecretId"])
+
+    client.meta.events.register("before-call.secretsmanager.GetSecretValue", record)
+    try:
+        yield read
+    finally:
+        client.meta.events.unregister("before-call.secretsmanager.GetSecretValue", record)
+
+
+@pytest.fixture
+def cold_start(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Starts a new NotifySalesFunction container in the environment of the moment: its module is loaded
+    afresh. The container the other tests share is put back afterwards."""
+    name = "functions.notify_sales.app"
+    package = importlib.import_module("functions.notify_sales")
+    importlib.import_module(name)  # the shared container, in the test stack's environment: the one restored
+    monkeypatch.setattr(package, "app", sys.modules[name])
+    monkeypatch.delitem(sys.modules, name)
+
+    def start() -> ModuleType:
+        sys.modules.pop(name, None)
+        return importlib.import_module(name)
+
+    return start
+
+
+@pytest.fixture
+def slack_wired(
+    cold_start: Any, moto_endpoint: str, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> Stack:
+    """The Slack stack's resources (its webhook secret among them) in the local AWS, and NotifySalesFunction's
+    environment as that stack gives it (the file channel of the local runner is off)."""
+    stack = slack_stack(webhook.url, moto_endpoint)
+    provision(stack, clients(moto_endpoint, REGION))
+    monkeypatch.delenv("NOTIFICATIONS_FILE", raising=False)
+    for variable, value in stack.functions["NotifySalesFunction"].environment.items():
+        monkeypatch.setenv(variable, value)
+    return stack
+
+
+def test_slack_hears_of_a_new_sql_once_with_a_message_a_rep_can_read_on_a_phone(
+    slack_wired: Stack, cold_start: Any, webhook: Webhook
+):
+    env = slack_wired.functions["NotifySalesFunction"].declared
+    assert webhook.url not in json.dumps(env)  # the URL is in the secret, not in the environment
+    assert env["SLACK_WEBHOOK_SECRET"] == slack_wired.physical_name("SlackWebhookSecret")
+    event = sample("notify_sales.json")
+
+    with secret_reads() as read:
+        handler = cold_start()
+        assert read == []  # not read at cold start: only when first needed
+        result = handler.lambda_handler(event, CTX)
+        handler.lambda_handler(event, CTX)  # EventBridge delivers the event again
+        handler.lambda_handler({**event, "id": "another-delivery"}, CTX)  # the change is published again
+
+    assert read == [env["SLACK_WEBHOOK_SECRET"]]  # read once, then cached
+    assert "slack" in result["channels"]
     (message,) = webhook.received
     text = message["text"]
-    assert text.startswith("*New SQL: Jane Doe at Example Ltd (score")
+    assert text.startswith("*New SQL: Jane Doe at Example Ltd (score 100)*")
     assert "jane.doe@example.com" in text
-    assert "Why: " in text
+    assert "Why: Viewed pricing (+50), Requested a demo (+40), Work e-mail address (+10)" in text
     assert "First came from paid search via google, campaign brand" in text
 
 
-def test_a_slack_error_raises_so_the_event_is_retried_and_parked(webhook: Webhook):
+def test_a_slack_error_fails_the_invocation_and_lambdas_retry_tells_slack_once(
+    slack_wired: Stack, cold_start: Any, webhook: Webhook
+):
+    event = sample("notify_sales.json")
+    handler = cold_start()
     webhook.status = 500
 
-    with pytest.raises(NotifyFailed, match="answered 500"):
-        deliver(CHANGE, SlackNotifier(webhook.url))
+    with pytest.raises(NotifyFailed, match="slack"):
+        handler.lambda_handler(event, CTX)  # Lambda retries, then parks the event in NotifyFailuresQueue
+
+    webhook.status = 200
+    handler.lambda_handler(event, CTX)  # Lambda's retry
+    handler.lambda_handler(event, CTX)  # and a redelivery after it
+
+    assert len(webhook.received) == 2  # the one Slack refused, and the one it took
+    assert webhook.received[0] == webhook.received[1]
 
 
 def test_an_unreachable_slack_raises_too():
+    change = LeadStageChanged.model_validate(sample("notify_sales.json")["detail"])
+
     with pytest.raises(NotifyFailed, match="unreachable"):
-        deliver(CHANGE, SlackNotifier("http://127.0.0.1:9/hook", timeout=1))
+        deliver(change, SlackNotifier("http://127.0.0.1:9/hook", timeout=1))
 
 
 def test_a_plain_http_webhook_is_refused_outside_loopback():
@@ -74,35 +164,8 @@ def test_a_plain_http_webhook_is_refused_outside_loopback():
         SlackNotifier("http://hooks.slack.com/services/x")
 
 
-def test_the_webhook_url_lives_in_a_secret_not_in_the_function_environment(moto_endpoint, webhook: Webhook):
-    from local.aws import clients, provision
-    from local.template import load_stack
-
-    stack = load_stack("leadstream-slack", "eu-west-1", {"SlackWebhookUrl": webhook.url}, {})
-    env = stack.functions["NotifySalesFunction"].declared
-    assert webhook.url not in json.dumps(env)
-    assert env["SLACK_WEBHOOK_SECRET"] == stack.physical_name("SlackWebhookSecret")
-
-    aws = clients(moto_endpoint, "eu-west-1")
-    provision(stack, aws)
-    fetched: list[str] = []
-
-    def from_secret() -> str:
-        fetched.append("x")
-        return str(
-            aws["secretsmanager"].get_secret_value(SecretId=env["SLACK_WEBHOOK_SECRET"])["SecretString"]
-        )
-
-    channel = SlackNotifier(from_secret)
-    deliver(CHANGE, channel)
-    assert len(webhook.received) == 1
-    assert fetched  # read when first needed, not at cold start
-
-
 def test_without_a_webhook_url_the_stack_has_no_slack_secret():
-    from local.template import load_stack
-
-    stack = load_stack("leadstream-noslack", "eu-west-1", {}, {})
+    stack = load_stack("leadstream-noslack", REGION, {}, {})
 
     assert "SlackWebhookSecret" not in stack.of_type("AWS::SecretsManager::Secret")
     assert "SLACK_WEBHOOK_SECRET" not in stack.functions["NotifySalesFunction"].declared

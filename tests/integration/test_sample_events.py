@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from leadstream.scoring.lifecycle import Stage
+
 from tests.builders import LambdaContext
 from tests.integration.conftest import notifications
 
@@ -47,10 +49,21 @@ def test_the_pixel_sample_answers_an_image_and_records_nothing_unsigned(email_li
     assert items() == []  # its signature is a placeholder: sign real links with `python -m cli links sign`
 
 
-def test_the_stream_samples_score_and_publish(score, publish, items):
+def test_the_stream_samples_score_and_publish(score, publish, scores, published):
+    outbox = sample("publish_stream.json")
+    [change] = [scores.from_image(r["dynamodb"]["NewImage"]) for r in outbox["Records"]]
+    [transition] = change.transitions
+
     assert score.lambda_handler(sample("score_stream.json"), CTX) == {"batchItemFailures": []}
-    assert any(i["sk"]["S"] == "STATE" for i in items())
-    assert publish.lambda_handler(sample("publish_stream.json"), CTX) == {"batchItemFailures": []}
+    scored = scores.load(change.lead_id).score
+    assert scored.stage is Stage.SQL
+    assert scored.transitions[-1].to_stage is Stage.SQL
+
+    assert publish.lambda_handler(outbox, CTX) == {"batchItemFailures": []}
+    [event] = published()
+    assert (event["source"], event["detail-type"]) == ("leadstream", "Lead Stage Changed")
+    assert event["detail"]["transition_id"] == transition.id
+    assert (event["detail"]["lead_id"], event["detail"]["to_stage"]) == (change.lead_id, "SQL")
 
 
 def test_the_bus_sample_notifies_sales(notify, notifications_file):

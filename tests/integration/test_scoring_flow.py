@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from leadstream.platform.errors import NotifyFailed
+from leadstream.scoring.lifecycle import Stage
 
-from local.events import as_delivered
-from tests.builders import LambdaContext, bus_event, http_request, page_view
-from tests.integration.conftest import notifications
+from tests.builders import LambdaContext, bus_event, http_request, page_view, points
+from tests.integration.conftest import lead_of, notifications
 
 CTX = LambdaContext()
 SITE = "https://www.acme-demo.test"
@@ -34,44 +34,38 @@ def visit_and_request_demo(
     assert form.lambda_handler(event, CTX)["statusCode"] == 200
 
 
-def state_items(items: Any) -> list[dict[str, Any]]:
-    """STATE items of scored leads (not the pointers an identifier's own lead gets when it is linked)."""
-    return [i for i in items() if i["sk"]["S"] == "STATE" and "stage" in i]
+# what visit_and_request_demo earns: a page, a blog post, pricing, the demo request, a work e-mail
+DEMO_JOURNEY = ("page_view", "blog_post", "pricing_page", "demo_request")
 
 
-def bus_deliveries(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    """Events the template's 'lead became SQL' rule matched (delivered to its target's queue)."""
-    url = next(u for name, u in aws["queues"].items() if name.endswith("LeadBecameSql-delivery"))
-    messages = aws["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-    return [as_delivered(json.loads(m["Body"]), "eu-west-1") for m in messages]
-
-
-def test_scoring_ignores_records_outside_its_filter(track, score, new_records, filters, items):
+def test_scoring_ignores_records_outside_its_filter(track, score, new_records, filters, scores):
     track.lambda_handler(http_request("/v1/page", page_view("anon-2", "/pricing")), CTX)
     score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
 
     # the STATE write it made is on the stream, but scoring's filter does not wake it up for it
     assert new_records(filters["ScoreFunction"]) == []
-    assert len(state_items(items)) == 1
+    assert [lead.lead_id for lead in scores.scores()] == [lead_of("anon-2")]
+    assert scores.load(lead_of("anon-2")).score.events == 1
 
 
-def test_a_replayed_stream_batch_leaves_the_score_unchanged(track, form, score, new_records, filters, items):
+def test_a_replayed_stream_batch_leaves_the_score_unchanged(track, form, score, new_records, filters, scores):
     visit_and_request_demo(track, form)
     batch = {"Records": new_records(filters["ScoreFunction"])}
 
     first = score.lambda_handler(batch, CTX)
-    state_after_first = state_items(items)
+    after_first = scores.load(lead_of("anon-1"))
     again = score.lambda_handler(batch, CTX)
 
     assert first == again == {"batchItemFailures": []}
-    assert state_items(items) == state_after_first
-    state = state_after_first[0]
-    assert state["stage"]["S"] == "SQL"
-    assert float(state["behaviour"]["N"]) == 2 + 5 + 25 + 40
+    assert scores.load(lead_of("anon-1")) == after_first  # not even rewritten: same version
+    lead = after_first.score
+    assert lead.stage is Stage.SQL
+    assert lead.behaviour == pytest.approx(points(score.model, *DEMO_JOURNEY), abs=0.01)
+    assert lead.events == len(batch["Records"])
 
 
 def test_a_batch_split_differently_on_retry_applies_each_event_once(
-    track, form, score, new_records, filters, items
+    track, form, score, new_records, filters, scores
 ):
     visit_and_request_demo(track, form)
     records = new_records(filters["ScoreFunction"])
@@ -79,12 +73,13 @@ def test_a_batch_split_differently_on_retry_applies_each_event_once(
     score.lambda_handler({"Records": records[:2]}, CTX)
     score.lambda_handler({"Records": records}, CTX)  # a retry that starts before the checkpoint
 
-    state = state_items(items)[0]
-    assert float(state["behaviour"]["N"]) == 72
-    assert state["events"]["N"] == str(len(records))
+    lead = scores.load(lead_of("anon-1")).score
+    assert lead.behaviour == pytest.approx(points(score.model, *DEMO_JOURNEY), abs=0.01)
+    assert lead.events == len(records)
+    assert all(times == 1 for _points, times in lead.contributions.values())
 
 
-def test_an_unreadable_record_is_reported_and_the_rest_are_scored(track, score, new_records, filters, items):
+def test_an_unreadable_record_is_reported_and_the_rest_are_scored(track, score, new_records, filters, scores):
     track.lambda_handler(http_request("/v1/page", page_view("anon-3", "/pricing")), CTX)
     good = new_records(filters["ScoreFunction"])[0]
     broken = json.loads(json.dumps(good))
@@ -94,11 +89,12 @@ def test_an_unreadable_record_is_reported_and_the_rest_are_scored(track, score, 
     response = score.lambda_handler({"Records": [broken, good]}, CTX)
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "1"}]}
-    assert len(state_items(items)) == 1
+    assert [lead.lead_id for lead in scores.scores()] == [lead_of("anon-3")]
+    assert scores.load(lead_of("anon-3")).score.events == 1
 
 
 def test_a_new_sql_is_published_once_and_sales_notified_once(
-    track, form, score, publish, notify, new_records, filters, aws, notifications_file: Path
+    track, form, score, publish, notify, new_records, filters, scores, published, notifications_file: Path
 ):
     visit_and_request_demo(track, form)
     score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
@@ -108,15 +104,18 @@ def test_a_new_sql_is_published_once_and_sales_notified_once(
     assert publish.lambda_handler(outbox, CTX) == {"batchItemFailures": []}
     assert publish.lambda_handler(outbox, CTX) == {"batchItemFailures": []}  # stream redelivery
 
-    published = bus_deliveries(aws)
-    assert len(published) == 1
-    event = published[0]
+    [event] = published()
+    lead = scores.load(lead_of("anon-1")).score
+    [transition] = lead.transitions
+    assert event["detail"]["transition_id"] == transition.id
     assert event["detail"]["to_stage"] == "SQL"
     card = event["detail"]["card"]
     assert card["email"] == "jane@acme.com"
     assert card["account"] == "acme.com"
     assert card["first_touch"]["channel"] == "direct"
-    assert [r["label"] for r in card["reasons"]][:2] == ["Requested a demo", "Viewed pricing"]
+    why = [(r.label, r.points) for r in transition.reasons]
+    assert [(r["label"], r["points"]) for r in card["reasons"]] == why
+    assert why[0] == ("Requested a demo", points(score.model, "demo_request"))  # the biggest reason first
 
     notify.lambda_handler(event, CTX)
     notify.lambda_handler(event, CTX)  # EventBridge redelivery
@@ -124,18 +123,18 @@ def test_a_new_sql_is_published_once_and_sales_notified_once(
 
     sent = notifications(notifications_file)
     assert len(sent) == 1
-    assert sent[0]["subject"] == "New SQL: Jane Doe at Acme (score 82)"
-    assert "Requested a demo (+40)" in sent[0]["text"]
+    total = points(score.model, *DEMO_JOURNEY, "work_email")
+    assert sent[0]["subject"] == f"New SQL: Jane Doe at Acme (score {total:g})"
+    assert f"Requested a demo ({points(score.model, 'demo_request'):+d})" in sent[0]["text"]
     assert "1 visit, 3 page views" in sent[0]["text"]
 
 
-def test_a_free_mail_visitor_does_not_become_an_sql(track, form, score, new_records, filters, items):
+def test_a_free_mail_visitor_does_not_become_an_sql(track, form, score, new_records, filters, scores):
     visit_and_request_demo(track, form, email="jane@gmail.com")
 
     score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
 
-    state = state_items(items)[0]
-    assert state["stage"]["S"] != "SQL"
+    assert scores.load(lead_of("anon-1")).score.stage is not Stage.SQL
     assert new_records(filters["PublishFunction"]) == []
 
 
@@ -153,7 +152,7 @@ def test_a_malformed_bus_event_fails_without_leaking_personal_data(notify):
 
 
 def test_a_second_device_joins_the_known_lead_and_brings_its_history(
-    track, score, new_records, filters, items
+    track, score, new_records, filters, scores
 ):
     def identify(anonymous_id: str) -> None:
         body = {"anonymousId": anonymous_id, "traits": {"email": "jane@acme.com"}}
@@ -172,13 +171,13 @@ def test_a_second_device_joins_the_known_lead_and_brings_its_history(
     track.lambda_handler(http_request("/v1/page", page_view("phone", "/pricing")), CTX)
     score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
 
-    states = {i["pk"]["S"]: i for i in state_items(items)}
-    known = next(s for s in states.values() if "merged_into" not in s)
-    merged = [s for s in states.values() if "merged_into" in s]
-    assert len(merged) == 1
-    assert merged[0]["merged_into"]["S"] == known["pk"]["S"].removeprefix("LEAD#")
-    assert known["contrib"]["M"]["pricing_page"]["L"][0]["N"] == "50"  # both pricing views, on one lead
-    assert known["contrib"]["M"]["blog_post"]["L"][0]["N"] == "5"
+    laptop, phone = lead_of("laptop"), lead_of("phone")
+    assert scores.load(phone).merged_into == laptop
+    assert [lead.lead_id for lead in scores.scores()] == [laptop]  # one lead, as sales sees it
+    known = scores.load(laptop).score
+    pricing, blog = points(score.model, "pricing_page"), points(score.model, "blog_post")
+    assert known.contributions["pricing_page"] == (2 * pricing, 2)  # both pricing views, on one lead
+    assert known.contributions["blog_post"] == (blog, 1)
 
 
 def test_a_retry_after_one_channel_failed_resends_only_to_that_channel(
@@ -210,7 +209,7 @@ def test_a_retry_after_one_channel_failed_resends_only_to_that_channel(
 
 
 def test_a_second_device_merged_within_one_batch_counts_everything_once(
-    track, form, score, new_records, filters, items
+    track, form, score, new_records, filters, scores
 ):
     def page(anonymous_id: str, path: str, message_id: str) -> None:
         body = page_view(anonymous_id, path, message_id=message_id)
@@ -238,9 +237,9 @@ def test_a_second_device_merged_within_one_batch_counts_everything_once(
     assert score.lambda_handler(batch, CTX) == {"batchItemFailures": []}
     assert score.lambda_handler(batch, CTX) == {"batchItemFailures": []}  # and the stream redelivers
 
-    scored = state_items(items)
-    known = [s for s in scored if "merged_into" not in s]
-    assert len(known) == 1
-    contributions = {k: v["L"][0]["N"] for k, v in known[0]["contrib"]["M"].items()}
-    assert contributions == {"blog_post": "5", "pricing_page": "25", "demo_request": "40"}
-    assert known[0]["stage"]["S"] == "SQL"
+    assert [lead.lead_id for lead in scores.scores()] == [lead_of("laptop")]
+    known = scores.load(lead_of("laptop")).score
+    assert known.contributions == {
+        rule: (points(score.model, rule), 1) for rule in ("blog_post", "pricing_page", "demo_request")
+    }
+    assert known.stage is Stage.SQL

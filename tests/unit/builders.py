@@ -18,24 +18,25 @@ def day(n: float) -> datetime:
     return T0 + timedelta(days=n)
 
 
-def _event(type_: EventType, at: datetime, **fields: object) -> BehaviourEvent:
+def event(type_: EventType, at: datetime = T0, **fields: object) -> BehaviourEvent:
+    """Any behaviour event, with a message id of its own."""
     return BehaviourEvent(message_id=f"m-{next(_ids)}", type=type_, at=at, **fields)
 
 
 def page(path: str, at: datetime = T0, touch: Touch | None = None) -> BehaviourEvent:
-    return _event(EventType.PAGE, at, path=path, touch=touch)
+    return event(EventType.PAGE, at, path=path, touch=touch)
 
 
 def track(name: str, at: datetime = T0) -> BehaviourEvent:
-    return _event(EventType.TRACK, at, name=name)
+    return event(EventType.TRACK, at, name=name)
 
 
 def form(form_id: str = "newsletter", at: datetime = T0, **traits: str) -> BehaviourEvent:
-    return _event(EventType.FORM, at, form_id=form_id, fit_traits=traits)
+    return event(EventType.FORM, at, form_id=form_id, fit_traits=traits)
 
 
 def identify(at: datetime = T0, **traits: str) -> BehaviourEvent:
-    return _event(EventType.IDENTIFY, at, fit_traits=traits)
+    return event(EventType.IDENTIFY, at, fit_traits=traits)
 
 
 def new_lead(lead_id: str = "L1") -> LeadScore:

@@ -1,9 +1,10 @@
 import pytest
 from leadstream.scoring.model import ScoringModel
-from leadstream.scoring.model_file import load_model
+
+from tests.unit.model import build_model
 
 
 @pytest.fixture(scope="session")
 def model() -> ScoringModel:
-    """The default scoring model shipped in the common layer (scoring.yaml)."""
-    return load_model()
+    """The unit tests' own small scoring model (tests/unit/model.py), not the shipped scoring.yaml."""
+    return build_model()

@@ -1,7 +1,11 @@
 """The acquisition channel of a visit, from UTM parameters, click ids and the referrer."""
 
 import pytest
+from leadstream.scoring.model import ScoringModel
+from leadstream.scoring.score import apply_events
 from leadstream.tracking.attribution import Channel, Touch, classify
+
+from tests.unit.builders import day, new_lead, page
 
 OWN_HOST = "www.leadstream.example"
 
@@ -92,15 +96,9 @@ def test_given_a_utm_source_that_merely_contains_a_social_name_when_classified_t
     assert touch.channel is Channel.REFERRAL
 
 
-def test_given_a_late_event_from_before_the_first_visit_when_applied_then_its_touch_is_the_first_touch() -> (
-    None
-):
-    from leadstream.scoring.model_file import load_model
-    from leadstream.scoring.score import apply_events
-
-    from tests.unit.builders import day, new_lead, page
-
-    model = load_model()
+def test_given_a_late_event_from_before_the_first_visit_when_applied_then_its_touch_is_the_first_touch(
+    model: ScoringModel,
+) -> None:
     ad = Touch(Channel.PAID_SEARCH, "google")
     direct = Touch(Channel.DIRECT)
     lead = apply_events(

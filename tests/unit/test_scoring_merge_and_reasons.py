@@ -7,6 +7,19 @@ from leadstream.scoring.score import LeadScore, Reason, merge
 from leadstream.tracking.attribution import Channel, Touch
 
 from tests.unit.builders import T0, day, form, identify, new_lead, page, scored, track
+from tests.unit.model import (
+    BLOG,
+    DEMO,
+    FREE_EMAIL,
+    HALF_LIFE_DAYS,
+    JOBS,
+    MAX_PRICING,
+    PAGE,
+    PRICING,
+    SENIOR,
+    SQL,
+    WORK_EMAIL,
+)
 
 PAID = Touch(Channel.PAID_SEARCH, source="google", medium="cpc", campaign="spring", landing_path="/pricing")
 DIRECT = Touch(Channel.DIRECT, landing_path="/about")
@@ -18,19 +31,21 @@ def test_given_an_earlier_anonymous_history_when_merged_then_its_decayed_points_
     known = scored(model, identify(email_kind="work"), page("/about", touch=DIRECT), state=new_lead("Lknown"))
     anonymous = scored(
         model,
-        page("/pricing", at=day(-30), touch=PAID),
-        page("/pricing", at=day(-30)),
+        page("/pricing", at=day(-HALF_LIFE_DAYS), touch=PAID),
+        page("/pricing", at=day(-HALF_LIFE_DAYS)),
         state=new_lead("Lanon"),
     )
 
     merged = merge(model, known, anonymous)
 
     assert merged.lead_id == "Lknown"
-    assert merged.behaviour == pytest.approx(2 + 50 / 2)  # the anonymous 50 points are 30 days old
-    assert merged.score_at(model, T0) == pytest.approx(2 + 25 + 10)
+    assert merged.behaviour == pytest.approx(
+        PAGE + 2 * PRICING / 2
+    )  # the anonymous points are a half-life old
+    assert merged.score_at(model, T0) == pytest.approx(PAGE + PRICING + WORK_EMAIL)
     assert merged.as_of == T0
-    assert merged.contributions == {"page_view": (2, 1), "pricing_page": (50, 2)}
-    assert merged.fit_points == {"work_email": 10}
+    assert merged.contributions == {"page": (PAGE, 1), "pricing": (2 * PRICING, 2)}
+    assert merged.fit_points == {"work_email": WORK_EMAIL}
     assert merged.events == 4
 
 
@@ -49,24 +64,25 @@ def test_given_an_anonymous_history_that_started_earlier_when_merged_then_its_fi
 def test_given_a_known_lead_seen_first_when_an_anonymous_history_is_merged_then_its_first_touch_stays(
     model: ScoringModel,
 ) -> None:
-    known = scored(model, page("/about", at=day(-30), touch=DIRECT), state=new_lead("Lknown"))
+    known = scored(model, page("/about", at=day(-HALF_LIFE_DAYS), touch=DIRECT), state=new_lead("Lknown"))
     anonymous = scored(model, page("/pricing", touch=PAID), state=new_lead("Lanon"))
 
     merged = merge(model, known, anonymous)
 
     assert merged.first_touch == DIRECT
-    assert merged.first_seen == day(-30)
+    assert merged.first_seen == day(-HALF_LIFE_DAYS)
 
 
 def test_given_a_quiet_known_lead_when_a_newer_anonymous_history_is_merged_then_the_known_points_decay(
     model: ScoringModel,
 ) -> None:
-    known = scored(model, page("/pricing", at=day(-30)), page("/pricing", at=day(-30)), state=new_lead("Lk"))
+    quiet = day(-HALF_LIFE_DAYS)
+    known = scored(model, page("/pricing", at=quiet), page("/pricing", at=quiet), state=new_lead("Lk"))
     anonymous = scored(model, page("/a"), page("/b"), state=new_lead("Lanon"))
 
     merged = merge(model, known, anonymous)
 
-    assert merged.behaviour == pytest.approx(50 / 2 + 4)
+    assert merged.behaviour == pytest.approx(2 * PRICING / 2 + 2 * PAGE)
     assert merged.as_of == T0
 
 
@@ -78,7 +94,7 @@ def test_given_both_leads_earned_the_same_rule_when_merged_then_points_and_times
 
     merged = merge(model, known, anonymous)
 
-    assert merged.contributions == {"page_view": (4, 2), "blog_post": (5, 1)}
+    assert merged.contributions == {"page": (2 * PAGE, 2), "blog": (BLOG, 1)}
 
 
 def test_given_an_anonymous_lead_with_fit_traits_when_merged_then_the_known_lead_gains_them(
@@ -89,7 +105,7 @@ def test_given_an_anonymous_lead_with_fit_traits_when_merged_then_the_known_lead
 
     merged = merge(model, known, anonymous)
 
-    assert merged.fit_points == {"work_email": 10, "senior_title": 10}
+    assert merged.fit_points == {"work_email": WORK_EMAIL, "senior": SENIOR}
 
 
 def test_given_an_anonymous_lead_with_no_history_when_merged_then_the_known_lead_is_unchanged(
@@ -100,7 +116,7 @@ def test_given_an_anonymous_lead_with_no_history_when_merged_then_the_known_lead
     assert merge(model, known, new_lead("Lanon")) == known
 
 
-def test_given_a_100_point_anonymous_history_merged_into_a_new_lead_when_it_identifies_then_it_becomes_sql(
+def test_given_an_anonymous_history_past_sql_merged_into_a_new_lead_when_it_identifies_then_it_becomes_sql(
     model: ScoringModel,
 ) -> None:
     anonymous = scored(
@@ -116,7 +132,7 @@ def test_given_a_100_point_anonymous_history_merged_into_a_new_lead_when_it_iden
     merged = merge(model, new_lead("Lknown"), anonymous)
     lead = scored(model, identify(email_kind="work"), state=merged)
 
-    assert lead.score_at(model, T0) == 110
+    assert lead.score_at(model, T0) == 2 * PRICING + DEMO + 2 * BLOG + WORK_EMAIL >= SQL
     assert lead.stage is Stage.SQL
     assert [t.id for t in lead.transitions] == ["Lknown:SQL:1"]
 
@@ -135,10 +151,10 @@ def test_given_a_scored_lead_when_asked_for_reasons_then_the_top_four_are_ordere
     )
 
     assert lead.reasons(model) == [
-        Reason("pricing_page", "Viewed pricing", 50),
-        Reason("free_email", "Free e-mail address", -25),
-        Reason("careers_page", "Looked at job openings", -15),
-        Reason("senior_title", "Senior job title", 10),
+        Reason("pricing", "Saw pricing", 2 * PRICING),
+        Reason("free_email", "Free address", FREE_EMAIL),
+        Reason("jobs", "Looked at jobs", JOBS),
+        Reason("senior", "Senior title", SENIOR),
     ]
 
 
@@ -148,8 +164,8 @@ def test_given_a_scored_lead_when_asked_for_the_top_two_reasons_then_only_two_ar
     lead = scored(model, page("/blog/a"), form("demo-request"), identify(email_kind="work"))
 
     assert lead.reasons(model, top=2) == [
-        Reason("demo_request", "Requested a demo", 40),
-        Reason("work_email", "Work e-mail address", 10),
+        Reason("demo", "Asked for a demo", DEMO),
+        Reason("work_email", "Work address", WORK_EMAIL),
     ]
 
 
@@ -161,18 +177,18 @@ def test_given_points_from_a_rule_no_longer_in_the_model_when_asked_for_reasons_
     assert lead.reasons(model) == [Reason("webinar_attended", "webinar attended", 30)]
 
 
-def test_given_both_leads_viewed_pricing_twice_when_merged_then_the_rule_cap_still_holds(
+def test_given_both_leads_reached_the_pricing_cap_when_merged_then_the_rule_cap_still_holds(
     model: ScoringModel,
 ) -> None:
-    known = scored(model, page("/pricing"), page("/pricing"), state=new_lead("Lknown"))
+    known = scored(model, *[page("/pricing") for _ in range(MAX_PRICING)], state=new_lead("Lknown"))
     anonymous = scored(
-        model, page("/pricing", at=day(-1)), page("/pricing", at=day(-1)), state=new_lead("Lanon")
+        model, *[page("/pricing", at=day(-1)) for _ in range(MAX_PRICING)], state=new_lead("Lanon")
     )
 
     merged = merge(model, known, anonymous)
 
-    assert merged.contributions["pricing_page"] == (50, 2)
-    assert merged.score_at(model, T0) == pytest.approx(50)
+    assert merged.contributions["pricing"] == (MAX_PRICING * PRICING, MAX_PRICING)
+    assert merged.score_at(model, T0) == pytest.approx(MAX_PRICING * PRICING)
 
 
 def test_given_an_anonymous_lead_with_only_unscored_events_when_merged_then_its_first_visit_is_kept(

@@ -1,9 +1,11 @@
-"""A scoring model document is checked when it is loaded, so a bad change fails before it scores anyone."""
+"""A scoring model document is checked when it is loaded, so a bad change fails before it scores anyone.
+
+(The shipped scoring.yaml has its contract test in test_shipped_model.py.)"""
 
 from typing import Any
 
 import pytest
-from leadstream.scoring.lifecycle import Stage
+import yaml
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.model_file import load_model
 from pydantic import ValidationError
@@ -35,16 +37,6 @@ def _document(**overrides: Any) -> dict[str, Any]:
     }
     doc.update(overrides)
     return doc
-
-
-def test_given_the_default_model_when_loaded_then_it_has_the_documented_thresholds_and_half_life() -> None:
-    model = load_model()
-
-    assert model.half_life_days == 30
-    assert [(t.stage, t.min_score, t.requires_known) for t in model.stages] == [
-        (Stage.MQL, 50, False),
-        (Stage.SQL, 75, True),
-    ]
 
 
 def test_given_a_valid_document_when_validated_then_it_is_accepted() -> None:
@@ -113,3 +105,19 @@ def test_given_a_cap_of_zero_when_validated_then_the_model_is_rejected() -> None
 
     with pytest.raises(ValidationError, match="max_times"):
         ScoringModel.model_validate(_document(behaviour=rules))
+
+
+def test_given_a_model_file_when_loaded_from_its_path_then_that_model_is_used(tmp_path: Any) -> None:
+    path = tmp_path / "scoring.yaml"
+    path.write_text(yaml.safe_dump(_document(half_life_days=7)))
+
+    assert load_model(path) == ScoringModel.model_validate(_document(half_life_days=7))
+
+
+def test_given_an_invalid_model_file_when_loaded_then_it_fails_naming_the_rule(tmp_path: Any) -> None:
+    rules = [{"id": "pricing", "label": "Pricing", "match": {"type": "page"}, "points": "many"}]
+    path = tmp_path / "scoring.yaml"
+    path.write_text(yaml.safe_dump(_document(behaviour=rules)))
+
+    with pytest.raises(ValidationError, match="points"):
+        load_model(path)

@@ -1,4 +1,6 @@
-"""Stage thresholds: MQL at 50, SQL at 75 for known leads; stages only move forward."""
+"""Stage thresholds: MQL, then SQL for known leads only; stages only move forward."""
+
+from datetime import timedelta
 
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.model import ScoringModel
@@ -6,49 +8,65 @@ from leadstream.scoring.score import Reason, Transition
 from leadstream.tracking.events import BehaviourEvent
 
 from tests.unit.builders import T0, day, form, identify, new_lead, page, scored, track
+from tests.unit.model import (
+    BLOG,
+    DEMO,
+    FORM,
+    FREE_EMAIL,
+    HALF_LIFE_DAYS,
+    MQL,
+    PAGE,
+    PRICING,
+    SQL,
+    WORK_EMAIL,
+)
+
+ANONYMOUS_POINTS = 2 * PRICING + DEMO + 2 * BLOG
 
 
-def _anonymous_hundred_points() -> list[BehaviourEvent]:
-    # 2 x pricing (50) + demo request (40) + 2 x blog (10) = 100, and no e-mail given.
+def _anonymous_past_sql_points() -> list[BehaviourEvent]:
+    """Everything a buyer does, without ever giving an e-mail address: enough points for SQL."""
     return [page("/pricing"), page("/pricing"), form("demo-request"), page("/blog/a"), page("/blog/b")]
 
 
 def test_given_a_lead_just_under_the_mql_threshold_when_scored_then_it_stays_a_lead(
     model: ScoringModel,
 ) -> None:
-    # 25 + 15 + 5 + 2 + 2 = 49
-    lead = scored(model, page("/pricing"), form(), page("/request-demo"), page("/a"), page("/b"))
+    lead = scored(model, page("/pricing"), form(), page("/blog/a"), page("/a"), page("/b"), page("/c"))
 
-    assert lead.score_at(model, T0) == 49
+    assert lead.score_at(model, T0) == PRICING + FORM + BLOG + 3 * PAGE == MQL - 1
     assert lead.stage is Stage.LEAD
     assert lead.transitions == ()
 
 
-def test_given_a_lead_when_its_score_reaches_exactly_50_then_it_becomes_an_mql(model: ScoringModel) -> None:
+def test_given_a_lead_when_its_score_reaches_the_mql_threshold_exactly_then_it_becomes_an_mql(
+    model: ScoringModel,
+) -> None:
     lead = scored(model, page("/pricing"), page("/pricing"))
 
+    assert lead.score_at(model, T0) == 2 * PRICING == MQL
     assert lead.stage is Stage.MQL
     assert lead.transitions == (
         Transition(
-            "L1:MQL:1", Stage.LEAD, Stage.MQL, T0, 50.0, (Reason("pricing_page", "Viewed pricing", 50),)
+            "L1:MQL:1", Stage.LEAD, Stage.MQL, T0, MQL, (Reason("pricing", "Saw pricing", 2 * PRICING),)
         ),
     )
 
 
-def test_given_an_anonymous_visitor_with_100_points_when_scored_then_it_stays_mql_as_sales_cannot_call_it(
+def test_given_an_anonymous_visitor_past_the_sql_score_when_scored_then_it_stays_mql_as_sales_cannot_call_it(
     model: ScoringModel,
 ) -> None:
-    lead = scored(model, *_anonymous_hundred_points())
+    lead = scored(model, *_anonymous_past_sql_points())
 
-    assert lead.score_at(model, T0) == 100
+    assert lead.score_at(model, T0) == ANONYMOUS_POINTS >= SQL
     assert lead.known is False
     assert lead.stage is Stage.MQL
 
 
-def test_given_an_anonymous_mql_with_100_points_when_it_identifies_with_an_email_then_it_becomes_an_sql(
+def test_given_an_anonymous_mql_past_the_sql_score_when_it_identifies_with_an_email_then_it_becomes_an_sql(
     model: ScoringModel,
 ) -> None:
-    anonymous = scored(model, *_anonymous_hundred_points())
+    anonymous = scored(model, *_anonymous_past_sql_points())
 
     lead = scored(model, identify(email_kind="work"), state=anonymous)
 
@@ -59,13 +77,14 @@ def test_given_an_anonymous_mql_with_100_points_when_it_identifies_with_an_email
     ]
 
 
-def test_given_an_anonymous_mql_with_100_points_when_it_submits_a_form_with_an_email_then_it_becomes_an_sql(
+def test_given_an_anonymous_mql_past_the_sql_score_when_it_sends_a_form_with_an_email_then_it_becomes_an_sql(
     model: ScoringModel,
 ) -> None:
-    anonymous = scored(model, *_anonymous_hundred_points())
+    anonymous = scored(model, *_anonymous_past_sql_points())
 
     lead = scored(model, form("newsletter", email_kind="free"), state=anonymous)
 
+    assert lead.score_at(model, T0) == ANONYMOUS_POINTS + FORM + FREE_EMAIL >= SQL
     assert lead.known is True
     assert lead.stage is Stage.SQL
 
@@ -73,7 +92,7 @@ def test_given_an_anonymous_mql_with_100_points_when_it_submits_a_form_with_an_e
 def test_given_an_anonymous_mql_when_an_identify_carries_no_email_kind_then_it_stays_unknown_and_mql(
     model: ScoringModel,
 ) -> None:
-    anonymous = scored(model, *_anonymous_hundred_points())
+    anonymous = scored(model, *_anonymous_past_sql_points())
 
     lead = scored(model, identify(title="Head of Sales"), state=anonymous)
 
@@ -87,20 +106,22 @@ def test_given_an_mql_when_its_score_decays_below_the_threshold_then_it_stays_an
 ) -> None:
     mql = scored(model, page("/pricing"), page("/pricing"))
 
-    lead = scored(model, track("Opened App", at=day(90)), state=mql)
+    lead = scored(model, track("Opened App", at=day(3 * HALF_LIFE_DAYS)), state=mql)
 
-    assert lead.score_at(model, day(90)) < 50
+    assert lead.score_at(model, day(3 * HALF_LIFE_DAYS)) < MQL
     assert lead.stage is Stage.MQL
     assert lead.transitions == ()
 
 
 def test_given_an_sql_when_its_score_decays_to_mql_level_then_it_stays_an_sql(model: ScoringModel) -> None:
-    sql = scored(model, identify(email_kind="work"), page("/pricing"), form("demo-request"))  # 75
+    sql = scored(model, identify(email_kind="work"), page("/pricing"), form("demo-request"))
+    assert sql.score_at(model, T0) == WORK_EMAIL + PRICING + DEMO >= SQL
     assert sql.stage is Stage.SQL
 
-    lead = scored(model, page("/about", at=day(20)), state=sql)
+    later = day(HALF_LIFE_DAYS / 2)
+    lead = scored(model, page("/about", at=later), state=sql)
 
-    assert 50 <= lead.score_at(model, day(20)) < 75
+    assert MQL <= lead.score_at(model, later) < SQL
     assert lead.stage is Stage.SQL
     assert lead.transitions == ()
 
@@ -121,6 +142,7 @@ def test_given_an_mql_when_a_later_call_reaches_sql_then_only_that_calls_transit
     model: ScoringModel,
 ) -> None:
     mql = scored(model, page("/pricing"), page("/pricing"), identify(email_kind="work"))
+    assert MQL <= mql.score_at(model, T0) < SQL
 
     sql = scored(model, form("demo-request"), state=mql)
 
@@ -132,18 +154,20 @@ def test_given_an_mql_when_a_later_call_reaches_sql_then_only_that_calls_transit
 def test_given_a_known_lead_under_mql_when_one_event_lifts_it_past_sql_then_it_jumps_straight_to_sql(
     model: ScoringModel,
 ) -> None:
-    known = scored(model, identify(email_kind="work"), page("/pricing"))  # 10 + 25 = 35
+    known = scored(model, identify(email_kind="work"), page("/pricing"))
+    assert known.score_at(model, T0) == WORK_EMAIL + PRICING < MQL
     assert known.stage is Stage.LEAD
 
-    lead = scored(model, form("demo-request"), state=known)  # 35 + 40 = 75
+    lead = scored(model, form("demo-request"), state=known)
 
     assert lead.stage is Stage.SQL
     why = (
-        Reason("demo_request", "Requested a demo", 40),
-        Reason("pricing_page", "Viewed pricing", 25),
-        Reason("work_email", "Work e-mail address", 10),
+        Reason("demo", "Asked for a demo", DEMO),
+        Reason("pricing", "Saw pricing", PRICING),
+        Reason("work_email", "Work address", WORK_EMAIL),
     )
-    assert lead.transitions == (Transition("L1:SQL:1", Stage.LEAD, Stage.SQL, T0, 75.0, why),)
+    score = WORK_EMAIL + PRICING + DEMO
+    assert lead.transitions == (Transition("L1:SQL:1", Stage.LEAD, Stage.SQL, T0, score, why),)
 
 
 def test_given_a_known_lead_when_one_call_passes_both_thresholds_then_both_transitions_come_in_order(
@@ -168,8 +192,8 @@ def test_given_the_same_starting_state_when_the_same_events_are_applied_twice_th
         page("/pricing", at=day(1)),
         page("/pricing", at=day(1)),
         identify(at=day(2), email_kind="work"),
+        form("demo-request", at=day(2)),
     ]
-    events += [form("demo-request", at=day(2))]
 
     once = scored(model, *events, state=start)
     again = scored(model, *events, state=start)
@@ -181,15 +205,9 @@ def test_given_the_same_starting_state_when_the_same_events_are_applied_twice_th
 def test_given_points_that_add_up_to_the_threshold_seconds_apart_then_the_stage_is_reached(
     model: ScoringModel,
 ) -> None:
-    from datetime import timedelta
+    second = T0 + timedelta(seconds=1)
+    lead = scored(model, page("/pricing", at=T0), form("demo-request", at=second, email_kind="work"))
 
-    from tests.unit.builders import T0
-
-    lead = scored(
-        model,
-        page("/pricing", at=T0),
-        form("demo-request", at=T0 + timedelta(seconds=1), email_kind="work"),
-    )
-
-    assert lead.score_at(model, T0 + timedelta(seconds=1)) < 75  # decayed by a hair
+    assert PRICING + DEMO + WORK_EMAIL == SQL
+    assert lead.score_at(model, second) < SQL  # decayed by a hair
     assert lead.stage is Stage.SQL
