@@ -33,7 +33,8 @@ from bench.lambdaenv import LocalAws
 from local.template import REPO
 
 FLOOR = "floor: boto3, 1 DynamoDB client, 1 GetItem"
-TRACER = "reference: floor + Powertools Tracer"
+TRACER = "reference: floor + Powertools Tracer (X-Ray SDK on, as with TraceAwsCalls=true)"
+STACK = "reference: the fixed stack: Powertools Logger and Metrics, pydantic, a PynamoDB GetItem"
 TARGET_RATIO = 1.2
 IMPORT_MARK = "-- bench: first request --"
 END_MARK = "-- bench: answered --"
@@ -220,6 +221,37 @@ def targets(local: LocalAws) -> list[Target]:
             "client = boto3.client('dynamodb')\n"
             "@tracer.capture_lambda_handler\n"
             f"def handler(event, context):\n    {get_item}\n    return response",
+            "response = handler({}, context)",
+            {**floor_env, "POWERTOOLS_TRACE_DISABLED": "false"},
+            floor_dir,
+            [],
+            None,
+            context,
+            checked=False,
+        ),
+        Target(
+            STACK,
+            # What every function stands on before any code of ours: Powertools' Logger and Metrics around
+            # the handler, one pydantic model (settings), one PynamoDB model read with GetItem.
+            "from aws_lambda_powertools import Logger, Metrics\n"
+            "from pydantic import BaseModel\n"
+            "from pynamodb.attributes import UnicodeAttribute\n"
+            "from pynamodb.models import Model\n"
+            "logger = Logger()\nmetrics = Metrics(namespace='Bench')\n"
+            "class Settings(BaseModel):\n    table: str\n"
+            f"settings = Settings(table={table!r})\n"
+            "class Item(Model):\n"
+            "    class Meta:\n"
+            "        table_name = settings.table\n"
+            "    pk = UnicodeAttribute(hash_key=True)\n"
+            "    sk = UnicodeAttribute(range_key=True)\n"
+            "@logger.inject_lambda_context\n"
+            "@metrics.log_metrics\n"
+            "def handler(event, context):\n"
+            "    try:\n"
+            "        return Item.get('LEAD#bench-floor', 'STATE').pk\n"
+            "    except Item.DoesNotExist:\n"
+            "        return None\n",
             "response = handler({}, context)",
             floor_env,
             floor_dir,
@@ -420,7 +452,7 @@ def attribute(local: LocalAws, names: list[str] | None = None) -> list[Attributi
     runner = Runner(local)
     found = []
     for target in targets(local):
-        if target.name == TRACER or (names and target.name not in names):
+        if target.name in (TRACER, STACK) or (names and target.name not in names):
             continue
         sample = runner.run(target, ("-X", "importtime"), trace_calls=target.checked)
         init, first = _parse_importtime(sample.stderr)
