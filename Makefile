@@ -6,9 +6,10 @@ VENV := .venv
 SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
 SAM := $(SAM_VENV)/bin/sam
+CHECKOV_VENV := .venv-checkov
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: run test lint types validate build browser unit integration pipeline artifacts bench clean help
+.PHONY: run test lint types validate checkov build browser unit integration pipeline artifacts bench clean help
 
 help:
 	@echo "make run   - the whole pipeline locally on http://127.0.0.1:3000 (moto as local AWS)"
@@ -43,6 +44,17 @@ types: $(BIN)/.installed
 validate: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@echo "Setting up checkov in $(CHECKOV_VENV) ..."
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-checkov.txt
+	@touch $@
+
+# Security checks of template.yaml; what is skipped, and why, is in .checkov.yaml and docs/security-checks.md.
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file template.yaml
+
 build: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM) build --parallel
 
@@ -62,7 +74,7 @@ integration: $(BIN)/.installed
 pipeline: $(BIN)/.installed
 	$(BIN)/pytest tests/pipeline
 
-test: lint types validate build browser
+test: lint types validate checkov build browser
 	SAM=$(abspath $(SAM)) $(BIN)/pytest
 
 bench: $(BIN)/.installed
