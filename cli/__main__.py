@@ -8,18 +8,29 @@
   python -m cli report [--json] [--by channel|campaign]
 
 Add --stack <name> [--region <region>] to work on a deployed stack (AWS credentials as usual);
-without it the commands talk to the local AWS of a running `make run` (--endpoint to change it).
+without it the commands talk to the local AWS of a running `make run`, at the addresses it wrote to
+.local/endpoints.json (--endpoint and --api to change them). Snippets and links point at the API of the
+stack worked on (--api to change it).
 """
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+    NoRegionError,
+)
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from leadstream.identity.identifiers import email_digest
-from leadstream.platform.errors import LeadstreamError
+from leadstream.notifications.message import for_terminal
+from leadstream.platform.errors import LeadstreamError, StoreUnavailable
 from leadstream.scoring.report import source_quality
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.sources.directory import SourceAdmin, mask
@@ -28,17 +39,9 @@ from leadstream.sources.repository import SourceRepository
 from leadstream.tracking import email_links
 from pynamodb.exceptions import PynamoDBException
 
+from cli import options, output
 from cli import target as targets
-
-
-def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    if not rows:
-        print("(none)")
-        return
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns))
-    for row in rows:
-        print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns))
+from cli.output import cell
 
 
 def _sources(args: argparse.Namespace, target: targets.Target) -> int:
@@ -48,7 +51,7 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
     if args.action == "create":
         privacy = Privacy(IpMode(args.ip_mode), args.retention_days, not args.ignore_dnt)
         created = admin.create(args.name, tuple(args.origin), privacy, now)
-        print(f"Created source {created.source.id} ({created.source.name}).")
+        print(f"Created source {created.source.id} ({cell(created.source.name)}).")
         print(f"Write key: {created.write_key}")
         tag = f'<script async src="{target.api_url}/v1/lb.js" data-write-key="{created.write_key}"></script>'
         print(f"Snippet:   {tag}")
@@ -82,24 +85,23 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
         if args.json:
             print(json.dumps(rows, indent=2))
         else:
-            _print_table(
-                rows, ["id", "name", "status", "origins", "keys", "ip", "retention", "dnt", "bots_7d"]
-            )
+            columns = ["id", "name", "status", "origins", "keys", "ip", "retention", "dnt", "bots_7d"]
+            output.table(rows, columns, sys.stdout)
         return 0
     if args.action == "rotate":
         key = admin.rotate(args.source_id, timedelta(hours=args.grace_hours), now)
-        print(f"New write key for {args.source_id}: {key}")
+        print(f"New write key for {cell(args.source_id)}: {key}")
         print(f"The old key(s) stop working in {args.grace_hours} h: update your sites before then.")
         return 0
     status = SourceStatus.DISABLED if args.action == "disable" else SourceStatus.ACTIVE
     admin.set_status(args.source_id, status, now)
-    print(f"Source {args.source_id} is {status.value} (takes effect within a minute).")
+    print(f"Source {cell(args.source_id)} is {status.value} (takes effect within a minute).")
     return 0
 
 
 def _links(args: argparse.Namespace, target: targets.Target) -> int:
     secret = targets.secret_value(target, target.link_secret)
-    api = (args.api or target.api_url).rstrip("/")
+    api = target.api_url.rstrip("/")
     params = {
         email_links.RECIPIENT: email_digest(args.email) if args.email else "",
         email_links.CAMPAIGN: args.campaign or "",
@@ -120,7 +122,8 @@ def _links(args: argparse.Namespace, target: targets.Target) -> int:
 
 
 def _report(args: argparse.Namespace, target: targets.Target) -> int:
-    rows = source_quality(ScoreRepository(target.leads_table).scores(), args.by == "campaign")
+    scanned = output.progress(ScoreRepository(target.leads_table).scores(), sys.stderr)  # stdout stays data
+    rows = source_quality(scanned, args.by == "campaign")
     data = [r.as_dict() for r in rows]
     if args.json:
         print(json.dumps(data, indent=2))
@@ -131,7 +134,7 @@ def _report(args: argparse.Namespace, target: targets.Target) -> int:
 
     rates = ("visitor_to_lead", "lead_to_mql", "mql_to_sql")
     shown = [{**d, **{r: pct(d[r]) for r in rates}} for d in data]
-    _print_table(shown, ["channel", "campaign", "visitors", "leads", "mqls", "sqls", *rates])
+    output.table(shown, ["channel", "campaign", "visitors", "leads", "mqls", "sqls", *rates], sys.stdout)
     return 0
 
 
@@ -142,20 +145,35 @@ def _days(text: str) -> int:
     return days
 
 
+API_HELP = "tracking API base URL for snippets and links (default: the API of the stack worked on)"
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="python -m cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     top.add_argument("--stack", help="deployed stack name (default: the local stack of make run)")
     top.add_argument("--region", help="AWS region of the deployed stack")
-    top.add_argument("--endpoint", default=targets.LOCAL_ENDPOINT, help="local AWS endpoint (moto)")
+    top.add_argument(
+        "--endpoint",
+        type=options.base_url,
+        help="local AWS endpoint (default: that of the running make run, from .local/endpoints.json)",
+    )
+    top.add_argument("--api", type=options.base_url, help=API_HELP)
     commands = top.add_subparsers(dest="command", required=True)
 
     sources = commands.add_parser("sources", help="websites and apps that send data, and their write keys")
     actions = sources.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="a new source and its write key")
     create.add_argument("name")
-    create.add_argument("--origin", action="append", default=[], help="allowed site origin (repeat)")
+    create.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        type=options.origin,
+        help="allowed site origin, scheme://host[:port], e.g. https://www.example.com (repeat)",
+    )
+    create.add_argument("--api", type=options.base_url, default=argparse.SUPPRESS, help=API_HELP)
     create.add_argument("--ip-mode", choices=[m.value for m in IpMode], default=IpMode.TRUNCATE.value)
     create.add_argument(
         "--retention-days",
@@ -178,7 +196,7 @@ def parser() -> argparse.ArgumentParser:
     signer.add_argument("--url", help="where the link goes (omit for a pixel only)")
     signer.add_argument("--email", help="the recipient (sent as a hash, never in clear)")
     signer.add_argument("--campaign")
-    signer.add_argument("--api", help="API base URL (default: the stack's)")
+    signer.add_argument("--api", type=options.base_url, default=argparse.SUPPRESS, help=API_HELP)
     signer.add_argument("--json", action="store_true")
 
     report = commands.add_parser("report", help="source quality per channel / campaign")
@@ -187,24 +205,112 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    target = targets.deployed(args.stack, args.region) if args.stack else targets.local(args.endpoint)
-    commands = {"sources": _sources, "links": _links, "report": _report}
-    try:
-        return commands[args.command](args, target)
-    except (LookupError, LeadstreamError) as exc:
-        hint = " Is `make run` running? (or pass --stack)" if target.endpoint else ""
-        print(f"error: {exc}.{hint}", file=sys.stderr)
-        return 1
-    except (EndpointConnectionError, ConnectionError, PynamoDBException) as exc:
-        where = target.endpoint or "AWS"
-        print(
-            f"error: cannot reach {where} ({exc}). Is `make run` running? (or pass --stack)", file=sys.stderr
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what led to it (raised from, raised while handling, PynamoDB's `cause`)."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for earlier in (current.__cause__, current.__context__, getattr(current, "cause", None)):
+            if isinstance(earlier, BaseException):
+                todo.append(earlier)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """The endpoint did not answer (refused, unknown host, timed out, connection dropped)."""
+    network = (BotocoreConnectionError, HTTPClientError, ConnectionError, TimeoutError)
+    return any(isinstance(cause, network) for cause in _causes(exc))
+
+
+def _error_code(exc: BaseException) -> str:
+    for cause in _causes(exc):
+        if isinstance(cause, ClientError):
+            return str(cause.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _explain(exc: Exception, args: argparse.Namespace, target: targets.Target | None) -> str:
+    """What went wrong, and the option that fixes it."""
+    local = not args.stack
+    endpoint = target.endpoint if target else args.endpoint
+    if _unreachable(exc):
+        if local:
+            return (
+                f"cannot reach the local AWS at {endpoint}: is `make run` running? "
+                "(or pass --endpoint <url>, or --stack <name>)"
+            )
+        region = target.region if target else args.region or "the default region"
+        return f"cannot reach AWS in {region} ({exc}): check the network (or pass --region <region>)"
+    code = _error_code(exc)
+    if local and code == "ResourceNotFoundException":
+        return (
+            f"the AWS at {endpoint} has no Leadstream stack ({exc}): is it `make run`'s? "
+            "(or pass --endpoint <url>, or --stack <name>)"
         )
-        return 1
-    except (ClientError, BotoCoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    if isinstance(exc, NoCredentialsError):
+        return (
+            f"no AWS credentials found: configure them (aws configure, AWS_PROFILE) for --stack {args.stack}"
+        )
+    if isinstance(exc, NoRegionError):
+        return "no AWS region: pass --region <region> (or set AWS_REGION)"
+    if code == "ValidationError" and target is None:  # CloudFormation: no such stack
+        return f"{exc}: check --stack and --region"
+    if isinstance(exc, StoreUnavailable) and exc.__cause__ is not None:
+        return f"{exc}: {exc.__cause__}"
+    return str(exc)
+
+
+def _quiet_stdout() -> None:
+    """The reader of stdout is gone (`python -m cli report | head`): what is still buffered goes nowhere,
+    so that exiting does not complain a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a file (a test's capture): nothing is buffered in a descriptor
+        pass
+
+
+# 128 + SIGPIPE: what a shell reports for a Unix tool whose reader went away
+BROKEN_PIPE = 141
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = parser()
+    args = cli.parse_args(argv)
+    if args.stack and args.endpoint:
+        cli.error("--endpoint is for the local stack of make run; leave it out with --stack")
+    commands = {"sources": _sources, "links": _links, "report": _report}
+    target = None
+    try:
+        target = (
+            targets.deployed(args.stack, args.region, args.api)
+            if args.stack
+            else targets.local(args.endpoint, args.api)
+        )
+        code = commands[args.command](args, target)
+        sys.stdout.flush()  # a reader that went away is noticed here, not at exit
+        return code
+    except BrokenPipeError:  # stdout's reader stopped reading: as Unix tools do, stop quietly
+        _quiet_stdout()
+        return BROKEN_PIPE
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except (
+        LookupError,
+        LeadstreamError,
+        targets.TargetError,
+        ClientError,
+        BotoCoreError,
+        PynamoDBException,
+        ConnectionError,
+    ) as exc:
+        print(f"error: {for_terminal(_explain(exc, args, target))}", file=sys.stderr)
         return 1
 
 

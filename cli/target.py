@@ -1,11 +1,23 @@
 """Which Leadstream a command works on: the local one of `make run` (moto) or a deployed stack."""
 
+import argparse
+import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 
-LOCAL_ENDPOINT = "http://127.0.0.1:4599"
+from cli import options
+
+# `make run` writes where its tracking API and local AWS listen here when it starts (and removes it when it
+# stops): {"api": "http://127.0.0.1:3000", "aws": "http://127.0.0.1:4599"}. Without it, the command line
+# assumes make run's default ports.
+ENDPOINTS_FILE = Path(__file__).resolve().parent.parent / ".local" / "endpoints.json"
+
+
+class TargetError(Exception):
+    """The stack to work on cannot be told; the message says which option fixes it."""
 
 
 @dataclass(frozen=True)
@@ -18,11 +30,47 @@ class Target:
     endpoint: str | None  # set for the local stack
 
 
-def local(endpoint: str = LOCAL_ENDPOINT) -> Target:
+@dataclass(frozen=True)
+class LocalAddresses:
+    api: str  # the tracking API (what the snippet and e-mail links point at)
+    aws: str  # the local AWS endpoint (moto)
+
+
+def _defaults() -> LocalAddresses:
+    """make run's own defaults (its --host, --port and --aws-port; its local AWS listens on loopback)."""
+    from local.runner import parse_args
+
+    args = parse_args([])
+    return LocalAddresses(f"http://{args.host}:{args.port}", f"http://127.0.0.1:{args.aws_port}")
+
+
+def local_addresses(path: Path | None = None) -> LocalAddresses:
+    """Where the running `make run` listens: read from the file it writes (`path`, by default
+    ENDPOINTS_FILE), else its defaults. A file that cannot be used is a TargetError that names it."""
+    path = path or ENDPOINTS_FILE
+    if not path.is_file():
+        return _defaults()
+    try:
+        written = json.loads(path.read_text(encoding="utf-8"))
+        api = options.base_url(str(written["api"]))
+        aws = options.base_url(str(written["aws"]))
+    except (OSError, ValueError, KeyError, TypeError, argparse.ArgumentTypeError) as exc:
+        raise TargetError(
+            f"{path} is not what make run writes ({type(exc).__name__}: {exc}); "
+            "restart make run, or delete the file and pass --api and --endpoint"
+        ) from exc
+    return LocalAddresses(api, aws)
+
+
+def local(endpoint: str | None = None, api: str | None = None, path: Path | None = None) -> Target:
+    """The local stack of `make run`; `endpoint` and `api` (the --endpoint and --api options) win over
+    what make run wrote (`local_addresses`)."""
     from local.environment import REGION
     from local.runner import STACK
     from local.template import load_stack
 
+    found = _defaults() if endpoint and api else local_addresses(path)
+    endpoint = endpoint or found.aws
     stack = load_stack(STACK, REGION, {"StageName": "local"}, {})
     os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
@@ -31,14 +79,14 @@ def local(endpoint: str = LOCAL_ENDPOINT) -> Target:
         stack.physical_name("LeadsTable"),
         stack.physical_name("SourcesTable"),
         stack.physical_name("LinkSecret"),
-        "http://127.0.0.1:3000",
+        api or found.api,
         REGION,
         endpoint,
     )
 
 
-def deployed(stack_name: str, region: str | None) -> Target:
-    """Read the stack's Outputs (AWS credentials from the usual places)."""
+def deployed(stack_name: str, region: str | None, api: str | None = None) -> Target:
+    """Read the stack's Outputs (AWS credentials from the usual places); `api` (--api) wins over ApiUrl."""
     if region:  # every client of this process (the repositories' too) works in that region
         os.environ["AWS_DEFAULT_REGION"] = region
     cloudformation = boto3.client("cloudformation", region_name=region)
@@ -51,7 +99,7 @@ def deployed(stack_name: str, region: str | None) -> Target:
         outputs["LeadsTableName"],
         outputs["SourcesTableName"],
         outputs["LinkSecretArn"],
-        outputs["ApiUrl"],
+        (api or outputs["ApiUrl"]).rstrip("/"),
         region or cloudformation.meta.region_name,
         None,
     )

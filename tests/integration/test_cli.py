@@ -1,9 +1,19 @@
 """The operator's command line against the local stack: sources, signed links, the source-quality report."""
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
+from cli import output
+from cli import target as targets
 from cli.__main__ import main
 from tests.builders import LambdaContext, http_request, page_view
 from tests.integration.test_scoring_flow import visit_and_request_demo
@@ -117,3 +127,175 @@ def test_the_report_shows_conversion_per_channel_and_campaign(
     assert "email" in table
     assert "50%" in table  # visitor -> lead
     assert "100%" in table
+
+
+# --- what the command line prints is safe, points at the stack it works on, and fails helpfully ---------
+
+REPO = Path(__file__).resolve().parents[2]
+ESC = "\x1b"
+
+
+def run_apart(capsys: Any, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # nothing listens there once the probe is closed
+
+
+def cli_process(*args: str, stdout: Any = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
+    """`python -m cli ...` as an operator runs it, in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=REPO,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def make_run_wrote(tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The addresses file of a `make run` started with its API on port 3999 (and its AWS at moto)."""
+    written = tmp_path / "endpoints.json"
+    written.write_text(json.dumps({"api": "http://127.0.0.1:3999", "aws": moto_endpoint}))
+    monkeypatch.setattr(targets, "ENDPOINTS_FILE", written)
+    return written
+
+
+def test_the_snippet_and_links_point_at_the_api_of_the_running_make_run(aws, make_run_wrote, capsys):
+    code, out, _ = run_apart(capsys, "sources", "create", "Docs", "--origin", "https://docs.acme.test")
+    assert code == 0
+    assert '<script async src="http://127.0.0.1:3999/v1/lb.js" data-write-key="lsk_' in out
+
+    code, out, _ = run_apart(capsys, "links", "sign", "--url", "https://docs.acme.test/a", "--json")
+    assert code == 0
+    assert json.loads(out)["click"].startswith("http://127.0.0.1:3999/v1/c?")
+    assert json.loads(out)["pixel"].startswith("http://127.0.0.1:3999/v1/o.gif?")
+
+
+def test_api_names_another_api_before_or_after_the_command(aws, make_run_wrote, capsys):
+    code, out, _ = run_apart(capsys, "--api", "https://track.acme.test/", "sources", "create", "Docs")
+    assert code == 0
+    assert 'src="https://track.acme.test/v1/lb.js"' in out
+
+    code, out, _ = run_apart(capsys, "links", "sign", "--api", "https://t.acme.test", "--json")
+    assert code == 0
+    assert json.loads(out)["pixel"].startswith("https://t.acme.test/v1/o.gif?")
+
+
+def test_without_the_file_the_defaults_of_make_run_apply_and_a_broken_file_is_named(tmp_path, capsys):
+    assert targets.local_addresses(tmp_path / "none.json") == targets.LocalAddresses(
+        "http://127.0.0.1:3000", "http://127.0.0.1:4599"
+    )
+    broken = tmp_path / "endpoints.json"
+    broken.write_text('{"api": "127.0.0.1:3000"}')
+
+    with pytest.raises(targets.TargetError, match=r"endpoints\.json is not what make run writes"):
+        targets.local_addresses(broken)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["*", "https://*.acme.test", "docs.acme.test", "https://docs.acme.test/blog", "ftp://docs.acme.test"],
+)
+def test_a_bad_origin_exits_2_naming_the_option(aws, moto_endpoint, capsys, origin):
+    with pytest.raises(SystemExit) as exited:
+        main(["--endpoint", moto_endpoint, "sources", "create", "Docs", "--origin", origin])
+
+    assert exited.value.code == 2
+    assert "argument --origin:" in capsys.readouterr().err
+
+
+def test_an_origin_is_stored_as_browsers_send_it(aws, moto_endpoint, capsys):
+    code, _ = run(capsys, moto_endpoint, "sources", "create", "D", "--origin", "HTTPS://Docs.Acme.test:443/")
+    assert code == 0
+
+    code, out = run(capsys, moto_endpoint, "sources", "list", "--json")
+    assert "https://docs.acme.test" in [s["origins"] for s in json.loads(out)]
+
+
+def test_sources_list_shows_escape_sequences_in_a_name_as_text(aws, moto_endpoint, capsys):
+    name = f"{ESC}]0;owned{ESC}\\{ESC}[2J{ESC}[31mRed"
+    assert run(capsys, moto_endpoint, "sources", "create", name)[0] == 0
+
+    code, out = run(capsys, moto_endpoint, "sources", "list")
+
+    assert code == 0
+    assert ESC not in out
+    assert "\\x1b]0;owned\\x1b\\\\x1b[2J\\x1b[31mRed" in out
+
+
+def test_the_report_shows_a_campaign_with_escape_sequences_as_text(
+    aws, track, score, new_records, filters, moto_endpoint, capsys
+):
+    body = page_view("v1", "/")
+    body["context"]["campaign"] = {"source": "x", "medium": "email", "name": f"{ESC}[2J{ESC}[31mnov\x9b"}
+    track.lambda_handler(http_request("/v1/page", body), CTX)
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+
+    code, table = run(capsys, moto_endpoint, "report")
+    assert code == 0
+    assert ESC not in table
+    assert "\x9b" not in table
+    assert "\\x1b[2J\\x1b[31mnov\\x9b" in table
+
+    code, out = run(capsys, moto_endpoint, "report", "--json")
+    assert ESC not in out  # JSON escapes it (\u001b): the data, intact for a program
+    assert [row["campaign"] for row in json.loads(out)] == [f"{ESC}[2J{ESC}[31mnov\x9b"]
+
+
+def test_report_progress_goes_to_stderr_and_stdout_stays_json(
+    aws, track, score, new_records, filters, moto_endpoint, capsys, monkeypatch
+):
+    for visitor in ("p1", "p2", "p3"):
+        track.lambda_handler(http_request("/v1/page", page_view(visitor, "/")), CTX)
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+    monkeypatch.setattr(output, "LOG_EVERY", 2)  # a large table, in small
+
+    code, out, err = run_apart(capsys, "--endpoint", moto_endpoint, "report", "--json")
+
+    assert code == 0
+    assert json.loads(out)[0]["visitors"] == 3
+    assert err.splitlines() == ["scanned 2 leads…", "scanned 3 leads."]
+
+
+def test_an_unreachable_local_aws_names_make_run_and_the_options():
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+
+    done = cli_process("--endpoint", endpoint, "report")
+
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"error: cannot reach the local AWS at {endpoint}: is `make run` running? "
+        "(or pass --endpoint <url>, or --stack <name>)\n"
+    )
+
+
+def test_a_local_aws_without_the_stack_says_so(moto_endpoint, capsys):
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).close()
+
+    code, out = run(capsys, moto_endpoint, "sources", "list")
+
+    assert code == 1
+    assert f"the AWS at {moto_endpoint} has no Leadstream stack" in out
+    assert "--endpoint <url>" in out
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(aws, moto_endpoint):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `python -m cli sources list | head -0`: nobody reads what is printed
+    try:
+        done = cli_process("--endpoint", moto_endpoint, "sources", "list", stdout=write_end)
+    finally:
+        os.close(write_end)
+
+    assert done.returncode == 141  # 128 + SIGPIPE, as a shell reports it for any Unix tool
+    assert done.stderr == ""  # no "cannot reach", no traceback

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from leadstream.contracts.events import LeadStageChanged
 from leadstream.notifications.message import deliver
-from leadstream.notifications.notifiers import SlackNotifier
+from leadstream.notifications.notifiers import SlackNotifier, SnsNotifier
 from leadstream.platform import aws as aws_clients
 from leadstream.platform.errors import NotifyFailed
 
 from local.aws import clients, provision
 from local.environment import REGION, local_overrides
 from local.template import Stack, load_stack
-from tests.builders import LambdaContext
+from tests.builders import LambdaContext, http_request, page_view
 from tests.integration.test_sample_events import sample
 
 CTX = LambdaContext()
@@ -127,11 +127,24 @@ def test_slack_hears_of_a_new_sql_once_with_a_message_a_rep_can_read_on_a_phone(
     assert read == [env["SLACK_WEBHOOK_SECRET"]]  # read once, then cached
     assert "slack" in result["channels"]
     (message,) = webhook.received
-    text = message["text"]
-    assert text.startswith("*New SQL: Jane Doe at Example Ltd (score 100)*")
-    assert "jane.doe@example.com" in text
-    assert "Why: Viewed pricing (+50), Requested a demo (+40), Work e-mail address (+10)" in text
-    assert "First came from paid search via google, campaign brand" in text
+    header, section = message["blocks"]
+    assert header == {
+        "type": "header",
+        "text": {
+            "type": "plain_text",
+            "text": "New SQL: Jane Doe at Example Ltd (score 100)",
+            "emoji": False,
+        },
+    }
+    assert section["text"]["type"] == "plain_text"
+    assert section["text"]["text"].splitlines() == [
+        "jane.doe@example.com",
+        "Why: Viewed pricing (+50), Requested a demo (+40), Work e-mail address (+10)",
+        "First came from paid search via google, campaign brand",
+    ]
+    # what a phone's notification and a client without blocks show: the same, as text without markup
+    assert message["text"] == f"{header['text']['text']}\n{section['text']['text']}"
+    assert message["mrkdwn"] is False
 
 
 def test_a_slack_error_fails_the_invocation_and_lambdas_retry_tells_slack_once(
@@ -169,3 +182,95 @@ def test_without_a_webhook_url_the_stack_has_no_slack_secret():
 
     assert "SlackWebhookSecret" not in stack.of_type("AWS::SecretsManager::Secret")
     assert "SLACK_WEBHOOK_SECRET" not in stack.functions["NotifySalesFunction"].declared
+
+
+def request_demo(track: Any, form: Any, name: str, company: str, title: str = "VP Marketing") -> None:
+    """A visitor reads pricing, then sends the demo-request form with what they typed."""
+    for path in ("/", "/blog/speed-to-lead", "/pricing"):
+        track.lambda_handler(http_request("/v1/page", page_view("evil-1", path)), CTX)
+    fields = {"email": "mallory@bigcorp.com", "name": name, "company": company, "title": title}
+    event = http_request(
+        "/v1/forms/demo-request",
+        {**fields, "anonymousId": "evil-1"},
+        route="/v1/forms/{form_id}",
+        path_params={"form_id": "demo-request"},
+        content_type="application/json",
+    )
+    assert form.lambda_handler(event, CTX)["statusCode"] == 200
+
+
+def test_slack_markup_typed_into_a_demo_request_reaches_slack_as_text_never_as_markup(
+    track, form, score, publish, new_records, filters, published, slack_wired, cold_start, webhook
+):
+    request_demo(track, form, name="<!channel> Urgent", company="<https://evil.example|BigCorp>")
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+    publish.lambda_handler({"Records": new_records(filters["PublishFunction"])}, CTX)
+    [event] = published()
+    assert event["detail"]["card"]["name"] == "<!channel> Urgent"  # the data is kept as typed
+
+    cold_start().lambda_handler(event, CTX)
+
+    (message,) = webhook.received
+    # Block Kit plain_text: Slack shows it as typed, with no mention, link, formatting or emoji code
+    texts = [block["text"] for block in message["blocks"]]
+    assert {t["type"] for t in texts} == {"plain_text"}
+    assert all(t["emoji"] is False for t in texts)
+    assert texts[0]["text"].startswith("New SQL: <!channel> Urgent at <https://evil.example|BigCorp> (score ")
+    # the fallback text (phone notifications): no markup left live
+    fallback = message["text"]
+    assert "<" not in fallback
+    assert ">" not in fallback
+    assert "&lt;!channel&gt; Urgent at &lt;https://evil.example|BigCorp&gt;" in fallback
+    assert message["mrkdwn"] is False
+
+
+def test_formatting_characters_and_control_characters_stay_out_of_slack(webhook):
+    detail = sample("notify_sales.json")["detail"]
+    detail["card"].update(name="*Jane* _Doe_ ~x~ `y` :fire:", company="Acme\x1b[31m\u202eLtd")
+    change = LeadStageChanged.model_validate(detail)
+
+    deliver(change, SlackNotifier(webhook.url))
+
+    (message,) = webhook.received
+    header = message["blocks"][0]["text"]
+    assert header == {
+        "type": "plain_text",
+        "text": "New SQL: *Jane* _Doe_ ~x~ `y` :fire: at Acme[31mLtd (score 100)",
+        "emoji": False,
+    }
+    assert "\x1b" not in json.dumps(message, ensure_ascii=False)
+
+
+class RecordingSns:
+    """An SNS client that holds a Publish to SNS's rules: the Subject has no line break or control
+    character and fewer than 100 characters."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, **params: Any) -> dict[str, Any]:
+        subject = params["Subject"]
+        assert len(subject.encode("utf-16-le")) // 2 < 100
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in subject)
+        self.published.append(params)
+        return {"MessageId": "m1"}
+
+
+def test_a_name_with_a_line_break_cannot_break_the_e_mail_subject_or_add_lines():
+    detail = sample("notify_sales.json")["detail"]
+    detail["card"].update(
+        name="Jane\r\nBcc: everyone@example.com\nWhy: Requested a demo (+500)" + "!" * 200,
+        title="CEO\x1b]0;owned\x07",
+    )
+    sns = RecordingSns()
+
+    deliver(LeadStageChanged.model_validate(detail), SnsNotifier("arn:aws:sns:eu-west-1:1:t", sns))
+
+    (sent,) = sns.published
+    assert sent["Subject"].startswith("New SQL: Jane Bcc: everyone@example.com Why: ")
+    assert sent["Subject"].endswith("(score 100)")
+    lines = sent["Message"].splitlines()
+    assert lines[0] == "CEO]0;owned"
+    assert [line for line in lines if line.startswith("Why:")] == [
+        "Why: Viewed pricing (+50), Requested a demo (+40), Work e-mail address (+10)"
+    ]

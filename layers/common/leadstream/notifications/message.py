@@ -1,31 +1,110 @@
-"""Telling sales: a short message that reads well on a phone, with the reasons behind the score."""
+"""Telling sales: a short message that reads well on a phone, with the reasons behind the score.
 
+Whatever a visitor typed (name, company, title, e-mail, the UTM parameters of a link) is data, never markup.
+`message` builds plain text only: each visitor value is one line (no line breaks, no control or bidi
+characters, a bounded length), so no channel can be steered by it. Each channel then escapes for its own
+syntax: `for_mrkdwn` for Slack's markup, `for_terminal` for a terminal (local runner, command line).
+"""
+
+import unicodedata
 from typing import Any, Protocol
 
 from leadstream.contracts.events import CardTouch, LeadStageChanged
 
+# SNS rejects an e-mail Subject with a line break or control character, or of 100 characters or more.
+SUBJECT_LIMIT = 99
+NAME_LIMIT = 40  # of the subject: who, and where, so that the score still fits on a phone's lock screen
+COMPANY_LIMIT = 30
+FIELD_LIMIT = 120  # a line of the body: title, company
+EMAIL_LIMIT = 254  # the longest e-mail address there is
+TOUCH_LIMIT = 60  # source, medium, campaign of a visit
+ELLIPSIS = "…"
+
+# Bidirectional embeddings, overrides, isolates and marks: they reorder what a reader sees ("Trojan Source").
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 
 class Notifier(Protocol):
     """A way of reaching sales (notifiers.py has them); `name` keys its idempotency record (one per
-    transition and notifier)."""
+    transition and notifier). `subject` is one line and `text` plain lines, both already safe as plain
+    text; a notifier escapes them for its own markup."""
 
     name: str
 
     def send(self, subject: str, text: str, payload: dict[str, Any]) -> None: ...
 
 
+def _width(char: str) -> int:
+    """Characters as services count them (UTF-16 code units: an emoji beyond the BMP counts two)."""
+    return 2 if ord(char) > 0xFFFF else 1
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters (UTF-16 units); an ellipsis ends it when it was cut."""
+    if sum(_width(c) for c in text) <= limit:
+        return text
+    kept, used = [], _width(ELLIPSIS)
+    for char in text:
+        used += _width(char)
+        if used > limit:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + ELLIPSIS
+
+
+def _unsafe(char: str) -> bool:
+    """Control characters (C0, DEL, C1), lone surrogates (no encoder takes them) and bidi controls."""
+    return char in BIDI_CONTROLS or unicodedata.category(char) in {"Cc", "Cs"}
+
+
+def one_line(value: object, limit: int = FIELD_LIMIT) -> str:
+    """Text someone else typed, as one line of plain text: line breaks, tabs and other spaces become one
+    space, control and bidi characters are dropped, and it is cut to `limit` characters."""
+    text = "".join(" " if char.isspace() else "" if _unsafe(char) else char for char in str(value))
+    return shortened(" ".join(text.split()), limit)
+
+
+def for_mrkdwn(text: str) -> str:
+    """Plain text inside Slack markup (mrkdwn): `&`, `<` and `>` escaped, so `<!channel>`, `<@U123>` and
+    `<https://evil.example|BigCorp>` show as typed instead of pinging or linking."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _visible(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def for_terminal(text: str) -> str:
+    """`text` safe to print in a terminal: every control character (C0 with newline and tab, DEL, C1,
+    ESC), line separator and bidi control is shown as an escape (`\\x1b`, `\\n`, `\\u202e`), so none of
+    them can move the cursor, recolour, retitle the window or reorder what is shown. Print multi-line
+    text line by line."""
+    return "".join(_visible(char) if _unsafe(char) or char in "\u2028\u2029" else char for char in text)
+
+
 def message(change: LeadStageChanged) -> tuple[str, str]:
+    """The subject (one line, under SNS's 100 characters) and the text (plain lines) of a notification."""
     card = change.card
-    who = card.name or card.email or f"Lead {card.lead_id}"
-    where = f" at {card.company}" if card.company else ""
-    subject = f"New {change.to_stage}: {who}{where} (score {card.score:g})"
+    name, email, company = (one_line(v) if v else "" for v in (card.name, card.email, card.company))
+    who = shortened(name, NAME_LIMIT) if name else shortened(email, NAME_LIMIT) if email else ""
+    where = f" at {shortened(company, COMPANY_LIMIT)}" if company else ""
+    stage = one_line(change.to_stage, 20)
+    subject = f"New {stage}: {who or f'Lead {one_line(card.lead_id, 40)}'}{where} (score {card.score:g})"
     lines = []
     if card.title:
-        lines.append(card.title)
+        lines.append(one_line(card.title))
+    if company and shortened(company, COMPANY_LIMIT) != company:
+        lines.append(company)  # in full (up to FIELD_LIMIT): the subject had to cut it
     if card.email:
-        lines.append(card.email)
+        lines.append(one_line(card.email, EMAIL_LIMIT))
     if card.reasons:
-        why = ", ".join(f"{r.label} ({r.points:+d})" for r in card.reasons)
+        why = ", ".join(f"{one_line(r.label, 80)} ({r.points:+d})" for r in card.reasons)
         lines.append(f"Why: {why}")
     if card.first_touch:
         lines.append(f"First came from {_touch(card.first_touch)}")
@@ -34,13 +113,14 @@ def message(change: LeadStageChanged) -> tuple[str, str]:
         latest = card.last_touch
         changed = latest and card.first_touch and latest != card.first_touch
         lines.append(f"{visits}; latest from {_touch(latest)}" if changed and latest else visits)
-    return subject, "\n".join(lines)
+    return one_line(subject, SUBJECT_LIMIT), "\n".join(line for line in lines if line)
 
 
 def _touch(touch: CardTouch) -> str:
-    source = f" via {touch.source}" if touch.source else ""
-    campaign = f", campaign {touch.campaign}" if touch.campaign else ""
-    return f"{touch.channel}{source}{campaign}"
+    """How a visit came: the source and campaign are a link's UTM parameters, typed by anyone."""
+    source = f" via {one_line(touch.source, TOUCH_LIMIT)}" if touch.source else ""
+    campaign = f", campaign {one_line(touch.campaign, TOUCH_LIMIT)}" if touch.campaign else ""
+    return f"{one_line(touch.channel, TOUCH_LIMIT)}{source}{campaign}"
 
 
 def deliver(change: LeadStageChanged, notifier: Notifier) -> None:

@@ -9,7 +9,11 @@ from urllib.error import HTTPError, URLError
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from leadstream.notifications.message import SUBJECT_LIMIT, for_mrkdwn, one_line, shortened
 from leadstream.platform.errors import NotifyFailed, SecretUnavailable
+
+SLACK_HEADER_LIMIT = 150  # Block Kit: a header's text
+SLACK_TEXT_LIMIT = 3000  # Block Kit: a section's text
 
 
 class FileNotifier:
@@ -41,12 +45,25 @@ class SlackNotifier:
             raise ValueError("the Slack webhook URL must be https")
         return url
 
+    @staticmethod
+    def body(subject: str, text: str) -> dict[str, Any]:
+        """A Block Kit message: the subject as a header and the text as a section, both `plain_text` (Slack
+        renders them as typed: no mentions, links, formatting or emoji codes), and an escaped `text` without
+        markup for notifications and clients that show no blocks."""
+        blocks: list[dict[str, Any]] = [
+            {"type": "header", "text": _plain(shortened(subject, SLACK_HEADER_LIMIT))}
+        ]
+        if text:
+            blocks.append({"type": "section", "text": _plain(shortened(text, SLACK_TEXT_LIMIT))})
+        fallback = f"{subject}\n{text}" if text else subject
+        return {"text": for_mrkdwn(fallback), "mrkdwn": False, "blocks": blocks}
+
     def send(self, subject: str, text: str, payload: dict[str, Any]) -> None:
         try:
             url = self._checked(self._webhook if isinstance(self._webhook, str) else self._webhook())
         except SecretUnavailable as exc:
             raise NotifyFailed(f"Slack webhook URL unavailable: {exc}") from exc
-        body = json.dumps({"text": f"*{subject}*\n{text}"}).encode()
+        body = json.dumps(self.body(subject, text)).encode()
         request = urllib.request.Request(  # noqa: S310 - https (or loopback) enforced above
             url, data=body, headers={"Content-Type": "application/json"}, method="POST"
         )
@@ -63,6 +80,10 @@ class SlackNotifier:
             raise NotifyFailed(f"Slack webhook answered {status}")
 
 
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": False}
+
+
 class SnsNotifier:
     name = "sns"
 
@@ -72,6 +93,8 @@ class SnsNotifier:
 
     def send(self, subject: str, text: str, payload: dict[str, Any]) -> None:
         try:
-            self.client.publish(TopicArn=self.topic_arn, Subject=subject[:99], Message=text)
+            # SNS refuses a Subject with a line break or control character, or of 100 characters or more
+            subject_line = one_line(subject, SUBJECT_LIMIT)
+            self.client.publish(TopicArn=self.topic_arn, Subject=subject_line, Message=text)
         except (ClientError, BotoCoreError) as exc:
             raise NotifyFailed(f"SNS publish failed: {exc}") from exc

@@ -1,0 +1,52 @@
+"""Checks of option values, for argparse (`type=`): a bad value exits 2 with a message naming the option."""
+
+import argparse
+from urllib.parse import urlsplit
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(text: str) -> str:
+    """A website origin as browsers send it (`Origin` header): `scheme://host[:port]`, http or https, no
+    path, no wildcard. The host is lower-cased and a default port dropped, as browsers do."""
+    value = text.strip()
+    if "*" in value:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: no wildcards; name each site, e.g. --origin https://www.example.com"
+        )
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.netloc:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an origin: give the scheme and host, e.g. https://www.example.com"
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in value or "#" in value:
+        bare = f"{parts.scheme}://{parts.netloc}"
+        raise argparse.ArgumentTypeError(f"{value!r}: an origin has no path, query or fragment; use {bare}")
+    if parts.username is not None or parts.password is not None:
+        raise argparse.ArgumentTypeError(f"{value!r}: an origin has no user name or password")
+    try:
+        port = parts.port
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: the port is not a number from 1 to 65535") from None
+    host = parts.hostname or ""
+    if not host or any(c.isspace() for c in host):
+        raise argparse.ArgumentTypeError(f"{value!r}: the host name is missing or not valid")
+    scheme = parts.scheme.lower()
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}" if port in (None, DEFAULT_PORTS[scheme]) else f"{scheme}://{shown}:{port}"
+
+
+def base_url(text: str) -> str:
+    """An http(s) base URL (the API, a local AWS endpoint): scheme and host required, any trailing `/`
+    dropped."""
+    value = text.strip()
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a URL: give http(s)://host[:port][/path]")
+    if parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{value!r}: a base URL has no query or fragment")
+    try:
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: the port is not a number from 1 to 65535") from None
+    return value.rstrip("/")
