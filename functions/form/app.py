@@ -1,8 +1,9 @@
 """FormFunction: form submissions, from a plain HTML <form> (urlencoded) or from JavaScript (JSON)."""
 
+import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -11,15 +12,15 @@ from leadstream.platform.observability import logger, metrics, tracer
 from leadstream.platform.settings import IngestSettings
 from leadstream.sources.directory import SourceDirectory
 from leadstream.sources.repository import SourceRepository
-from leadstream.tracking.forms import Forms
+from leadstream.tracking import bots
+from leadstream.tracking.forms import Forms, Submitted
 from leadstream.tracking.ingest import Ingest
 from leadstream.tracking.segment import MAX_MESSAGE_BYTES
 
 settings = IngestSettings.from_env()
-forms = Forms(
-    SourceDirectory(SourceRepository(settings.sources_table)),
-    Ingest(settings.leads_table, settings.accounts_table),
-)
+sources = SourceRepository(settings.sources_table)
+forms = Forms(SourceDirectory(sources), sources, Ingest(settings.leads_table, settings.accounts_table))
+bots.prepare()  # every submission is checked for a bot: load the patterns at init, not in a request
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
 
@@ -30,12 +31,31 @@ THANK_YOU_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
 <p><a href="javascript:history.back()">Back</a></p></body></html>"""
 
 
+def _report(done: Submitted) -> None:
+    if done.bot:
+        name = "FormBots"
+    elif done.retry_after is not None:
+        name = "FormsRateLimited"
+    else:
+        name = "FormsStored" if done.stored else "FormsDeduplicated"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    if done.uncounted:
+        metrics.add_metric(name="FormCountsLost", unit=MetricUnit.Count, value=1)
+
+
 @app.post("/v1/forms/<form_id>")
 def submit(form_id: str) -> Response[str] | dict[str, Any]:
     done = forms.submit(form_id, body_text(app, MAX_MESSAGE_BYTES), request_facts(app))
-    metrics.add_metric(
-        name="FormsStored" if done.stored else "FormsDeduplicated", unit=MetricUnit.Count, value=1
-    )
+    _report(done)
+    if done.retry_after is not None:
+        return Response(
+            status_code=429,
+            content_type=content_types.APPLICATION_JSON,
+            body=json.dumps(
+                {"success": False, "error": "too many form submissions for this site; try again shortly"}
+            ),
+            headers={"Retry-After": str(done.retry_after)},
+        )
     if done.html_form and done.redirect:
         return Response(status_code=303, headers={"Location": done.redirect}, body="")
     if done.html_form:  # no page to return to (the browser sent no Referer or Origin): thank them here

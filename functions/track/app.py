@@ -18,7 +18,13 @@ from leadstream.sources.repository import SourceRepository
 from leadstream.tracking import bots
 from leadstream.tracking.ingest import Ingest
 from leadstream.tracking.intake import Accepted, Intake
-from leadstream.tracking.segment import BATCH_CALLS, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, SINGLE_CALLS
+from leadstream.tracking.segment import (
+    BATCH_CALLS,
+    MAX_BATCH_BYTES,
+    MAX_MESSAGE_BYTES,
+    MAX_MESSAGE_DEPTH,
+    SINGLE_CALLS,
+)
 
 settings = IngestSettings.from_env()
 sources = SourceRepository(settings.sources_table)
@@ -35,6 +41,7 @@ def _report(outcome: Accepted) -> None:
         ("MessagesStored", outcome.stored),
         ("MessagesDeduplicated", outcome.deduplicated),
         ("BotHits", outcome.bots),
+        ("BotHitsUncounted", outcome.bots_uncounted),
         ("MessagesRejected", len(outcome.rejected)),
     ):
         if value:
@@ -45,13 +52,13 @@ def _report(outcome: Accepted) -> None:
 def segment_call(call: str) -> dict[str, Any]:
     """Every Segment call; template.yaml routes the paths here, the Segment vocabulary names them."""
     if call in BATCH_CALLS:
-        raw = json_object(body_text(app, MAX_BATCH_BYTES))
-        outcome = intake.batch(raw, request_facts(app, raw))
+        raw = json_object(body_text(app, MAX_BATCH_BYTES))  # each message is checked on its own
+        outcome = intake.batch(raw, request_facts(app, raw), history=call == "import")
         _report(outcome)
         return {"success": True, "accepted": outcome.accepted, "rejected": outcome.rejected}
     if call not in SINGLE_CALLS:
         raise NotFound(f"no Segment call {call!r}")
-    body = json_object(body_text(app, MAX_MESSAGE_BYTES))
+    body = json_object(body_text(app, MAX_MESSAGE_BYTES), max_depth=MAX_MESSAGE_DEPTH)
     _report(intake.single(SINGLE_CALLS[call], body, request_facts(app, body)))
     return {"success": True}
 

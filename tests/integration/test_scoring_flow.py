@@ -4,14 +4,18 @@ At-least-once delivery is the rule: every stage here is delivered twice and must
 """
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from leadstream.platform.errors import NotifyFailed
 from leadstream.scoring.lifecycle import Stage
+from leadstream.sources.directory import SourceAdmin
+from leadstream.sources.model import Privacy
+from leadstream.sources.repository import SourceRepository
 
-from tests.builders import LambdaContext, bus_event, http_request, page_view, points
+from tests.builders import LambdaContext, bus_event, http_request, page_view, points, response_json
 from tests.integration.conftest import lead_of, notifications
 
 CTX = LambdaContext()
@@ -243,3 +247,56 @@ def test_a_second_device_merged_within_one_batch_counts_everything_once(
         rule: (points(score.model, rule), 1) for rule in ("blog_post", "pricing_page", "demo_request")
     }
     assert known.stage is Stage.SQL
+
+
+# --- history and odd clocks (third review) ----------------------------------------------------------------
+
+
+def test_imported_history_never_takes_todays_points_or_its_first_touch_from_today(
+    track, score, new_records, filters, scores, stack
+):
+    admin = SourceAdmin(SourceRepository(stack.physical_name("SourcesTable")))
+    importer = admin.create("Old tool", (), Privacy(), datetime.now(UTC), allow_import=True)
+    ad = "https://www.acme-demo.test/pricing?utm_source=google&utm_medium=cpc"
+    history = [
+        {
+            **page_view("v", "/pricing", message_id=f"h-{day}"),
+            "type": "page",
+            "timestamp": f"2001-03-0{day}T10:00:00Z",
+        }
+        for day in (1, 2)
+    ]
+    history[0]["context"]["page"]["url"] = ad
+    imported = track.lambda_handler(
+        http_request("/v1/import", {"batch": history}, write_key=importer.write_key), CTX
+    )
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+    track.lambda_handler(http_request("/v1/page", page_view("v", "/pricing")), CTX)  # a real view, today
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+
+    assert imported["statusCode"] == 200
+    lead = scores.load(lead_of("v")).score
+    pricing = points(score.model, "pricing_page")
+    assert lead.score_at(score.model, datetime.now(UTC)) == pytest.approx(pricing, abs=0.01)  # not 0
+    assert lead.contributions["pricing_page"] == (3 * pricing, 3)  # each earned in its own time
+    assert lead.first_touch is not None
+    assert lead.first_touch.source == "google"  # history's: first touch goes by the date of the event
+
+
+def test_whatever_the_api_accepts_scoring_can_score(track, score, new_records, filters, scores):
+    now = datetime.now(UTC)
+    odd = [
+        {"timestamp": (now + timedelta(days=3650)).isoformat()},  # a device clock years ahead
+        {"timestamp": (now - timedelta(days=6)).isoformat(), "sentAt": (now - timedelta(days=6)).isoformat()},
+        {"originalTimestamp": "1970-01-01T00:00:00Z", "sentAt": "1970-01-01T00:00:05Z"},  # a clock at zero
+        {"timestamp": (now - timedelta(hours=1)).replace(tzinfo=None).isoformat()},  # no zone
+        {"timestamp": (now - timedelta(hours=1)).astimezone(timezone(timedelta(hours=-12))).isoformat()},
+    ]
+    batch = [{"type": "page", **page_view("v", "/pricing"), **times} for times in odd]
+
+    response = track.lambda_handler(http_request("/v1/batch", {"batch": batch}), CTX)
+    failures = score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+
+    assert (response["statusCode"], response_json(response)["rejected"]) == (200, [])
+    assert failures == {"batchItemFailures": []}
+    assert scores.load(lead_of("v")).score.events == len(odd)

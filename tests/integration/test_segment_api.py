@@ -1,13 +1,17 @@
 """TrackFunction as Segment-style SDKs, browsers and e-mail clients meet it: keys, limits, calls, privacy."""
 
 import base64
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from botocore.exceptions import ClientError
 from leadstream.identity.identifiers import email_digest, email_lead
+from leadstream.platform import aws as aws_clients
 from leadstream.sources.directory import SourceAdmin
 from leadstream.sources.model import IpMode, Privacy, SourceStatus
 from leadstream.sources.repository import SourceRepository
@@ -496,3 +500,366 @@ def test_the_snippet_is_served_gzipped_to_browsers_that_accept_it(track):
     body = gzip.decompress(base64.b64decode(response["body"]))
     assert body.decode() == MINIFIED.read_text()
     assert len(base64.b64decode(response["body"])) < 5 * 1024
+
+
+# --- one bad message never costs a good one (third review) ------------------------------------------------
+
+
+@contextlib.contextmanager
+def dynamodb_fails(fails: Callable[[str, dict[str, Any]], bool]) -> Iterator[list[str]]:
+    """DynamoDB answers ThrottlingException to the calls of the functions in this process that
+    `fails(operation, parameters)` picks (injected at their one DynamoDB client). Yields the operations
+    refused so far."""
+    client = aws_clients.client("dynamodb")
+    refused: list[str] = []
+
+    def throttle(params: dict[str, Any], model: Any, **kwargs: Any) -> None:
+        if fails(model.name, params):
+            refused.append(model.name)
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, model.name)
+
+    client.meta.events.register("before-parameter-build.dynamodb", throttle)
+    try:
+        yield refused
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb", throttle)
+
+
+def event_puts(operation: str, params: dict[str, Any]) -> bool:
+    return operation == "PutItem" and params["Item"]["sk"]["S"].startswith("EVT#")
+
+
+def counters(operation: str, params: dict[str, Any]) -> bool:
+    return operation == "UpdateItem" and params["TableName"].endswith("SourcesTable")
+
+
+def raw(path: str, text: str, **kwargs: Any) -> dict[str, Any]:
+    """A request whose body is exactly `text` (JSON escapes such as \\ud800 included)."""
+    return http_request(path, text, **kwargs)
+
+
+def rejected(response: dict[str, Any]) -> dict[int, list[str]]:
+    return {r["index"]: [d["field"] for d in r["details"]] for r in response_json(response)["rejected"]}
+
+
+def now_iso(delta: timedelta = timedelta(0)) -> str:
+    return (datetime.now(UTC) + delta).isoformat()
+
+
+GOOD = {"type": "page", **page_view("good", "/pricing", message_id="good-1")}
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ('{"type":"page","anonymousId":"a\\ud800","messageId":"b"}', "anonymousId"),
+        ('{"type":"page","anonymousId":"a","messageId":"m\\u0000"}', "messageId"),
+        (
+            '{"type":"page","anonymousId":"a","timestamp":"0001-01-01T00:00:00Z",'
+            '"sentAt":"9999-12-31T23:59:59Z"}',
+            "timestamp",
+        ),
+        ('{"type":"page","anonymousId":"a","timestamp":"0001-01-01T00:00:00+05:00"}', "timestamp"),
+        ('{"type":"page","anonymousId":"a","properties":' + '{"a":' * 1200 + "1" + "}" * 1201, "properties"),
+        ('{"type":"page","anonymousId":"a","properties":' + "[" * 20_000 + "]" * 20_000 + "}", "properties"),
+        ('{"type":"page","anonymousId":"a","properties":{"x":NaN}}', "properties"),
+        ('{"type":"page","anonymousId":"a","properties":{"x":-Infinity,"y":1e999}}', "properties"),
+        ('{"type":"page","anonymousId":"a","properties":{"x":' + "9" * 5000 + "}}", "properties"),
+        ('{"type":"page","anonymousId":"a","timestamp":"2001-03-01T10:00:00Z"}', "timestamp"),
+    ],
+    ids=[
+        "surrogate-id",
+        "nul-id",
+        "overflow",
+        "year-zero-in-utc",
+        "1200-levels",
+        "20000-levels",
+        "nan",
+        "infinity",
+        "5000-digits",
+        "back-dated",
+    ],
+)
+def test_a_bad_message_is_rejected_by_index_and_the_good_ones_of_its_batch_are_stored(
+    track, behaviour, bad, field
+):
+    body = '{"batch":[' + json.dumps(GOOD) + "," + bad + "]}"
+
+    response = track.lambda_handler(raw("/v1/batch", body), CTX)
+
+    assert response["statusCode"] == 200
+    assert rejected(response) == {1: [field]}
+    assert [(lead, event.message_id) for lead, event in behaviour()] == [(lead_of("good"), "good-1")]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"anonymousId":"a\\ud800"}',
+        '{"anonymousId":"a","timestamp":"0001-01-01T00:00:00Z","sentAt":"9999-12-31T23:59:59Z"}',
+        '{"anonymousId":"a","timestamp":"0001-01-01T00:00:00+05:00"}',
+        '{"anonymousId":"a","properties":' + '{"a":' * 1200 + "1" + "}" * 1201,
+        '{"anonymousId":"a","properties":{"x":NaN}}',
+        '{"anonymousId":"a","timestamp":"2001-03-01T10:00:00Z"}',
+    ],
+    ids=["surrogate-id", "overflow", "year-zero-in-utc", "1200-levels", "nan", "back-dated"],
+)
+def test_the_same_message_alone_is_a_400_naming_the_problem(track, items, bad):
+    response = track.lambda_handler(raw("/v1/page", bad), CTX)
+
+    assert response["statusCode"] == 400
+    assert response_json(response)["details"]
+    assert items() == []
+
+
+def test_a_lone_surrogate_or_control_characters_in_descriptive_text_are_removed(track, behaviour):
+    body = (
+        '{"anonymousId":"a","name":"Pri\\u202ecing\\u0007","context":{"page":{"path":"/\\ud800pricing\\r\\n",'
+        '"url":"https://www.acme-demo.test/pricing?utm_source=ad%0d%0awords&utm_medium=cpc"},'
+        '"campaign":{"name":"q4\\u0000","content":NaN}}}'
+    )
+
+    response = track.lambda_handler(raw("/v1/page", body.replace("NaN", "1")), CTX)
+
+    assert response["statusCode"] == 200
+    [(_lead, event)] = behaviour()
+    assert (event.name, event.path) == ("Pricing", "/pricing  ")
+    assert event.touch is not None
+    assert (event.touch.source, event.touch.campaign, event.touch.landing_path) == (
+        "ad  words",
+        "q4",
+        "/pricing  ",
+    )
+
+
+def test_nan_and_infinity_are_refused_never_stored_as_text(track, items):
+    body = '{"anonymousId":"a","context":{"campaign":{"name":NaN,"source":Infinity}}}'
+
+    response = track.lambda_handler(raw("/v1/page", body), CTX)
+
+    assert response["statusCode"] == 400
+    assert response_json(response)["details"] == [
+        {
+            "field": "context",
+            "problem": "NaN, Infinity and numbers beyond a double's range are not JSON numbers",
+        }
+    ]
+    assert items() == []
+
+
+def test_names_and_titles_lose_control_and_bidi_characters(track, profiles):
+    traits = {"email": "jane@acme.com", "name": "Jane\u202e Doe\x1b[31m", "title": "VP\u2066 Sales\n"}
+
+    assert call(track, "/v1/identify", {"anonymousId": "a", "traits": traits})["statusCode"] == 200
+
+    profile = profiles.load(lead_of("a"))
+    assert profile is not None
+    assert (profile.name, profile.title) == ("Jane Doe[31m", "VP Sales ")
+
+
+def test_a_non_ascii_email_domain_is_stored_in_its_idna_form(track, profiles, accounts):
+    body = {"anonymousId": "a", "traits": {"email": "Jane@Bücher.de"}}
+
+    assert call(track, "/v1/identify", body)["statusCode"] == 200
+
+    profile = profiles.load(lead_of("a"))
+    assert profile is not None
+    assert (profile.email, profile.account) == ("jane@xn--bcher-kva.de", "xn--bcher-kva.de")
+    assert accounts("xn--bcher-kva.de")[1] == {lead_of("a")}
+
+
+@pytest.mark.parametrize(
+    ("traits", "group_id", "field"),
+    [({"domain": "\u0000"}, "\u0000", "groupId"), ({"domain": "acme com"}, "g-1", "traits")],
+)
+def test_an_account_is_never_created_under_a_key_of_garbage(track, stack, aws, traits, group_id, field):
+    response = call(track, "/v1/group", {"userId": "u", "groupId": group_id, "traits": traits})
+
+    assert response["statusCode"] == 400
+    assert [d["field"] for d in response_json(response)["details"]] == [field]
+    assert aws["dynamodb"].scan(TableName=stack.physical_name("AccountsTable"))["Items"] == []
+
+
+def test_a_group_names_its_account_by_the_registrable_ascii_domain(track, accounts):
+    body = {"userId": "u", "groupId": "g-1", "traits": {"website": "https://www.eu.Bücher.de/", "name": "B"}}
+
+    assert call(track, "/v1/group", body)["statusCode"] == 200
+
+    account, members = accounts("xn--bcher-kva.de")
+    assert account is not None
+    assert members == {lead_of(user_id="u")}
+
+
+def test_back_dated_events_are_refused_on_the_live_paths_and_imported_only_with_a_key_allowed_to(
+    track, admin, behaviour
+):
+    old = [
+        {
+            "type": "page",
+            **page_view("v", "/pricing", message_id=f"old-{i}"),
+            "timestamp": f"2001-03-0{i}T10:00:00Z",
+        }
+        for i in (1, 2)
+    ]
+    live = call(track, "/v1/batch", {"batch": old})
+    import_live_key = call(track, "/v1/import", {"batch": old})
+    importer = admin.create("Migration", (), Privacy(), datetime.now(UTC), allow_import=True)
+    imported = call(track, "/v1/import", {"batch": old}, write_key=importer.write_key)
+
+    assert live["statusCode"] == 400
+    assert "/v1/import" in json.dumps(response_json(live)["details"])
+    assert import_live_key["statusCode"] == 403
+    assert imported["statusCode"] == 200
+    stored = [event for _lead, event in behaviour()]
+    assert [(e.message_id, e.at.year) for e in stored] == [("old-1", 2001), ("old-2", 2001)]
+
+
+def test_a_timestamp_a_few_days_old_or_in_the_future_is_taken(track, behaviour):
+    event = http_request("/v1/batch", {})
+    received = datetime.fromtimestamp(event["requestContext"]["timeEpoch"] / 1000, UTC)
+    batch = [
+        {"type": "page", **page_view("a", "/", message_id="days"), "timestamp": now_iso(-timedelta(days=6))},
+        {
+            "type": "page",
+            **page_view("a", "/", message_id="ahead"),
+            "timestamp": now_iso(timedelta(days=400)),
+        },
+    ]
+    event["body"] = json.dumps({"batch": batch})
+
+    assert track.lambda_handler(event, CTX)["statusCode"] == 200
+
+    times = {e.message_id: e.at for _lead, e in behaviour()}
+    assert received - times["days"] == pytest.approx(timedelta(days=6), abs=timedelta(seconds=5))
+    assert times["ahead"] == received  # a device clock ahead: the event happened when it was received
+
+
+def test_a_message_without_message_id_sent_again_later_is_a_second_message(track, behaviour):
+    body = {"anonymousId": "a", "event": "Requested Callback"}
+    first = http_request("/v1/track", body)
+    later = http_request("/v1/track", body)
+    later["requestContext"]["timeEpoch"] = first["requestContext"]["timeEpoch"] + 5_000
+
+    for event in (first, first, later):  # the first request twice in one second (a double send), then later
+        assert track.lambda_handler(event, CTX)["statusCode"] == 200
+
+    assert len(behaviour()) == 2
+
+
+def test_a_message_without_message_id_but_with_a_timestamp_is_merged_when_retried(track, behaviour):
+    body = {"anonymousId": "a", "event": "Requested Callback", "timestamp": now_iso(), "sentAt": now_iso()}
+    retry = {**body, "sentAt": now_iso(timedelta(seconds=30))}  # SDKs set sentAt on every attempt
+
+    call(track, "/v1/track", body)
+    call(track, "/v1/track", retry)
+
+    assert len(behaviour()) == 1
+
+
+def test_an_identify_throttled_at_its_event_says_so_truthfully_and_its_retry_stores_everything_once(
+    track, score, new_records, filters, scores, profiles, accounts, behaviour
+):
+    body = {
+        "anonymousId": "phone",
+        "messageId": "id-1",
+        "traits": {"email": "jane@acme.com", "name": "Jane"},
+    }
+    call(track, "/v1/identify", {**body, "anonymousId": "laptop", "messageId": "id-0"})
+
+    with dynamodb_fails(event_puts) as refused:
+        failed = call(track, "/v1/identify", body)
+    retried = call(track, "/v1/identify", body)
+    again = call(track, "/v1/identify", body)  # and the SDK's own retry of the answer it did not hear
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+
+    assert refused == ["PutItem"]
+    assert failed["statusCode"] == 503
+    assert failed["headers"]["Retry-After"] == "1"
+    assert "may have been stored" in response_json(failed)["error"]  # the link and the profile were
+    assert "nothing was stored" not in failed["body"]
+    assert (retried["statusCode"], again["statusCode"]) == (200, 200)
+    assert [e.message_id for _lead, e in behaviour()] == ["id-0", "id-1"]
+    assert scores.load(lead_of("phone")).merged_into == lead_of("laptop")
+    assert scores.load(lead_of("laptop")).score.events == 2
+    assert accounts("acme.com")[1] == {lead_of("laptop")}
+
+
+def test_a_batch_throttled_half_way_says_so_and_its_retry_converges_to_each_message_once(
+    track, score, new_records, filters, scores, behaviour
+):
+    batch = {"batch": [{"type": "page", **page_view("a", f"/p{i}", message_id=f"m-{i}")} for i in range(60)]}
+    writes = iter(range(100))
+
+    with dynamodb_fails(lambda op, _p: op == "BatchWriteItem" and next(writes) == 1):
+        failed = call(track, "/v1/batch", batch)
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+    retried = call(track, "/v1/batch", batch)
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+
+    assert failed["statusCode"] == 503
+    assert "may have been stored" in response_json(failed)["error"]
+    assert retried["statusCode"] == 200
+    assert sorted(e.message_id for _lead, e in behaviour()) == sorted(f"m-{i}" for i in range(60))
+    assert scores.load(lead_of("a")).score.events == 60  # the 25 stored first are not scored twice
+
+
+def test_a_throttled_bot_counter_never_costs_the_human_events_of_the_batch(track, behaviour):
+    googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    batch = [
+        {"type": "page", **page_view("crawler", "/"), "context": {"userAgent": googlebot}},
+        {"type": "page", **page_view("person", "/pricing"), "context": {"userAgent": BROWSER}},
+    ]
+
+    with dynamodb_fails(counters) as refused:
+        response = call(track, "/v1/batch", {"batch": batch})
+
+    assert refused == ["UpdateItem"]
+    assert response["statusCode"] == 200
+    assert response_json(response)["accepted"] == 2
+    assert [lead for lead, _event in behaviour()] == [lead_of("person")]
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["lsk_" + "x" * 3000, "lsk_\u00e9t\u00e9", "lsk local", "lsk_\x00", "lsk_\ud800"],
+    ids=["3000-bytes", "non-ascii", "space", "nul", "surrogate"],
+)
+def test_a_key_that_cannot_be_a_key_is_a_401_without_a_look_up(track, items, key):
+    body = {**page_view("a", "/"), "writeKey": key}
+
+    with dynamodb_calls() as sent:
+        response = call(track, "/v1/page", body, write_key=None)
+
+    assert response["statusCode"] == 401
+    assert sent == {}
+    assert items() == []
+
+
+def test_an_authorization_header_that_is_not_basic_auth_is_a_401(track, items):
+    response = call(
+        track, "/v1/page", page_view("a", "/"), write_key=None, headers={"authorization": "Basic ~~~"}
+    )
+
+    assert response["statusCode"] == 401
+    assert items() == []
+
+
+def test_a_gzip_body_with_damaged_data_is_a_400(track, items):
+    import gzip
+
+    damaged = bytearray(gzip.compress(json.dumps(page_view("a", "/" + "x" * 500)).encode()))
+    for at in range(10, len(damaged) - 8, 7):
+        damaged[at] ^= 0xA5
+    event = http_request("/v1/page", None, headers={"content-encoding": "gzip"})
+    event["body"], event["isBase64Encoded"] = base64.b64encode(bytes(damaged)).decode(), True
+
+    response = track.lambda_handler(event, CTX)
+
+    assert response["statusCode"] == 400
+    assert "gzip" in response_json(response)["error"]
+    assert items() == []
+
+
+def test_a_source_cannot_be_given_a_key_that_could_never_authenticate(admin):
+    with pytest.raises(ValueError, match="printable ASCII"):
+        admin.create("Odd", (SITE,), Privacy(), datetime.now(UTC), key="lsk with spaces")

@@ -1,7 +1,8 @@
-"""An e-mail's organisation is its registrable domain, exactly as the whole Public Suffix List says."""
+"""An e-mail's organisation is its registrable domain, exactly as the whole Public Suffix List says, in
+its ASCII (IDNA) form: an account key is one spelling of a domain."""
 
 import pytest
-from leadstream.identity.identifiers import organisation_domain
+from leadstream.identity.identifiers import ascii_domain, organisation_domain
 from publicsuffixlist import PublicSuffixList
 
 DOMAINS = [
@@ -27,7 +28,10 @@ DOMAINS = [
 def test_the_registrable_domain_is_the_public_suffix_lists(domain: str) -> None:
     whole_list = PublicSuffixList()
 
-    assert organisation_domain(f"jane@{domain}") == (whole_list.privatesuffix(domain) or domain)
+    expected = ascii_domain(whole_list.privatesuffix(domain) or domain)
+
+    assert organisation_domain(f"jane@{domain}") == expected
+    assert organisation_domain(f"jane@{ascii_domain(domain)}") == expected
 
 
 def test_free_mail_has_no_organisation() -> None:

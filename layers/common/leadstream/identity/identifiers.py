@@ -84,8 +84,23 @@ def device_lead(ids: list[Identifier]) -> str:
     return own.derived_lead_id()
 
 
+def ascii_domain(domain: str) -> str:
+    """A domain name as DNS and our keys spell it: IDNA (punycode) for non-ASCII labels, bücher.de ->
+    xn--bcher-kva.de, as email-validator normalises it (UTS #46, IDNA 2008). ValueError if it has none."""
+    if domain.isascii():
+        return domain
+    import idna  # only for the rare non-ASCII domain (a dependency of email-validator)
+
+    try:
+        return str(idna.encode(domain, uts46=True).decode("ascii"))
+    except idna.IDNAError as exc:
+        raise ValueError("is not a valid international domain name") from exc
+
+
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """Lower case, and the domain in its ASCII (IDNA) form: one identity however the domain is written."""
+    local, at, domain = email.strip().lower().rpartition("@")
+    return f"{local}@{ascii_domain(domain)}" if at else domain
 
 
 class EmailKind(StrEnum):
@@ -128,6 +143,12 @@ def _public_suffixes(tld: str) -> object:
     return PublicSuffixList()  # an IDN top-level domain: its rules may be written either way
 
 
+def _registrable(domain: str) -> str:
+    suffixes = _public_suffixes(domain.rpartition(".")[2])
+    registrable: str | None = suffixes.privatesuffix(domain)  # type: ignore[attr-defined]
+    return registrable or domain
+
+
 def organisation_domain(email: str) -> str | None:
     """The account an e-mail belongs to: its registrable domain, or None for free-mail providers.
 
@@ -135,7 +156,15 @@ def organisation_domain(email: str) -> str | None:
     """
     if email_kind(email) is EmailKind.FREE:
         return None
-    domain = email_domain(email)
-    suffixes = _public_suffixes(domain.rpartition(".")[2])
-    registrable: str | None = suffixes.privatesuffix(domain)  # type: ignore[attr-defined]
-    return registrable or domain
+    return _registrable(email_domain(email))
+
+
+def account_domain(name: str) -> str:
+    """The account a group call names by a domain or website host: its registrable domain, lower-case
+    ASCII (IDNA), as an e-mail's account is: www.eu.acme.co.uk -> acme.co.uk, bücher.de -> xn--bcher-kva.de.
+
+    ValueError when that leaves nothing, or text that is no domain (controls, bidi marks, spaces)."""
+    domain = name.strip().lower().rstrip(".").removeprefix("www.")
+    if not domain or not domain.isprintable() or " " in domain or "/" in domain or "@" in domain:
+        raise ValueError("does not name an organisation's domain")
+    return _registrable(ascii_domain(domain)) if "." in domain else ascii_domain(domain)

@@ -4,10 +4,16 @@ import base64
 import gzip
 import io
 import json
+import math
+import re
+import sys
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from pydantic import ValidationError
@@ -33,55 +39,177 @@ def error(status: HTTPStatus, message: str, **extra: Any) -> Response[str]:
 
 
 def body_text(app: APIGatewayHttpResolver, limit: int) -> str:
-    """The request body as text, gunzipped when the client compressed it (analytics-python can)."""
+    """The request body as text, gunzipped when the client compressed it (analytics-python can).
+
+    Unpaired surrogates encoded as if they were characters (what CESU-8 writers send for JSON strings
+    with them) are let through to be refused or removed field by field, as their JSON escapes are: one
+    such string must not cost the other messages of a batch. Any other byte that is not UTF-8 is a 400."""
     event = app.current_event
     raw = event.body or ""
-    data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
+    try:
+        data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8", "surrogatepass")
+    except ValueError as exc:  # binascii.Error
+        raise BadRequest("the request body is not valid base64") from exc
     if (event.headers.get("content-encoding") or "").lower() == "gzip":
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
                 data = unzipped.read(limit + 1)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise BadRequest("the body says Content-Encoding: gzip but is not gzip") from exc
     if len(data) > limit:
         raise BadRequest(f"request body is {len(data)} bytes; the limit is {limit} bytes")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8", "surrogatepass")
     except UnicodeDecodeError as exc:
         raise BadRequest("request body is not UTF-8 text") from exc
 
 
-def json_object(text: str) -> dict[str, Any]:
+# JSON that parses but that no message needs, refused where it is found (`check_json`): containers nested
+# deeper than a caller's limit, and numbers that are not finite (NaN, Infinity, 1e999) or too long to read.
+_CUT_DEPTH = 128  # below the parser's own recursion limit (~5,000 levels), far above any caller's limit
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+def _cut_deep(text: str) -> str:
+    """`text` with every array or object that opens deeper than _CUT_DEPTH replaced by null. One message
+    nested thousands of levels deep must not make a whole batch unreadable: cut like this it parses, and
+    `check_json` refuses that message alone (it still nests deeper than any limit)."""
+    kept: list[str] = []
+    depth, start, cutting = 0, 0, False
+    for token in _JSON_TOKENS.finditer(text):
+        bracket = token.group()
+        if bracket[0] == '"':
+            continue
+        if bracket in "[{":
+            depth += 1
+            if depth == _CUT_DEPTH + 1:
+                kept.append(text[start : token.start()])
+                cutting = True
+        else:
+            if depth == _CUT_DEPTH + 1 and cutting:
+                kept.append("null")
+                start, cutting = token.end(), False
+            depth -= 1
+    kept.append("null" if cutting else text[start:])  # unbalanced: JSON will say what is missing
+    return "".join(kept)
+
+
+def _bounded_int(digits: str) -> float | int:
+    """An integer, or infinity (refused by `check_json`) for one longer than Python converts from text."""
+    return int(digits) if len(digits) <= sys.get_int_max_str_digits() else math.inf
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError):  # nested too deep for the parser; an integer of 5,000 digits
+        return json.loads(_cut_deep(text), parse_int=_bounded_int)
+
+
+def json_object(text: str, *, max_depth: int | None = None) -> dict[str, Any]:
+    """The body as a JSON object; with `max_depth`, checked as a whole by `check_json` (a batch checks
+    each message of its own instead, so that one bad message never costs the others)."""
     if not text.strip():
         raise BadRequest("request body is empty; send a JSON object")
     try:
-        value = json.loads(text)
+        value = _loads(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
     if not isinstance(value, dict):
         raise BadRequest("request body must be a JSON object")
+    if max_depth is not None:
+        check_json(value, max_depth)
     return value
 
 
+def check_json(value: Any, max_depth: int) -> None:
+    """BadRequest, naming the top-level field, for containers nested deeper than `max_depth` (the object
+    itself is level 1) and for numbers that are not finite: NaN and Infinity (which Python's parser
+    accepts although JSON has no such numbers), 1e999, or integers too long to read."""
+    todo: list[tuple[Any, int, str]] = [(value, 1, "body")]
+    while todo:
+        item, depth, field = todo.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                problem = "NaN, Infinity and numbers beyond a double's range are not JSON numbers"
+                raise BadRequest(f"{field}: {problem}", details=[{"field": field, "problem": problem}])
+            continue
+        children: Iterable[tuple[Any, Any]]
+        if isinstance(item, dict):
+            children = item.items()
+        elif isinstance(item, list):
+            children = ((field, child) for child in item)
+        else:
+            continue
+        if depth > max_depth:
+            problem = f"nests deeper than {max_depth} levels"
+            raise BadRequest(f"{field}: {problem}", details=[{"field": field, "problem": problem}])
+        for key, child in children:
+            if isinstance(child, dict | list | float):
+                todo.append((child, depth + 1, str(key) if depth == 1 else field))
+
+
 def write_key(app: APIGatewayHttpResolver, body: dict[str, Any] | None = None) -> str | None:
-    """The write key: HTTP Basic user name (Segment SDKs), else `writeKey` in the body or query string."""
+    """The write key: HTTP Basic user name (Segment SDKs), else `writeKey` in the body or query string.
+    Whether it could be a key at all is the source directory's to say (a 401, never a look-up)."""
     auth = app.current_event.headers.get("authorization") or ""
     if auth.lower().startswith("basic "):
         try:
             user = base64.b64decode(auth[6:].strip()).decode().partition(":")[0]
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("the Authorization header is not valid HTTP Basic") from None
+        except ValueError:  # not base64, or not UTF-8 (UnicodeDecodeError is a ValueError)
+            raise Unauthorized("the Authorization header is not valid HTTP Basic") from None
         if user:
             return user
     given = (body or {}).get("writeKey") or (app.current_event.query_string_parameters or {}).get("writeKey")
-    return str(given) if given else None
+    return given if isinstance(given, str) and given else None
+
+
+# Characters that never reach a Location header as they are (controls, spaces, quotes, non-ASCII): the
+# URL is parsed and written again with these percent-encoded, so no CR/LF can ever start a header.
+_URL_SAFE = "/%:@!$&'()*+,;=~"
+
+
+def location(url: str) -> str:
+    """A redirect target as it may go into a Location header: parsed, without user information, and
+    re-serialised with everything outside URL syntax percent-encoded. BadRequest if it is no http(s) URL."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port  # ValueError for a malformed host or port
+        if host and not host.isascii():
+            host = host.encode("idna").decode("ascii")
+    except (ValueError, UnicodeError) as exc:
+        raise BadRequest("the redirect URL is not a valid URL") from exc
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise BadRequest("the redirect URL must be an http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        raise BadRequest("the redirect URL must not carry a user name or password")
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
+    return urlunsplit(
+        (
+            parts.scheme.lower(),
+            quote(netloc, safe="[]:"),
+            quote(parts.path, safe=_URL_SAFE),
+            quote(parts.query, safe=_URL_SAFE + "?"),
+            quote(parts.fragment, safe=_URL_SAFE + "?"),
+        )
+    )
 
 
 def received_at(app: APIGatewayHttpResolver) -> datetime:
     epoch_ms = app.current_event.request_context.time_epoch
     return datetime.fromtimestamp(epoch_ms / 1000, UTC) if epoch_ms else datetime.now(UTC)
+
+
+# What a 503 may truthfully say: a request can fail after some of its writes (a link, a profile, the first
+# 25 events of a batch). Every write is idempotent, so the same request again converges to exactly once.
+UNAVAILABLE = (
+    "temporarily unavailable: part of this request may have been stored; retry it, a retried message "
+    "(same messageId) is stored once"
+)
 
 
 def install_error_handlers(app: APIGatewayHttpResolver) -> None:
@@ -112,9 +240,7 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
         return Response(
             status_code=HTTPStatus.SERVICE_UNAVAILABLE.value,
             content_type=content_types.APPLICATION_JSON,
-            body=json.dumps(
-                {"success": False, "error": "temporarily unavailable, nothing was stored; retry"}
-            ),
+            body=json.dumps({"success": False, "error": UNAVAILABLE}),
             headers={"Retry-After": "1"},
         )
 

@@ -37,6 +37,7 @@ class StateItem(Item):
     stage = UnicodeAttribute(null=True)
     known = BooleanAttribute(null=True)
     contrib = MapAttribute[str, list[int]](null=True)  # rule id -> [points, times]
+    weights = MapAttribute[str, float](null=True)  # rule id -> occurrences still counting at as_of
     fit = MapAttribute[str, int](null=True)
     first_touch = MapAttribute[str, str](null=True)
     last_touch = MapAttribute[str, str](null=True)
@@ -79,6 +80,8 @@ def _transition_item(t: Transition) -> dict[str, Any]:
 def _score(item: StateItem) -> LeadScore:
     contrib = item.contrib.as_dict() if item.contrib else {}
     touch = item.first_touch.as_dict() if item.first_touch else None
+    # STATE written before weights existed: each rule's occurrences count as if they were of `as_of`
+    weights = item.weights.as_dict() if item.weights else {k: v[1] for k, v in contrib.items()}
     return LeadScore(
         lead_id=item.pk.removeprefix("LEAD#"),
         behaviour=float(item.behaviour or 0),
@@ -86,6 +89,7 @@ def _score(item: StateItem) -> LeadScore:
         stage=Stage(item.stage or Stage.LEAD.value),
         known=bool(item.known),
         contributions={k: (int(v[0]), int(v[1])) for k, v in contrib.items()},
+        weights={k: float(v) for k, v in weights.items()},
         fit_points={k: int(v) for k, v in (item.fit.as_dict() if item.fit else {}).items()},
         first_touch=Touch.from_dict(touch) if touch else None,
         last_touch=Touch.from_dict(item.last_touch.as_dict()) if item.last_touch else None,
@@ -153,6 +157,7 @@ class ScoreRepository:
             stage=score.stage.value,
             known=score.known,
             contrib={k: list(v) for k, v in score.contributions.items()} or None,
+            weights={k: round(v, 4) for k, v in score.weights.items()} or None,
             fit=score.fit_points or None,
             first_touch=score.first_touch.to_dict() if score.first_touch else None,
             last_touch=score.last_touch.to_dict() if score.last_touch else None,

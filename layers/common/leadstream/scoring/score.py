@@ -2,6 +2,11 @@
 
 Everything here is O(1) per event: a lead's score is a stored value with the time it was valid at
 (``as_of``); decay is evaluated from those two numbers, never by re-reading history.
+
+Rule caps (``max_times``) apply to what still counts: each occurrence of a rule weighs 1 when it happens
+and fades with the same half-life as its points (``LeadScore.weights``). An occurrence earns the rule's
+points only while the rule's faded weight leaves room for a whole one, so a view from years ago weighs
+nothing and cannot use up today's points, while views of the same day still stop at the cap.
 """
 
 from dataclasses import dataclass, field, replace
@@ -13,6 +18,9 @@ from leadstream.tracking.attribution import Channel, Touch
 from leadstream.tracking.events import BehaviourEvent, EventType
 
 SESSION_TIMEOUT = timedelta(minutes=30)  # a visit ends after 30 minutes without activity
+# Weights below this are forgotten (an occurrence about ten half-lives old): STATE stays small.
+MIN_WEIGHT = 0.001
+_TOLERANCE = 1e-6  # float noise in faded weights: an occurrence the same second is not "over" the cap
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,9 @@ class LeadScore:
     stage: Stage = Stage.LEAD
     known: bool = False
     contributions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Per rule, how many of its occurrences still count at `as_of`: each weighs 1 when it happens and
+    # fades as behaviour points do. The caps (max_times) apply to these, not to the counts above.
+    weights: dict[str, float] = field(default_factory=dict)
     fit_points: dict[str, int] = field(default_factory=dict)
     first_touch: Touch | None = None
     last_touch: Touch | None = None  # of the latest session that did not come direct
@@ -73,20 +84,43 @@ def _behaviour_rule(model: ScoringModel, event: BehaviourEvent) -> BehaviourRule
     return next((rule for rule in model.behaviour if rule.match.matches(event)), None)
 
 
+def _faded(
+    model: ScoringModel, weights: dict[str, float], since: datetime | None, until: datetime
+) -> dict[str, float]:
+    """Every rule's weight brought from `since` to `until` (the ones faded to nothing are forgotten)."""
+    factor = model.decay(1.0, since, until)
+    if factor == 1.0:
+        return dict(weights)
+    return {rule: w * factor for rule, w in weights.items() if w * factor >= MIN_WEIGHT}
+
+
+def _has_room(rule: BehaviourRule, weight: float) -> bool:
+    return rule.max_times is None or weight + 1 <= rule.max_times + _TOLERANCE
+
+
 def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> LeadScore:
-    contributions = dict(state.contributions)
+    contributions = state.contributions
+    weights = state.weights
     behaviour = state.behaviour
     as_of = state.as_of
     rule = _behaviour_rule(model, event)
-    if rule is not None:
+    if rule is not None and (as_of is None or event.at >= as_of):
+        weight = model.decay(weights.get(rule.id, 0.0), as_of, event.at)
+        if _has_room(rule, weight):
+            weights = {**_faded(model, weights, as_of, event.at), rule.id: weight + 1}
+            behaviour = model.decay(behaviour, as_of, event.at) + rule.points
+            as_of = event.at
+    elif rule is not None and as_of is not None:
+        # A late event: its points have decayed as long as it is old, and so has its weight. Its room under
+        # the cap is judged as if it happened now, so an old event never takes the place of a new one.
+        weight = weights.get(rule.id, 0.0)
+        if _has_room(rule, weight):
+            age = model.decay(1.0, event.at, as_of)
+            weights = {**weights, rule.id: weight + age}
+            behaviour += rule.points * age
+    if rule is not None and weights is not state.weights:  # the rule earned
         points, times = contributions.get(rule.id, (0, 0))
-        if rule.max_times is None or times < rule.max_times:
-            contributions[rule.id] = (points + rule.points, times + 1)
-            if as_of is None or event.at >= as_of:
-                behaviour = model.decay(behaviour, as_of, event.at) + rule.points
-                as_of = event.at
-            else:  # a late event: its points have decayed as long as it is old
-                behaviour += model.decay(rule.points, event.at, as_of)
+        contributions = {**contributions, rule.id: (points + rule.points, times + 1)}
 
     fit_points = dict(state.fit_points)
     for fit_rule in model.fit:
@@ -124,6 +158,7 @@ def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> 
         behaviour=behaviour,
         as_of=as_of,
         contributions=contributions,
+        weights=weights,
         fit_points=fit_points,
         known=known,
         first_touch=first_touch,
@@ -170,7 +205,8 @@ def apply_events(model: ScoringModel, state: LeadScore, events: list[BehaviourEv
 def merge(model: ScoringModel, into: LeadScore, other: LeadScore) -> LeadScore:
     """Fold an anonymous lead's history into the known lead it turned out to be.
 
-    Rule caps (max_times) hold across the merge: points beyond a cap are taken off again.
+    Rule caps (max_times) hold across the merge: where both leads' occurrences of a rule, faded to the
+    merged score's time, weigh more than the cap, the points of the excess are taken off again.
     """
     if other.as_of is None:
         behaviour, as_of = into.behaviour, into.as_of
@@ -181,18 +217,27 @@ def merge(model: ScoringModel, into: LeadScore, other: LeadScore) -> LeadScore:
         behaviour = into.behaviour + model.decay(other.behaviour, other.as_of, into.as_of)
         as_of = into.as_of
     caps = {rule.id: rule for rule in model.behaviour}
-    # The points over a cap are the older ones: take them off as decayed as they are by now.
-    older = min((t for t in (into.as_of, other.as_of) if t is not None), default=None)
+    mine = _faded(model, into.weights, into.as_of, as_of) if as_of else dict(into.weights)
+    theirs = _faded(model, other.weights, other.as_of, as_of) if as_of else dict(other.weights)
+    weights = {**mine}
     contributions = dict(into.contributions)
-    for rule_id, (points, times) in other.contributions.items():
+    for rule_id in dict.fromkeys([*other.contributions, *theirs]):
+        weight = mine.get(rule_id, 0.0) + theirs.get(rule_id, 0.0)
         mine_points, mine_times = contributions.get(rule_id, (0, 0))
-        total_points, total_times = mine_points + points, mine_times + times
+        points, times = other.contributions.get(rule_id, (0, 0))
         rule = caps.get(rule_id)
-        if rule is not None and rule.max_times is not None and total_times > rule.max_times:
-            excess = total_points - rule.points * rule.max_times
-            behaviour -= model.decay(excess, older, as_of) if as_of else excess
-            total_points, total_times = rule.points * rule.max_times, rule.max_times
-        contributions[rule_id] = (total_points, total_times)
+        if rule is not None and rule.max_times is not None and weight > rule.max_times + _TOLERANCE:
+            behaviour -= rule.points * (weight - rule.max_times)
+            weight = float(rule.max_times)
+            # the occurrences the cap took off are the other lead's, as far as its own ones go
+            kept = max(0, min(times, max(rule.max_times, mine_times) - mine_times))
+            points, times = (points * kept // times if times else 0), kept
+        if weight >= MIN_WEIGHT:
+            weights[rule_id] = weight
+        else:
+            weights.pop(rule_id, None)
+        if mine_times or times:
+            contributions[rule_id] = (mine_points + points, mine_times + times)
     other_first = other.first_seen is not None and (
         into.first_seen is None or other.first_seen < into.first_seen
     )
@@ -203,6 +248,7 @@ def merge(model: ScoringModel, into: LeadScore, other: LeadScore) -> LeadScore:
         behaviour=behaviour,
         as_of=as_of,
         contributions=contributions,
+        weights=weights,
         fit_points={**other.fit_points, **into.fit_points},
         first_touch=first_touch,
         first_seen=first_seen,

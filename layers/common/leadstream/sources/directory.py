@@ -13,6 +13,7 @@ from leadstream.sources.model import (
     new_salt,
     new_source_id,
     new_write_key,
+    plausible_write_key,
 )
 from leadstream.sources.repository import SourceRepository
 
@@ -47,6 +48,8 @@ class SourceDirectory:
     def authenticate(self, key: str | None, origin: str | None, now: datetime) -> Source:
         if not key:
             raise Unauthorized("a write key is required: HTTP Basic user name, or 'writeKey' in the body")
+        if not plausible_write_key(key):  # no look-up: DynamoDB would refuse it as a key (a 503)
+            raise Unauthorized("unknown or retired write key")
         source, expires = self._lookup(key)
         if source is None or (expires is not None and now >= expires):
             raise Unauthorized("unknown or retired write key")
@@ -78,14 +81,19 @@ class SourceAdmin:
         *,
         source_id: str | None = None,
         key: str | None = None,
+        allow_import: bool = False,
     ) -> Created:
-        """A new source and its first write key (`source_id`/`key` fixed only for local demos and tests)."""
+        """A new source and its first write key (`source_id`/`key` fixed only for local demos and tests).
+        `allow_import`: it may send history to /v1/import (a backfill, a simulator, a migration)."""
+        if key is not None and not plausible_write_key(key):
+            raise ValueError("a write key is 1 to 256 printable ASCII characters without spaces")
         source = Source(
             source_id or new_source_id(name),
             name,
             tuple(o.rstrip("/") for o in origins),
             privacy=privacy,
             salt=new_salt(),
+            allow_import=allow_import,
         )
         self.repo.save_source(source, now)
         write_key = key or new_write_key()

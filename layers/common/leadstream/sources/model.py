@@ -8,6 +8,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 DEFAULT_RETENTION_DAYS = 90  # how long raw behaviour is kept when a source says nothing else
+# Ours are 36 characters ("lsk_" + 32). A key can never be longer than this, nor anything but printable
+# ASCII: such a key is unknown without a look-up (DynamoDB refuses keys over 2,048 bytes outright).
+MAX_WRITE_KEY_LENGTH = 256
 
 
 class IpMode(StrEnum):
@@ -40,6 +43,9 @@ class Source:
     status: SourceStatus = SourceStatus.ACTIVE
     privacy: Privacy = field(default_factory=Privacy)
     salt: str = ""  # keys this source's IP hashes
+    # May send history (events of any age) to /v1/import: backfills, simulators, migrations. The live
+    # endpoints take events of the last days only (tracking.segment.LIVE_HISTORY).
+    allow_import: bool = False
 
     @property
     def active(self) -> bool:
@@ -66,6 +72,11 @@ class WriteKey:
         return self.expires_at is None or now < self.expires_at
 
 
+def plausible_write_key(key: str) -> bool:
+    """Whether `key` could be a write key at all: 1 to MAX_WRITE_KEY_LENGTH printable ASCII characters."""
+    return 0 < len(key) <= MAX_WRITE_KEY_LENGTH and key.isascii() and key.isprintable() and " " not in key
+
+
 def new_write_key() -> str:
     """A write key: public by design (it sits in web pages), unguessable, never logged."""
     return "lsk_" + secrets.token_urlsafe(24)
@@ -83,8 +94,8 @@ def new_salt() -> str:
 def anonymise_ip(ip: str | None, mode: IpMode, salt: str) -> str | None:
     if not ip or mode is IpMode.DROP:
         return None
-    try:
-        address = ipaddress.ip_address(ip.strip())
+    try:  # an IPv6 zone ("fe80::1%eth0") names the visitor's network card: never kept
+        address = ipaddress.ip_address(ip.strip().partition("%")[0])
     except ValueError:
         return None
     if mode is IpMode.HASH:

@@ -1,11 +1,12 @@
-"""Data access for sources, their write keys and bot counters (SourcesTable, pk/sk strings).
+"""Data access for sources, their write keys and counters (SourcesTable, pk/sk strings).
 
-SOURCE#<id> / PROFILE       name, allowed origins, status, privacy settings, salt
-SOURCE#<id> / BOTS#<day>    bot and crawler hits that day (counted, never stored as behaviour)
-KEY#<write key> / KEY       which source a key belongs to; a rotated key gets expires_at
+SOURCE#<id> / PROFILE         name, allowed origins, status, privacy settings, salt, allow_import
+SOURCE#<id> / BOTS#<day>      bot and crawler hits that day (counted, never stored as behaviour)
+SOURCE#<id> / FORMS#<minute>  form submissions that minute (the rate limit); expires_at an hour later
+KEY#<write key> / KEY         which source a key belongs to; a rotated key gets expires_at
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 
@@ -25,11 +26,12 @@ class _SourceItem(Item):
     retention_days = NumberAttribute(null=True)
     honour_dnt = BooleanAttribute(null=True)
     salt = UnicodeAttribute(null=True)
+    allow_import = BooleanAttribute(null=True)
     created_at = NumberAttribute(null=True)
-    # KEY items
+    # KEY items (when a rotation retires it), FORMS items (a counter of a past minute is no use)
     source_id = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
-    # BOTS items
+    # BOTS and FORMS items
     hits = NumberAttribute(null=True)
 
 
@@ -45,6 +47,7 @@ def _source(item: _SourceItem) -> Source:
             honour_dnt=True if item.honour_dnt is None else bool(item.honour_dnt),
         ),
         salt=item.salt or "",
+        allow_import=bool(item.allow_import),
     )
 
 
@@ -96,6 +99,7 @@ class SourceRepository:
             retention_days=source.privacy.retention_days,
             honour_dnt=source.privacy.honour_dnt,
             salt=source.salt,
+            allow_import=source.allow_import or None,
             created_at=now.timestamp(),
         )
         with mapped_errors("saving a source"):
@@ -117,6 +121,16 @@ class SourceRepository:
             self.items(f"SOURCE#{source_id}", f"BOTS#{day.isoformat()}").update(
                 actions=[self.items.hits.add(hits)]
             )
+
+    def count_form(self, source_id: str, minute: datetime) -> int:
+        """Add one to the source's form submissions of `minute` (one UpdateItem); the count so far."""
+        items = self.items
+        item = items(f"SOURCE#{source_id}", f"FORMS#{minute:%Y-%m-%dT%H:%M}")
+        with mapped_errors("counting form submissions"):
+            item.update(
+                actions=[items.hits.add(1), items.expires_at.set((minute + timedelta(hours=1)).timestamp())]
+            )
+        return int(item.hits or 0)
 
     def bot_hits(self, source_id: str) -> dict[str, int]:
         with mapped_errors("reading bot counts"):

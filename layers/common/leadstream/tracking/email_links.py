@@ -6,10 +6,10 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from leadstream.platform.errors import BadRequest
-from leadstream.platform.http import RequestFacts
+from leadstream.platform.http import RequestFacts, location
 from leadstream.sources.model import Source
 from leadstream.tracking.bots import is_bot
 from leadstream.tracking.events import EventType
@@ -29,7 +29,10 @@ def signature(params: dict[str, str], secret: str) -> str:
 
 def verify(params: dict[str, str], secret: str) -> bool:
     given = params.get(SIGNATURE, "")
-    return bool(given) and hmac.compare_digest(given.encode(), signature(params, secret).encode())
+    try:
+        return bool(given) and hmac.compare_digest(given.encode(), signature(params, secret).encode())
+    except UnicodeEncodeError:  # an unpaired surrogate in a parameter: nothing we ever signed
+        return False
 
 
 def signed_query(params: dict[str, str], secret: str) -> str:
@@ -67,12 +70,14 @@ class EmailLinks:
 
     def click(self, params: dict[str, str], facts: RequestFacts) -> tuple[str, bool]:
         """The URL to redirect to, only when its signature is ours (never an open redirect), and whether a
-        click was recorded (not for bots: link scanners of mail servers follow every link)."""
+        click was recorded (not for bots: link scanners of mail servers follow every link). The URL is
+        the signed one parsed and written again (`platform.http.location`), never the text as it came."""
         target = params.get(TARGET, "")
-        if not verify(params, self.secret()) or urlsplit(target).scheme not in ("http", "https"):
+        if not verify(params, self.secret()):
             raise BadRequest(
                 "this link is not signed by this Leadstream (tampered or incomplete); nothing to open"
             )
+        target = location(target)  # BadRequest for anything but an http(s) URL
         if not params.get(RECIPIENT) or is_bot(facts.user_agent):
             return target, False
         self.ingest.email(

@@ -25,7 +25,7 @@ from leadstream.sources.model import Source, anonymise_ip
 from leadstream.tracking.attribution import Channel, Touch, classify
 from leadstream.tracking.events import BehaviourEvent, EventType
 from leadstream.tracking.repository import EventRepository
-from leadstream.tracking.segment import Contact, FormSubmission, Message
+from leadstream.tracking.segment import Contact, FormSubmission, Message, clean_text
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,27 @@ class Recorded:
 
 
 def _content_id(prefix: str, payload: object) -> str:
-    """A stable message id for callers that send none, so that their retries still dedupe."""
+    """A message id for callers that send none: a hash of the content and of when it happened (see
+    `_message_content`), so that a retry dedupes while a real repeat later is a message of its own."""
     body = json.dumps(payload, sort_keys=True, default=str).encode()
     return f"{prefix}-{hashlib.blake2b(body, digest_size=16).hexdigest()}"
+
+
+def _message_content(msg: Message, received_at: datetime) -> dict[str, object]:
+    """What identifies a message without a messageId: everything in it but `sentAt` (a retry is sent
+    later), with its device time; without one, the second it was received. The same message twice in
+    one request is one; sent again later (a second identical call, or a retry of a call without
+    messageId or timestamp) it is another."""
+    content = msg.model_dump(mode="json", by_alias=True, exclude={"sent_at"})
+    if msg.timestamp is None and msg.original_timestamp is None:
+        content["receivedAt"] = received_at.replace(microsecond=0).isoformat()
+    return content
 
 
 def _text(properties: dict[str, object], key: str) -> str | None:
     """A page property as a string; SDKs send anything, and only strings mean something here."""
     value = properties.get(key)
-    return value if isinstance(value, str) and value else None
+    return (clean_text(value)[:2048] or None) if isinstance(value, str) else None
 
 
 def _split(url: str | None) -> SplitResult | None:
@@ -63,7 +75,11 @@ def _page_touch(msg: Message) -> tuple[str | None, Touch]:
     parts = _split(page.url or _text(props, "url"))
     path = page.path or _text(props, "path") or (parts.path if parts else None) or None
     search = page.search or _text(props, "search") or ""
-    query = dict(parse_qsl((parts.query if parts else "") or search.lstrip("?")))
+    # percent-decoded values may hold anything (%0d%0a): cleaned like any text we keep
+    query = {
+        clean_text(k): clean_text(v)[:200]
+        for k, v in parse_qsl((parts.query if parts else "") or search.lstrip("?"))
+    }
     campaign = dict(msg.context.campaign)
     for key, value in query.items():
         if key.startswith("utm_"):
@@ -87,13 +103,6 @@ class Request:
     def anonymised_ip(self, given: str | None) -> str | None:
         privacy = self.source.privacy
         return anonymise_ip(given or self.ip, privacy.ip_mode, self.source.salt)
-
-
-def _group_domain(msg: Message) -> str:
-    website = msg.traits.website
-    host = _split(website if website and "//" in website else f"https://{website}" if website else None)
-    domain = msg.traits.domain or (host.hostname if host else None) or msg.group_id or ""
-    return domain.lower().removeprefix("www.")
 
 
 class Ingest:
@@ -142,7 +151,7 @@ class Ingest:
         if msg.type == "alias":
             return lead_id, own, None
         if msg.type == "group":
-            domain = _group_domain(msg)
+            domain = msg.account()
             traits = {
                 "name": msg.traits.name or msg.traits.company,
                 "industry": msg.traits.industry,
@@ -158,7 +167,7 @@ class Ingest:
         path, touch = _page_touch(msg) if msg.type == "page" else (None, None)
         names = {"track": msg.event, "page": msg.name, "screen": msg.name}
         event = BehaviourEvent(
-            message_id=msg.message_id or _content_id("msg", msg.model_dump(mode="json", by_alias=True)),
+            message_id=msg.message_id or _content_id("msg", _message_content(msg, now)),
             type=EventType(msg.type),
             at=msg.occurred_at(now),
             name=names.get(msg.type),
@@ -175,7 +184,10 @@ class Ingest:
         ids = identifiers(sub.anonymous_id, None, email)
         lead_id = self._lead_of(ids, req.received_at)
         fit = self._identify(lead_id, email, sub, req.received_at)
+        # a submission without messageId is one per content and minute: a double click or a browser's
+        # resend is one, the same request sent again later is another
         content = sub.model_dump(mode="json", exclude={"next", "message_id", "write_key"})
+        content["minute"] = req.received_at.replace(second=0, microsecond=0).isoformat()
         event = BehaviourEvent(
             message_id=sub.message_id or _content_id(f"form-{form_id}", content),
             type=EventType.FORM,
@@ -195,6 +207,7 @@ class Ingest:
         """An e-mail open or click, for the contact whose hashed e-mail key the signed link carries."""
         at = req.received_at
         target = _split(link)
+        name = (clean_text(campaign)[:200] or None) if campaign else None
         detail = {
             "kind": kind.value,
             "key": email_key,
@@ -203,14 +216,13 @@ class Ingest:
             "minute": at.replace(second=0, microsecond=0).isoformat(),
         }
         event = BehaviourEvent(
-            message_id=_content_id(
-                kind.value, detail
-            ),  # a mail client re-fetching within a minute counts once
+            # a mail client re-fetching within a minute counts once
+            message_id=_content_id(kind.value, detail),
             type=kind,
             at=at,
-            name=campaign,
-            path=target.netloc if target else None,
-            touch=Touch(Channel.EMAIL, "email", "email", campaign, None),
+            name=name,
+            path=clean_text(target.netloc) if target else None,
+            touch=Touch(Channel.EMAIL, "email", "email", name, None),
             source_id=req.source.id,
             ip=req.anonymised_ip(None),
         )
