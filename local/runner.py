@@ -1,7 +1,9 @@
 """`make run`: the whole Leadstream pipeline on http://127.0.0.1:3000 against moto in server mode.
 
 Everything is wired from template.yaml: routes, stream subscriptions (with filters and partial batch
-failures) and EventBridge rules. Each function runs in its own process with its template environment.
+failures) and EventBridge rules. Each function runs in processes of its own (its execution environments,
+up to --concurrency at once) with its template environment. The local AWS listens on 127.0.0.1 only
+(unless --aws-host says otherwise), whatever --host the tracking API listens on.
 """
 
 import argparse
@@ -13,10 +15,12 @@ import socket
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from leadstream.notifications.message import for_terminal
 from leadstream.sources.directory import SourceAdmin
 from leadstream.sources.model import Privacy
 from leadstream.sources.repository import SourceRepository
@@ -25,26 +29,31 @@ from moto.server import ThreadedMotoServer
 from local.aws import clients, delivery_queue_name, provision
 from local.environment import REGION, local_overrides
 from local.events import BusDelivery, StreamPoller
-from local.gateway import make_server
-from local.template import REPO, Stack, load_stack
-from local.workers import Worker
+from local.gateway import BODY_TIMEOUT, make_server
+from local.template import REPO, TEMPLATE, Stack, load_stack
+from local.workers import DEFAULT_CONCURRENCY, FunctionError, Pool
 
 STACK = "leadstream-local"
 # The demo website's source. A fixed key, for the local stack only, so events/ samples can carry it.
 DEMO_SOURCE = "demo-site"
 DEMO_WRITE_KEY = "lsk_local_demo"
+# The origin the sample events in events/ come from: the same whatever port make run uses.
+SAMPLE_ORIGIN = "http://localhost"
+AWS_HOST = "127.0.0.1"  # the local AWS listens here, whatever --host says (--aws-host to expose it)
 
 
 def create_demo_source(stack: Stack, endpoint: str | None, origins: tuple[str, ...]) -> None:
-    """The source the demo website sends with (and the sample events in events/ use). `endpoint` None:
-    the AWS this process already talks to (moto's in-process mock in the bench)."""
+    """The source the demo website sends with, allowing `origins` and SAMPLE_ORIGIN (that of the sample
+    events in events/). `endpoint` None: the AWS this process already talks to (moto's in-process mock in
+    the bench)."""
     if endpoint:
         os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="local")
         os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - moto accepts any credentials
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
     admin = SourceAdmin(SourceRepository(stack.physical_name("SourcesTable")))
+    allowed = tuple(dict.fromkeys((*origins, SAMPLE_ORIGIN)))
     admin.create(
-        "Demo website", origins, Privacy(), datetime.now(UTC), source_id=DEMO_SOURCE, key=DEMO_WRITE_KEY
+        "Demo website", allowed, Privacy(), datetime.now(UTC), source_id=DEMO_SOURCE, key=DEMO_WRITE_KEY
     )
 
 
@@ -53,12 +62,21 @@ def _log(message: str) -> None:
 
 
 def _show_notification(line: str) -> None:
+    """A notification in the terminal: what a visitor typed is shown, never interpreted (escapes)."""
     note = json.loads(line)
     bar = "=" * 72
-    print(f"\n{bar}\n  SALES NOTIFICATION  {note['subject']}\n{bar}", flush=True)
+    print(f"\n{bar}\n  SALES NOTIFICATION  {for_terminal(note['subject'])}\n{bar}", flush=True)
     for text_line in note["text"].splitlines():
-        print(f"  {text_line}", flush=True)
+        print(f"  {for_terminal(text_line)}", flush=True)
     print(bar + "\n", flush=True)
+
+
+def _write_endpoints(args: argparse.Namespace, endpoint: str) -> Path:
+    """Where this run listens, for `python -m cli` (cli/target.py reads .local/endpoints.json)."""
+    api_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    path: Path = args.notifications.parent / "endpoints.json"
+    path.write_text(json.dumps({"api": f"http://{api_host}:{args.port}", "aws": endpoint}) + "\n")
+    return path
 
 
 class NotificationTail(threading.Thread):
@@ -81,9 +99,38 @@ class NotificationTail(threading.Thread):
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface of the tracking API and demo site (default 127.0.0.1; 0.0.0.0: every interface). "
+        "The local AWS stays on 127.0.0.1 (see --aws-host).",
+    )
     parser.add_argument("--port", type=int, default=3000, help="tracking API and demo site (default 3000)")
-    parser.add_argument("--aws-port", type=int, default=4599, help="local AWS endpoint, moto (default 4599)")
+    parser.add_argument(
+        "--aws-port", type=int, default=4599, help="port of the local AWS endpoint, moto (default 4599)"
+    )
+    parser.add_argument(
+        "--aws-host",
+        default=AWS_HOST,
+        help=f"interface of the local AWS (default {AWS_HOST}). It has no authentication: with 0.0.0.0 "
+        "anyone on your network can read and change its data (for containers that cannot reach loopback)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"execution environments (processes) per function at most (default {DEFAULT_CONCURRENCY}); "
+        "one starts with make run, more when invocations overlap",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=BODY_TIMEOUT,
+        help=f"seconds a request body may stall before the answer is 400 (default {BODY_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--template", type=Path, default=TEMPLATE, help="SAM template (default template.yaml)"
+    )
     parser.add_argument(
         "--notifications", type=Path, default=REPO / ".local" / "notifications.jsonl", help="JSON lines file"
     )
@@ -102,16 +149,24 @@ def function_environment(args: argparse.Namespace) -> dict[str, str]:
 
 def _banner(args: argparse.Namespace, stack: Stack, endpoint: str) -> None:
     base = f"http://{args.host}:{args.port}"
-    leads = stack.physical_name("LeadsTable")
+    leads = stack.physical_name("LeadsTable") if "LeadsTable" in stack.resources else "<table>"
+
+    def reach(host: str) -> str:
+        if host in ("127.0.0.1", "localhost", "::1"):
+            return "this machine only"
+        return f"listening on {host}: reachable from the network"
+
     print(
         f"""
-Leadstream is running locally (stack {stack.name}, everything wired from template.yaml).
+Leadstream is running locally (stack {stack.name}, everything wired from {args.template.name}).
 
-  Tracking API      {base}   ({len(stack.routes)} routes from template.yaml: Segment HTTP API /v1/identify ...
-                    /v1/batch and short paths, /v1/lb.js, /v1/o.gif, /v1/c, /v1/forms/{{form_id}})
+  Tracking API      {base}   ({reach(args.host)})
+                    {len(stack.routes)} routes from the template: Segment HTTP API /v1/identify ...
+                    /v1/batch and short paths, /v1/lb.js, /v1/o.gif, /v1/c, /v1/forms/{{form_id}}
   Demo website      {base}/demo/   (source "{DEMO_SOURCE}", write key {DEMO_WRITE_KEY})
-  Local AWS (moto)  {endpoint}
+  Local AWS (moto)  {endpoint}   ({reach(args.aws_host)})
                     aws --endpoint-url {endpoint} --region {REGION} dynamodb scan --table-name {leads}
+  Functions         {len(stack.functions)}, each up to {args.concurrency} execution environments (processes)
   Notifications     {args.notifications}  (also printed here)
   Function logs     {args.notifications.parent / "logs"}/<Function>.log  (make run ARGS=--verbose: here)
   sam local env     {args.notifications.parent / "sam-local-env.json"}  (see README, "With Docker")
@@ -131,7 +186,8 @@ def write_sam_local_env(stack: Stack, path: Path) -> None:
 
 
 def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
@@ -140,24 +196,41 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def start_pools(pools: dict[str, Pool]) -> None:
+    """One execution environment per function, all starting at once (each imports its handler)."""
+    with ThreadPoolExecutor(max_workers=len(pools) or 1) as starting:
+        for started in [starting.submit(pool.start) for pool in pools.values()]:
+            started.result()
+
+
+def http_cors(stack: Stack) -> dict[str, Any]:
+    """The CorsConfiguration of the template's HTTP API (none: API Gateway adds no CORS headers)."""
+    for resource in stack.of_type("AWS::Serverless::HttpApi").values():
+        cors: dict[str, Any] = stack.resolve(resource.get("Properties", {}).get("CorsConfiguration", {}))
+        return cors if isinstance(cors, dict) else {}
+    return {}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for port, flag in ((args.port, "--port"), (args.aws_port, "--aws-port")):
-        if not _port_free(args.host, port):
+    args.template = args.template.resolve()
+    for host, port, flag in ((args.host, args.port, "--port"), (args.aws_host, args.aws_port, "--aws-port")):
+        if not _port_free(host, port):
             print(
-                f"Port {port} on {args.host} is in use (another `make run`?). Stop it, or pick another port: "
+                f"Port {port} on {host} is in use (another `make run`?). Stop it, or pick another port: "
                 f"make run ARGS='{flag} <port>'",
                 file=sys.stderr,
             )
             return 1
     args.notifications.parent.mkdir(parents=True, exist_ok=True)
-    endpoint = f"http://{args.host}:{args.aws_port}"
+    endpoint = f"http://{AWS_HOST}:{args.aws_port}"  # the functions reach it over loopback
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-    moto = ThreadedMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
+    moto = ThreadedMotoServer(ip_address=args.aws_host, port=args.aws_port, verbose=False)
     moto.start()
     stop = threading.Event()
-    workers: dict[str, Worker] = {}
+    pools: dict[str, Pool] = {}
     server = None
+    endpoints_file: Path | None = None
     try:
         origins = f"http://localhost:{args.port},http://127.0.0.1:{args.port}"
         stack = load_stack(
@@ -165,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             REGION,
             {"StageName": "local", "AllowedOrigins": origins, "LocalAwsEndpoint": endpoint},
             function_environment(args),
+            args.template,
         )
         aws = clients(endpoint, REGION)
         queues = provision(stack, aws)
@@ -174,22 +248,25 @@ def main(argv: list[str] | None = None) -> int:
             f"http://localhost:{args.port}",
             f"http://127.0.0.1:{args.port}",
         )
-        create_demo_source(stack, endpoint, tuple(dict.fromkeys(site)))
+        if "SourcesTable" in stack.resources:
+            create_demo_source(stack, endpoint, tuple(dict.fromkeys(site)))
         tables = len(stack.of_type("AWS::DynamoDB::Table"))
         _log(f"created {tables} tables, {len(queues)} queues, the bus and its rules in local AWS")
         logs = args.notifications.parent / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         for logical_id, function in stack.functions.items():
-            workers[logical_id] = Worker(function, None if args.verbose else logs / f"{logical_id}.log")
-        _log(f"started {len(workers)} functions: {', '.join(workers)}")
+            log_path = None if args.verbose else logs / f"{logical_id}.log"
+            pools[logical_id] = Pool(function, log_path, args.concurrency)
+        start_pools(pools)
+        _log(f"started {len(pools)} functions: {', '.join(pools)}")
         threads: list[threading.Thread] = [
-            StreamPoller(stack, sub, workers[sub.function], aws, queues, stop, _log) for sub in stack.streams
+            StreamPoller(stack, sub, pools[sub.function], aws, queues, stop, _log) for sub in stack.streams
         ]
         threads += [
             BusDelivery(
                 rule,
                 queues[delivery_queue_name(stack, rule.name)],
-                workers[rule.function],
+                pools[rule.function],
                 aws,
                 queues,
                 stop,
@@ -200,10 +277,17 @@ def main(argv: list[str] | None = None) -> int:
         threads.append(NotificationTail(args.notifications, stop))
         for thread in threads:
             thread.start()
-        cors: dict[str, Any] = stack.resolve(
-            stack.resources["HttpApi"]["Properties"].get("CorsConfiguration", {})
+        server = make_server(
+            args.host,
+            args.port,
+            stack.routes,
+            pools,
+            http_cors(stack),
+            _log,
+            DEMO_WRITE_KEY,
+            args.body_timeout,
         )
-        server = make_server(args.host, args.port, stack.routes, workers, cors, _log, DEMO_WRITE_KEY)
+        endpoints_file = _write_endpoints(args, endpoint)
         _banner(args, stack, endpoint)
 
         def _stop(signum: int, frame: object) -> None:
@@ -220,15 +304,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    except FunctionError as exc:
+        print(f"Could not start: {exc}", file=sys.stderr)
+        return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave processes behind
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop.set()
         if server is not None:
             server.server_close()
-        for worker in workers.values():
-            worker.stop()
+        for pool in pools.values():
+            pool.stop()
         moto.stop()
+        if endpoints_file is not None:
+            endpoints_file.unlink(missing_ok=True)
     print("Stopped.", flush=True)
     return 0
 

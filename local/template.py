@@ -44,19 +44,24 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Route:
-    method: str
-    path: str  # as in the template, e.g. /v1/forms/{form_id}
+    method: str  # or ANY
+    path: str  # as in the template, e.g. /v1/forms/{form_id} or /files/{proxy+}
     function: str
+    timeout_ms: int = (
+        30_000  # the integration's TimeoutInMillis: the HTTP API gives up after it (at most 30 s)
+    )
 
     @property
     def route_key(self) -> str:
         return f"{self.method} {self.path}"
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        if method != self.method:
+        if self.method not in (method, "ANY"):
             return None
-        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
-        found = re.match(pattern, path)
+        pattern = re.escape(self.path)
+        pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", pattern)  # greedy {proxy+}
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern)
+        found = re.fullmatch(pattern, path)
         return found.groupdict() if found else None
 
 
@@ -100,6 +105,9 @@ class Function:
     environment: dict[str, str]  # what the function runs with locally
     declared: dict[str, str]  # what template.yaml gives it (all `sam local --env-vars` may override)
     timeout: int
+    # The content of its layers (Lambda extracts them to /opt; a Python layer's packages are importable).
+    layers: tuple[Path, ...] = ()
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions: at most this many environments
 
 
 @dataclass
@@ -230,10 +238,27 @@ def _parameters(template: dict[str, Any], overrides: dict[str, str]) -> dict[str
     return params
 
 
+def _layer_paths(stack: Stack, layers: list[Any], base: Path) -> tuple[Path, ...]:
+    """The folders of the template's own layers (`!Ref` to an AWS::Serverless::LayerVersion)."""
+    paths = []
+    for layer in layers:
+        ref = layer.get("Ref") if isinstance(layer, dict) else None
+        resource = stack.resources.get(ref) if isinstance(ref, str) else None
+        if resource and resource["Type"] == "AWS::Serverless::LayerVersion":
+            paths.append(base / resource["Properties"]["ContentUri"])
+    return tuple(paths)
+
+
 def load_stack(
-    name: str, region: str, parameter_overrides: dict[str, str], env_overrides: dict[str, str]
+    name: str,
+    region: str,
+    parameter_overrides: dict[str, str],
+    env_overrides: dict[str, str],
+    template_path: Path = TEMPLATE,
 ) -> Stack:
-    template = load_template()
+    """The stack of `template_path` (template.yaml unless given); code and layer paths are relative to it."""
+    template = load_template(template_path)
+    base = template_path.resolve().parent
     stack = Stack(name, template, _parameters(template, parameter_overrides), region)
     globals_fn = template.get("Globals", {}).get("Function", {})
     global_env = globals_fn.get("Environment", {}).get("Variables", {})
@@ -243,18 +268,24 @@ def load_stack(
         declared = {k: str(v) for k, v in stack.resolve(env).items()}
         environment = {**declared, **env_overrides}
         environment["AWS_LAMBDA_FUNCTION_NAME"] = f"{name}-{logical_id}"
+        reserved = props.get("ReservedConcurrentExecutions", globals_fn.get("ReservedConcurrentExecutions"))
         stack.functions[logical_id] = Function(
             logical_id,
-            REPO / props["CodeUri"],
+            base / props["CodeUri"],
             props.get("Handler", globals_fn.get("Handler")),
             environment,
             declared,
             int(props.get("Timeout", globals_fn.get("Timeout", 3))),
+            _layer_paths(stack, props.get("Layers", globals_fn.get("Layers", [])), base),
+            int(stack.resolve(reserved)) if reserved is not None else None,
         )
         for event_name, event in props.get("Events", {}).items():
             p = event["Properties"]
             if event["Type"] == "HttpApi":
-                stack.routes.append(Route(p["Method"].upper(), p["Path"], logical_id))
+                method = str(p.get("Method", "ANY")).upper()
+                method = "ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method
+                timeout_ms = min(int(p.get("TimeoutInMillis", 30_000)), 30_000)
+                stack.routes.append(Route(method, p.get("Path", "/{proxy+}"), logical_id, timeout_ms))
             elif event["Type"] == "DynamoDB":
                 table = p["Stream"]["Fn::GetAtt"][0]
                 on_failure = p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")

@@ -141,6 +141,7 @@ def test_slack_hears_of_a_new_sql_once_with_a_message_a_rep_can_read_on_a_phone(
         "jane.doe@example.com",
         "Why: Viewed pricing (+50), Requested a demo (+40), Work e-mail address (+10)",
         "First came from paid search via google, campaign brand",
+        "1 visit, 2 page views",
     ]
     # what a phone's notification and a client without blocks show: the same, as text without markup
     assert message["text"] == f"{header['text']['text']}\n{section['text']['text']}"

@@ -1,4 +1,6 @@
-"""The sample events in events/ (for `sam local invoke -e` and `python -m local.invoke`) work as shown."""
+"""The sample events in events/ (for `sam local invoke -e` and `python -m local.invoke`) work as shown, and
+tell one story: the API samples' visitor is the lead that the stream samples score and publish, and the
+bus sample is the stage change they make (`python -m local.samples` rewrites them from the API samples)."""
 
 import json
 from pathlib import Path
@@ -6,11 +8,20 @@ from typing import Any
 
 from leadstream.scoring.lifecycle import Stage
 
+from local.runner import SAMPLE_ORIGIN
 from tests.builders import LambdaContext
 from tests.integration.conftest import notifications
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 CTX = LambdaContext()
+API_SAMPLES = (
+    "track_page.json",
+    "track_batch.json",
+    "track_identify.json",
+    "form_json.json",
+    "form_urlencoded.json",
+)
+REGENERATE = "out of date: rewrite the stream and bus samples with `.venv/bin/python -m local.samples`"
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -32,6 +43,15 @@ def test_every_function_in_the_template_has_a_sample_event(stack):
         assert any(n.startswith(prefix) for n in names), f"no sample event for {function} in events/"
 
 
+def test_the_browser_samples_come_from_an_origin_make_run_allows_on_any_port():
+    """make run's demo source allows SAMPLE_ORIGIN whatever its --port: the samples work against any."""
+    for name in API_SAMPLES:
+        headers = sample(name)["headers"]
+        assert headers["origin"] == SAMPLE_ORIGIN, name
+        if "referer" in headers:
+            assert headers["referer"].startswith(f"{SAMPLE_ORIGIN}/"), name
+
+
 def test_the_api_samples_are_accepted(track, form):
     for name in ("track_page.json", "track_identify.json", "track_batch.json"):
         response = track.lambda_handler(sample(name), CTX)
@@ -39,7 +59,7 @@ def test_the_api_samples_are_accepted(track, form):
     assert form.lambda_handler(sample("form_json.json"), CTX)["statusCode"] == 200
     redirect = form.lambda_handler(sample("form_urlencoded.json"), CTX)
     assert redirect["statusCode"] == 303
-    assert redirect["headers"]["Location"] == "http://localhost:3000/thanks"
+    assert redirect["headers"]["Location"] == f"{SAMPLE_ORIGIN}/thanks"
 
 
 def test_the_pixel_sample_answers_an_image_and_records_nothing_unsigned(email_links, items):
@@ -49,21 +69,40 @@ def test_the_pixel_sample_answers_an_image_and_records_nothing_unsigned(email_li
     assert items() == []  # its signature is a placeholder: sign real links with `python -m cli links sign`
 
 
-def test_the_stream_samples_score_and_publish(score, publish, scores, published):
+def test_the_scoring_sample_is_what_the_api_samples_store(track, form, new_records):
+    for name in ("track_page.json", "track_batch.json", "track_identify.json"):
+        assert track.lambda_handler(sample(name), CTX)["statusCode"] == 200
+    assert form.lambda_handler(sample("form_urlencoded.json"), CTX)["statusCode"] == 303
+
+    def stored(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        return [(r["dynamodb"]["Keys"]["pk"]["S"], r["dynamodb"]["Keys"]["sk"]["S"]) for r in records]
+
+    assert stored(new_records("ScoreFunction")) == stored(sample("score_stream.json")["Records"]), REGENERATE
+
+
+def test_the_stream_samples_score_and_publish_one_stage_change(score, publish, scores, published):
     outbox = sample("publish_stream.json")
     [change] = [scores.from_image(r["dynamodb"]["NewImage"]) for r in outbox["Records"]]
-    [transition] = change.transitions
 
     assert score.lambda_handler(sample("score_stream.json"), CTX) == {"batchItemFailures": []}
     scored = scores.load(change.lead_id).score
     assert scored.stage is Stage.SQL
     assert scored.transitions[-1].to_stage is Stage.SQL
+    # scoring the scoring sample records the stage changes that the publishing sample carries
+    assert [t.id for t in scores.load(change.lead_id).score.transitions] == [
+        t.id for t in change.transitions
+    ], REGENERATE
 
     assert publish.lambda_handler(outbox, CTX) == {"batchItemFailures": []}
-    [event] = published()
+    [event] = published()  # the rule lets the SQL through, not the MQL before it
     assert (event["source"], event["detail-type"]) == ("leadstream", "Lead Stage Changed")
-    assert event["detail"]["transition_id"] == transition.id
     assert (event["detail"]["lead_id"], event["detail"]["to_stage"]) == (change.lead_id, "SQL")
+    # and the bus sample is that event (its card names the contact: the API samples made the profile)
+    change_fields = ("transition_id", "lead_id", "from_stage", "to_stage", "changed_at")
+    bus_sample = sample("notify_sales.json")["detail"]
+    assert {k: event["detail"][k] for k in change_fields} == {k: bus_sample[k] for k in change_fields}, (
+        REGENERATE
+    )
 
 
 def test_the_bus_sample_notifies_sales(notify, notifications_file):
@@ -72,3 +111,11 @@ def test_the_bus_sample_notifies_sales(notify, notifications_file):
     sent = notifications(notifications_file)
     assert len(sent) == 1
     assert sent[0]["subject"].startswith("New SQL: Jane Doe at Example Ltd")
+    assert sent[0]["transition_id"] == sample("notify_sales.json")["detail"]["transition_id"]
+
+
+def test_replaying_the_bus_sample_notifies_once(notify, notifications_file):
+    notify.lambda_handler(sample("notify_sales.json"), CTX)
+    notify.lambda_handler(sample("notify_sales.json"), CTX)
+
+    assert len(notifications(notifications_file)) == 1

@@ -1,13 +1,8 @@
 """The running system over HTTP: `make run`'s runner, driven like a visitor, a retrying client and a
 redelivering stream would drive it. One SQL, one notification, whatever is delivered twice."""
 
+import gzip
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,103 +11,28 @@ from typing import Any
 
 import pytest
 from leadstream.identity.identifiers import device_lead, identifiers
+from leadstream.platform import aws as process_clients
 from leadstream.scoring.model_file import load_model
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.scoring.score import LeadScore
 
-from local.aws import clients
+from local.aws import clients, delivery_queue_name
 from local.runner import DEMO_WRITE_KEY, STACK
+from local.template import load_stack
 from tests.builders import basic_auth, points, stream_records
+from tests.pipeline.harness import REPO, Runner, eventually, local_invoke
 
-REPO = Path(__file__).resolve().parents[2]
+__all__ = ["Runner"]  # tests/browser drives the runner with it too
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Runner:
-    def __init__(self, tmp: Path) -> None:
-        self.port, self.aws_port = _free_port(), _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.endpoint = f"http://127.0.0.1:{self.aws_port}"
-        self.notifications = tmp / "notifications.jsonl"
-        self.log = (tmp / "runner.log").open("w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "local.runner",
-                "--port",
-                str(self.port),
-                "--aws-port",
-                str(self.aws_port),
-                "--notifications",
-                str(self.notifications),
-            ],
-            cwd=REPO,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.log_path = tmp / "runner.log"
-
-    def wait_ready(self, seconds: float = 60) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"runner exited:\n{self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.base}/demo/", timeout=1) as page:
-                    if page.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise AssertionError(f"runner not ready in {seconds}s:\n{self.log_path.read_text()}")
-
-    def post(
-        self,
-        path: str,
-        body: bytes,
-        content_type: str,
-        headers: dict[str, str] | None = None,
-        auth: bool = True,
-    ) -> int:
-        key = basic_auth(DEMO_WRITE_KEY) if auth else {}
-        request = urllib.request.Request(
-            self.base + path,
-            data=body,
-            method="POST",
-            headers={"content-type": content_type, **key, **(headers or {})},
-        )
-
-        class Manual(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-                return None
-
-        try:
-            with urllib.request.build_opener(Manual).open(request, timeout=10) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as error:
-            return error.code
-
-    def notes(self) -> list[dict[str, Any]]:
-        if not self.notifications.exists():
-            return []
-        return [json.loads(line) for line in self.notifications.read_text().splitlines() if line.strip()]
-
-    def stop(self) -> str:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=20)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-            self.log.close()
-        return self.log_path.read_text()
+@pytest.fixture(scope="module", autouse=True)
+def _process_clients_stay_here() -> Iterator[None]:
+    """`lead_score` reads items with the product's own repository, which makes this process's shared AWS
+    clients as the environment is now; tests after this module point the process at another local AWS."""
+    yield
+    process_clients.client.cache_clear()
+    process_clients.session.cache_clear()
 
 
 @pytest.fixture
@@ -123,13 +43,13 @@ def runner(tmp_path: Path) -> Iterator[Runner]:
     run.stop()
 
 
-def eventually(check: Any, seconds: float = 20) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
+@pytest.fixture(scope="module")
+def shared_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    """One runner for the tests that only add events of their own visitors."""
+    run = Runner(tmp_path_factory.mktemp("shared"))
+    run.wait_ready()
+    yield run
+    run.stop()
 
 
 ANON = "6d0f9c1e-0000-4000-8000-000000000001"
@@ -197,6 +117,18 @@ def stage_changed(detail: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def bus_deliveries_done(run: Runner) -> bool:
+    """Whether the 'lead became SQL' rule's events have all been handled: its delivery queue is empty."""
+    stack = load_stack(STACK, "eu-west-1", {}, {})
+    rule = next(r for r in stack.rules if r.function == "NotifySalesFunction")
+    sqs = clients(run.endpoint, "eu-west-1")["sqs"]
+    url = sqs.get_queue_url(QueueName=delivery_queue_name(stack, rule.name))["QueueUrl"]
+    counts = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return set(counts.values()) == {"0"}
+
+
 def test_a_visitor_who_requests_a_demo_becomes_one_sql_and_one_notification(
     runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -232,29 +164,13 @@ def test_a_visitor_who_requests_a_demo_becomes_one_sql_and_one_notification(
     ]
     batch = tmp_path / "replay.json"
     batch.write_text(json.dumps({"Records": records}))
-    replay = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "local.invoke",
-            "ScoreFunction",
-            "-e",
-            str(batch),
-            "--aws-port",
-            str(runner.aws_port),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    replay = local_invoke("ScoreFunction", "-e", str(batch), "--aws-port", str(runner.aws_port))
     assert replay.returncode == 0, replay.stderr
     assert json.loads(replay.stdout) == {"batchItemFailures": []}
     # the replay wrote nothing either (a write would drop the recorded transition): no outbox record
     assert lead_score(runner, ANON) == scored
 
-    # and EventBridge delivers the SQL event again, then a marker: another lead's SQL, put after it
+    # and EventBridge delivers the SQL event again, and another lead's SQL after it
     detail = {
         k: note[k]
         for k in ("version", "transition_id", "lead_id", "from_stage", "to_stage", "changed_at", "card")
@@ -268,25 +184,15 @@ def test_a_visitor_who_requests_a_demo_becomes_one_sql_and_one_notification(
     aws["events"].put_events(Entries=[stage_changed(detail)])
     aws["events"].put_events(Entries=[stage_changed(marker)])
 
-    # The rule's target handles its events one at a time, in the order they were put: once the marker's
-    # notification is out, the redelivered event has certainly been handled.
+    # The rule's target handles events concurrently, as Lambda does: once the rule's delivery queue holds
+    # nothing (neither waiting nor being handled), both events have been handled.
     assert eventually(lambda: any(n["transition_id"] == "Lmarker:SQL:1" for n in runner.notes())), (
         runner.log_path.read_text()
     )
-    assert [n["transition_id"] for n in runner.notes()] == [note["transition_id"], "Lmarker:SQL:1"]
-
-
-def test_bad_input_over_http_is_a_json_400(runner: Runner):
-    request = urllib.request.Request(
-        f"{runner.base}/v1/page",
-        data=b"{oops",
-        method="POST",
-        headers={"content-type": "application/json", **basic_auth(DEMO_WRITE_KEY)},
+    assert eventually(lambda: bus_deliveries_done(runner)), runner.log_path.read_text()
+    assert sorted(n["transition_id"] for n in runner.notes()) == sorted(
+        [note["transition_id"], "Lmarker:SQL:1"]
     )
-    with pytest.raises(urllib.error.HTTPError) as error:
-        urllib.request.urlopen(request, timeout=10)
-    assert error.value.code == 400
-    assert "not valid JSON" in json.loads(error.value.read())["error"]
 
 
 def test_ctrl_c_stops_everything(tmp_path: Path):
@@ -299,3 +205,136 @@ def test_ctrl_c_stops_everything(tmp_path: Path):
     assert "Stopped." in log
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{run.base}/demo/", timeout=1)
+
+
+# --- request bodies as SDKs send them --------------------------------------------------------------------
+
+
+def stored_event(run: Runner, anonymous_id: str, message_id: str) -> dict[str, Any] | None:
+    """The stored behaviour event of a message, read from the runner's own table."""
+    lead = device_lead(identifiers(anonymous_id, None, None))
+    item: dict[str, Any] | None = (
+        clients(run.endpoint, "eu-west-1")["dynamodb"]
+        .get_item(
+            TableName=LEADS_TABLE,
+            Key={"pk": {"S": f"LEAD#{lead}"}, "sk": {"S": f"EVT#{message_id}"}},
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
+    return item
+
+
+def sdk_batch(anonymous_id: str, *message_ids: str) -> bytes:
+    """A /v1/batch body as the Segment and RudderStack server SDKs send it."""
+    batch = [
+        {
+            "type": "track",
+            "event": "Signed Up",
+            "anonymousId": anonymous_id,
+            "messageId": message_id,
+            "timestamp": "2026-11-24T09:30:00.000+00:00",
+            "context": {"library": {"name": "analytics-python", "version": "2.3.0"}},
+        }
+        for message_id in message_ids
+    ]
+    return json.dumps({"batch": batch, "sentAt": "2026-11-24T09:30:01.000+00:00"}).encode()
+
+
+SDK_HEADERS = {
+    "Content-Type": "application/json",
+    "User-Agent": "analytics-python/2.3.0",
+    **basic_auth(DEMO_WRITE_KEY),
+}
+
+
+def test_a_gzip_batch_from_a_server_sdk_is_stored(shared_runner: Runner):
+    """The RudderStack Python SDK (and analytics-python with gzip=True) compresses its batches."""
+    body = gzip.compress(sdk_batch("sdk-gzip", "gzip-1", "gzip-2"))
+
+    answer = shared_runner.request("POST", "/v1/batch", body, {**SDK_HEADERS, "Content-Encoding": "gzip"})
+
+    assert answer.status == 200, answer.body
+    assert answer.json()["accepted"] == 2
+    assert stored_event(shared_runner, "sdk-gzip", "gzip-1")
+    assert stored_event(shared_runner, "sdk-gzip", "gzip-2")
+
+
+def test_a_chunked_batch_is_read_whole_and_stored(shared_runner: Runner):
+    answer = shared_runner.request(
+        "POST", "/v1/batch", sdk_batch("sdk-chunked", "chunk-1"), SDK_HEADERS, chunked=True
+    )
+
+    assert answer.status == 200, answer.body
+    assert stored_event(shared_runner, "sdk-chunked", "chunk-1")
+
+
+def test_a_body_that_is_not_utf8_gets_the_functions_json_400(shared_runner: Runner):
+    latin1 = '{"anonymousId": "caf\u00e9", "messageId": "latin-1"}'.encode("latin-1")
+    assert b"\xe9" in latin1
+
+    answer = shared_runner.request("POST", "/v1/page", latin1, SDK_HEADERS)
+
+    assert answer.status == 400
+    assert "UTF-8" in answer.json()["error"]
+    assert not stored_event(shared_runner, "caf\u00e9", "latin-1")
+
+
+def test_bad_input_over_http_is_a_json_400(shared_runner: Runner):
+    request = urllib.request.Request(
+        f"{shared_runner.base}/v1/page",
+        data=b"{oops",
+        method="POST",
+        headers={"content-type": "application/json", **basic_auth(DEMO_WRITE_KEY)},
+    )
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=10)
+    assert error.value.code == 400
+    assert "not valid JSON" in json.loads(error.value.read())["error"]
+
+
+# --- the sample events in events/, against a runner on ports of its own -------------------------------------
+
+
+EVENTS = REPO / "events"
+
+
+def test_the_api_samples_are_accepted_whatever_port_make_run_uses(shared_runner: Runner):
+    for name in ("track_page.json", "track_batch.json", "track_identify.json"):
+        sent = local_invoke(
+            "TrackFunction", "-e", str(EVENTS / name), "--aws-port", str(shared_runner.aws_port)
+        )
+        assert sent.returncode == 0, sent.stderr
+        assert json.loads(sent.stdout)["statusCode"] == 200, (name, sent.stdout)
+
+
+def test_replaying_score_publish_and_notify_samples_notifies_sales_once(runner: Runner):
+    """The README's replay of the stream and bus samples, in order, against a running stack."""
+    notify_sample = json.loads((EVENTS / "notify_sales.json").read_text())
+
+    def replay(function: str, sample: str) -> dict[str, Any]:
+        done = local_invoke(
+            function,
+            "-e",
+            str(EVENTS / sample),
+            "--aws-port",
+            str(runner.aws_port),
+            "--notifications",
+            str(runner.notifications),
+        )
+        assert done.returncode == 0, done.stderr
+        response: dict[str, Any] = json.loads(done.stdout)
+        return response
+
+    assert replay("ScoreFunction", "score_stream.json") == {"batchItemFailures": []}
+    # the runner's PublishFunction publishes the stage change that scoring recorded; sales hears of it
+    notes = eventually(runner.notes)
+    assert [n["transition_id"] for n in notes] == [notify_sample["detail"]["transition_id"]], (
+        runner.log_path.read_text()
+    )
+
+    assert replay("PublishFunction", "publish_stream.json") == {"batchItemFailures": []}
+    replay("NotifySalesFunction", "notify_sales.json")
+
+    assert eventually(lambda: bus_deliveries_done(runner))
+    assert len(runner.notes()) == 1  # the same transition: published once, notified once
