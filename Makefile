@@ -81,4 +81,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -3,6 +3,7 @@
 import base64
 import contextlib
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -481,6 +482,28 @@ def test_a_gzipped_body_is_accepted_and_bad_bytes_are_a_400(track, behaviour):
     assert response["statusCode"] == 400
     assert "UTF-8" in response_json(response)["error"]
     assert len(behaviour()) == 1
+
+
+@pytest.mark.parametrize(
+    "wrap", [zlib.compress, lambda data: zlib.compress(data)[2:-4]], ids=["zlib deflate", "raw deflate"]
+)
+def test_a_deflated_body_is_accepted(track, behaviour, wrap):
+    event = http_request("/v1/page", None, headers={"content-encoding": "deflate"})
+    event["body"] = base64.b64encode(wrap(json.dumps(page_view("a", "/")).encode())).decode()
+    event["isBase64Encoded"] = True
+
+    assert track.lambda_handler(event, CTX)["statusCode"] == 200
+    assert len(behaviour()) == 1
+
+
+def test_an_unknown_content_encoding_is_a_400_naming_what_to_send(track, behaviour):
+    event = http_request("/v1/page", page_view("a", "/"), headers={"content-encoding": "br"})
+
+    response = track.lambda_handler(event, CTX)
+
+    assert response["statusCode"] == 400
+    assert "gzip, deflate or none" in response_json(response)["error"]
+    assert behaviour() == []
 
 
 def test_the_snippet_is_served_gzipped_to_browsers_that_accept_it(track):

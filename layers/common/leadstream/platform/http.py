@@ -38,8 +38,19 @@ def error(status: HTTPStatus, message: str, **extra: Any) -> Response[str]:
     )
 
 
+def _inflate(data: bytes, limit: int) -> bytes:
+    for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):
+        try:
+            return zlib.decompressobj(wbits).decompress(data, limit + 1)
+        except zlib.error:
+            if wbits < 0:
+                raise
+    raise AssertionError("unreachable")
+
+
 def body_text(app: APIGatewayHttpResolver, limit: int) -> str:
-    """The request body as text, gunzipped when the client compressed it (analytics-python can).
+    """The request body as text, decompressed when the client compressed it (gzip: analytics-python,
+    RudderStack; deflate).
 
     Unpaired surrogates encoded as if they were characters (what CESU-8 writers send for JSON strings
     with them) are let through to be refused or removed field by field, as their JSON escapes are: one
@@ -50,12 +61,20 @@ def body_text(app: APIGatewayHttpResolver, limit: int) -> str:
         data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8", "surrogatepass")
     except ValueError as exc:  # binascii.Error
         raise BadRequest("the request body is not valid base64") from exc
-    if (event.headers.get("content-encoding") or "").lower() == "gzip":
+    encoding = (event.headers.get("content-encoding") or "").strip().lower()
+    if encoding in ("gzip", "x-gzip"):
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
                 data = unzipped.read(limit + 1)
         except (OSError, EOFError, zlib.error) as exc:
             raise BadRequest("the body says Content-Encoding: gzip but is not gzip") from exc
+    elif encoding == "deflate":  # zlib-wrapped, as HTTP means it, or raw deflate, as some clients send it
+        try:
+            data = _inflate(data, limit)
+        except zlib.error as exc:
+            raise BadRequest("the body says Content-Encoding: deflate but is not deflate") from exc
+    elif encoding not in ("", "identity"):
+        raise BadRequest(f"Content-Encoding {encoding!r} is not supported; send gzip, deflate or none")
     if len(data) > limit:
         raise BadRequest(f"request body is {len(data)} bytes; the limit is {limit} bytes")
     try:
