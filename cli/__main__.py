@@ -50,7 +50,7 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
     now = datetime.now(UTC)
     if args.action == "create":
         privacy = Privacy(IpMode(args.ip_mode), args.retention_days, not args.ignore_dnt)
-        created = admin.create(args.name, tuple(args.origin), privacy, now)
+        created = admin.create(args.name, tuple(args.origin), privacy, now, allow_import=args.allow_import)
         print(f"Created source {created.source.id} ({cell(created.source.name)}).")
         print(f"Write key: {created.write_key}")
         tag = f'<script async src="{target.api_url}/v1/lb.js" data-write-key="{created.write_key}"></script>'
@@ -182,6 +182,11 @@ def parser() -> argparse.ArgumentParser:
         help="raw events kept this long (>= 1)",
     )
     create.add_argument("--ignore-dnt", action="store_true", help="store calls from DNT/GPC browsers too")
+    create.add_argument(
+        "--allow-import",
+        action="store_true",
+        help="its key may send history to /v1/import (backfills, migrations); live keys should not",
+    )
     listing = actions.add_parser("list", help="sources, masked keys, privacy settings, bot hits")
     listing.add_argument("--json", action="store_true")
     rotate = actions.add_parser("rotate", help="issue a new write key")

@@ -305,3 +305,20 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(aws, moto_endpoint
 
     assert done.returncode == 141  # 128 + SIGPIPE, as a shell reports it for any Unix tool
     assert done.stderr == ""  # no "cannot reach", no traceback
+
+
+def test_a_source_created_to_import_history_may_use_v1_import_and_others_may_not(
+    aws, track, moto_endpoint, capsys
+):
+    history = {"batch": [{"type": "page", **page_view("v", "/pricing"), "timestamp": "2019-05-01T10:00:00Z"}]}
+    keys = {}
+    for name, extra in (("Live site", []), ("Old CRM", ["--allow-import"])):
+        code, out = run(capsys, moto_endpoint, "sources", "create", name, *extra)
+        assert code == 0
+        keys[name] = next(line.split()[-1] for line in out.splitlines() if line.startswith("Write key:"))
+
+    refused = track.lambda_handler(http_request("/v1/import", history, write_key=keys["Live site"]), CTX)
+    imported = track.lambda_handler(http_request("/v1/import", history, write_key=keys["Old CRM"]), CTX)
+
+    assert refused["statusCode"] == 403
+    assert imported["statusCode"] == 200
