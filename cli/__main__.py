@@ -6,6 +6,9 @@
   python -m cli sources disable <source-id>           (enable to undo)
   python -m cli links sign --url https://www.example.com/offer --email jane@acme.com --campaign launch
   python -m cli report [--json] [--by channel|campaign]
+  python -m cli people export jane@acme.com           (everything held about a person, as JSON)
+  python -m cli people erase jane@acme.com --yes      (deletes it all; a suppression entry stays)
+  python -m cli redrive PublishFailuresQueue [--dry-run]  (what is parked, why; replays what it can)
 
 Add --stack <name> [--region <region>] to work on a deployed stack (AWS credentials as usual);
 without it the commands talk to the local AWS of a running `make run`, at the addresses it wrote to
@@ -39,7 +42,7 @@ from leadstream.sources.repository import SourceRepository
 from leadstream.tracking import email_links
 from pynamodb.exceptions import PynamoDBException
 
-from cli import options, output
+from cli import options, output, people, redrive
 from cli import target as targets
 from cli.output import cell
 
@@ -207,6 +210,9 @@ def parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="source quality per channel / campaign")
     report.add_argument("--by", choices=["channel", "campaign"], default="campaign")
     report.add_argument("--json", action="store_true")
+
+    people.add_parser(commands)
+    redrive.add_parser(commands)
     return top
 
 
@@ -289,7 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     args = cli.parse_args(argv)
     if args.stack and args.endpoint:
         cli.error("--endpoint is for the local stack of make run; leave it out with --stack")
-    commands = {"sources": _sources, "links": _links, "report": _report}
+    commands = {
+        "sources": _sources,
+        "links": _links,
+        "report": _report,
+        "people": people.run,
+        "redrive": redrive.run,
+    }
     target = None
     try:
         target = (

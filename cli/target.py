@@ -28,6 +28,8 @@ class Target:
     api_url: str
     region: str | None
     endpoint: str | None  # set for the local stack
+    accounts_table: str = ""
+    notify_failures_queue: str = ""  # a queue URL (deployed) or name (local)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ def local(endpoint: str | None = None, api: str | None = None, path: Path | None
         api or found.api,
         REGION,
         endpoint,
+        stack.physical_name("AccountsTable"),
+        stack.physical_name("NotifyFailuresQueue"),
     )
 
 
@@ -102,6 +106,8 @@ def deployed(stack_name: str, region: str | None, api: str | None = None) -> Tar
         (api or outputs["ApiUrl"]).rstrip("/"),
         region or cloudformation.meta.region_name,
         None,
+        outputs.get("AccountsTableName", ""),
+        outputs.get("NotifyFailuresQueueUrl", ""),
     )
 
 

@@ -39,6 +39,8 @@ def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
             "AttributeDefinitions": props["AttributeDefinitions"],
             "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
         }
+        if "GlobalSecondaryIndexes" in props:
+            create["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
         if "StreamSpecification" in props:
             create["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         ddb.create_table(**create)

@@ -1,5 +1,6 @@
-"""EmailLinksFunction: the e-mail open pixel and signed click links. The only function that reads the
-link-signing secret, so the tracking API neither holds that permission nor loads Secrets Manager."""
+"""EmailLinksFunction: the e-mail open pixel and signed click links. It reads the link-signing secret on
+every signed link; the same secret keys the suppression hashes of erased people (privacy), which TrackFunction
+and FormFunction read only for messages that carry a known identifier."""
 
 import base64
 from typing import Any
@@ -16,9 +17,14 @@ from leadstream.tracking.email_links import EmailLinks
 from leadstream.tracking.ingest import Ingest
 
 settings = EmailLinkSettings.from_env()
-links = EmailLinks(
-    Ingest(settings.leads_table, settings.accounts_table), lambda: secrets.secret(settings.link_secret)
-)
+link_secret = settings.link_secret
+
+
+def _secret() -> str:
+    return secrets.secret(link_secret)
+
+
+links = EmailLinks(Ingest(settings.leads_table, settings.accounts_table, _secret), _secret)
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
 

@@ -1,12 +1,14 @@
 """FormFunction: form submissions, from a plain HTML <form> (urlencoded) or from JavaScript (JSON)."""
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from leadstream.platform import secrets
 from leadstream.platform.http import body_text, install_error_handlers, request_facts
 from leadstream.platform.observability import logger, metrics, tracer
 from leadstream.platform.settings import IngestSettings
@@ -18,8 +20,21 @@ from leadstream.tracking.ingest import Ingest
 from leadstream.tracking.segment import MAX_MESSAGE_BYTES
 
 settings = IngestSettings.from_env()
+
+
+def _suppression_secret() -> Callable[[], str] | None:
+    """The key of the suppression hashes (erased people), fetched only by a message with a known
+    identifier: anonymous page views never read the secret."""
+    name = settings.link_secret
+    return (lambda: secrets.secret(name)) if name else None
+
+
 sources = SourceRepository(settings.sources_table)
-forms = Forms(SourceDirectory(sources), sources, Ingest(settings.leads_table, settings.accounts_table))
+forms = Forms(
+    SourceDirectory(sources),
+    sources,
+    Ingest(settings.leads_table, settings.accounts_table, _suppression_secret()),
+)
 bots.prepare()  # every submission is checked for a bot: load the patterns at init, not in a request
 app = APIGatewayHttpResolver()
 install_error_handlers(app)

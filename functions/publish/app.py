@@ -1,4 +1,5 @@
-"""PublishFunction (outbox): a stage change written on a lead's STATE item becomes one bus event."""
+"""PublishFunction (outbox): a stage change written as a lead's TRANS# item becomes one bus event, and the
+item is then marked published (the redrive publishes what is still unpublished, through this same path)."""
 
 import json
 from typing import Any
@@ -35,6 +36,7 @@ def publish_once(payload: dict[str, Any]) -> dict[str, str]:
 def record_handler(record: DynamoDBRecord) -> None:
     for change in outbox.changes(record.raw_event["dynamodb"]["NewImage"]):
         publish_once(payload=change.model_dump(mode="json"))
+        outbox.published(change)  # also after an idempotent repeat: the event did go out
 
 
 @logger.inject_lambda_context
@@ -43,7 +45,7 @@ def record_handler(record: DynamoDBRecord) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     once.register(context)
     metrics.add_metric(
-        name="StateRecordsReceived", unit=MetricUnit.Count, value=len(event.get("Records", []))
+        name="TransitionRecordsReceived", unit=MetricUnit.Count, value=len(event.get("Records", []))
     )
     return dict(
         process_partial_response(

@@ -1,5 +1,6 @@
 """TrackFunction: the Segment-compatible tracking API and the lb.js snippet."""
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from leadstream.platform import secrets
 from leadstream.platform.errors import NotFound
 from leadstream.platform.http import body_text, install_error_handlers, json_object, request_facts
 from leadstream.platform.observability import logger, metrics, tracer
@@ -27,8 +29,21 @@ from leadstream.tracking.segment import (
 )
 
 settings = IngestSettings.from_env()
+
+
+def _suppression_secret() -> Callable[[], str] | None:
+    """The key of the suppression hashes (erased people), fetched only by a message with a known
+    identifier: anonymous page views never read the secret."""
+    name = settings.link_secret
+    return (lambda: secrets.secret(name)) if name else None
+
+
 sources = SourceRepository(settings.sources_table)
-intake = Intake(SourceDirectory(sources), sources, Ingest(settings.leads_table, settings.accounts_table))
+intake = Intake(
+    SourceDirectory(sources),
+    sources,
+    Ingest(settings.leads_table, settings.accounts_table, _suppression_secret()),
+)
 bots.prepare()  # nearly every call is checked for a bot: load the patterns at init, not in a request
 app = APIGatewayHttpResolver()
 install_error_handlers(app)

@@ -4,6 +4,10 @@ LeadsTable:
   ID#<kind>:<hash> / LINK   identifier -> lead id (e-mails and user ids are hashed)
   LEAD#<id> / PROFILE       contact details (cold: changes on identify only)
   LEAD#<id> / STATE         `merged_into` only (the rest of STATE is scoring's)
+  LEAD#<id> / LINKED#<kind>:<hash>   an identifier that belongs to the lead (linked, or the lead's own):
+                            lets privacy find a person's identifiers without a scan
+  SUPPRESS#<keyed hash> / SUPPRESS   an erased person's identifier (privacy writes it; read here, in the
+                            same BatchGetItem as the links)
 """
 
 from collections.abc import Iterable
@@ -16,6 +20,9 @@ from leadstream.identity.profile import Profile
 from leadstream.platform.dynamo import Item, bind, mapped_errors, save_unless, timestamp, update_unless
 
 LINK_SK = "LINK"
+LINKED_PREFIX = "LINKED#"
+SUPPRESS_PREFIX = "SUPPRESS#"
+SUPPRESS_SK = "SUPPRESS"
 PROFILE_SK = "PROFILE"
 STATE_SK = "STATE"
 
@@ -28,12 +35,25 @@ def link_pk(ident: Identifier) -> str:
     return f"ID#{ident.key}"
 
 
+def suppress_pk(keyed_hash: str) -> str:
+    return SUPPRESS_PREFIX + keyed_hash
+
+
+class LinkedItem(Item):
+    """LEAD#<id> / LINKED#<identifier key>: the lead's record of an identifier that belongs to it."""
+
+    class Meta:
+        abstract = True
+
+    linked_at = NumberAttribute()
+
+
 class LinkItem(Item):
     class Meta:
         abstract = True
 
-    lead_id = UnicodeAttribute()
-    linked_at = NumberAttribute()
+    lead_id = UnicodeAttribute(null=True)  # null only on SUPPRESS items read in the same BatchGetItem
+    linked_at = NumberAttribute(null=True)
 
 
 class MergeMarkItem(Item):
@@ -67,14 +87,30 @@ class IdentityRepository:
     def __init__(self, leads_table: str) -> None:
         self.links = bind(LinkItem, leads_table)
         self.marks = bind(MergeMarkItem, leads_table)
+        self.records = bind(LinkedItem, leads_table)
 
     def linked(self, ids: Iterable[Identifier]) -> dict[str, str]:
         """identifier key -> lead id, for those of `ids` that are linked (one BatchGetItem)."""
+        return self.linked_unless_suppressed(ids, [])[0]
+
+    def linked_unless_suppressed(
+        self, ids: Iterable[Identifier], keyed_hashes: Iterable[str]
+    ) -> tuple[dict[str, str], bool]:
+        """(identifier key -> lead id for those linked, whether any of `keyed_hashes` is suppressed): the
+        links and the suppression entries in one BatchGetItem."""
+        keys = [(link_pk(i), LINK_SK) for i in ids] + [(suppress_pk(h), SUPPRESS_SK) for h in keyed_hashes]
         with mapped_errors("resolving identity"):
-            return {
-                link.pk.removeprefix("ID#"): link.lead_id
-                for link in self.links.batch_get([(link_pk(i), LINK_SK) for i in ids])
-            }
+            found = list(self.links.batch_get(keys))
+        links = {i.pk.removeprefix("ID#"): i.lead_id for i in found if i.pk.startswith("ID#") and i.lead_id}
+        return links, any(i.pk.startswith(SUPPRESS_PREFIX) for i in found)
+
+    def remember(self, lead_id: str, ids: Iterable[Identifier], now: datetime) -> None:
+        """Record on the lead the identifiers that belong to it (LINKED# items, written again harmlessly)."""
+        with mapped_errors("recording linked identifiers"), self.records.batch_write() as batch:
+            for ident in {i.key: i for i in ids}.values():
+                batch.save(
+                    self.records(lead_pk(lead_id), LINKED_PREFIX + ident.key, linked_at=timestamp(now))
+                )
 
     def link(self, ident: Identifier, lead_id: str, now: datetime) -> bool:
         """Link an identifier to a lead unless it is linked already (the first link stays)."""

@@ -35,6 +35,13 @@ class LeadsSettings(_FromEnv):
 class IngestSettings(LeadsSettings):
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
     sources_table: str = Field(alias="SOURCES_TABLE", min_length=3)
+    # the suppression hashes' key (privacy: erased people); name or ARN in Secrets Manager, read lazily
+    link_secret: str | None = Field(default=None, alias="LINK_SECRET")
+
+    @field_validator("link_secret", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class EmailLinkSettings(LeadsSettings):

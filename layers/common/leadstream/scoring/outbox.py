@@ -1,7 +1,8 @@
-"""Outbox: a stage change recorded on a lead's STATE item becomes a 'Lead Stage Changed' event.
+"""Outbox: a stage change recorded as a lead's TRANS# item becomes a 'Lead Stage Changed' event.
 
-Everything the event says comes from the STATE record (score, reasons, touches) and the lead's profile:
-publishing needs no scoring model.
+Everything the event says comes from the TRANS item (score, reasons, touches as of the change) and the lead's
+profile: publishing needs no scoring model. The item stays `unpublished` until the event went out, so a
+change whose publish was parked is found again (`ScoreRepository.unpublished`) and published once.
 """
 
 from datetime import UTC
@@ -50,14 +51,16 @@ def stage_changes(state: LeadScore, profile: Profile | None) -> list[LeadStageCh
 
 
 class Outbox:
-    """From a STATE stream image to the events its transitions make (the profile is read only then)."""
+    """From a TRANS item's image to the event it makes (the profile is read only then)."""
 
     def __init__(self, scores: ScoreRepository, profiles: ProfileRepository) -> None:
         self.scores = scores
         self.profiles = profiles
 
     def changes(self, image: dict[str, Any]) -> list[LeadStageChanged]:
-        state = self.scores.from_image(image)
-        if not state.transitions:
-            return []
+        state, _ = self.scores.transition_from_image(image)
         return stage_changes(state, self.profiles.load(state.lead_id))
+
+    def published(self, change: LeadStageChanged) -> None:
+        """The change is on the bus: its TRANS item leaves the unpublished index."""
+        self.scores.mark_published(change.lead_id, change.transition_id)

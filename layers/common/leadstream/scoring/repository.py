@@ -1,12 +1,16 @@
 """Data access for lead scores: the STATE item (LeadsTable).
 
-LEAD#<id> / STATE   score, stage, per-rule totals, replay guards, write version and, only on the write that
-                    changed stage, the transitions (the outbox: that write wakes PublishFunction)
+LEAD#<id> / STATE         score, stage, per-rule totals, replay guards, write version and, only on the write
+                          that changed stage, the transitions (kept for readers of STATE)
+LEAD#<id> / TRANS#<n>     one stage change, durable (the outbox): its insert wakes PublishFunction; it keeps
+                          `unpublished` = "1" (the sparse index UNPUBLISHED_INDEX) until it is published
 """
 
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -15,14 +19,25 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 
-from leadstream.platform.dynamo import Item, bind, mapped_errors, moment, save_unless, timestamp
-from leadstream.platform.errors import ConcurrentUpdate
+from leadstream.platform import aws
+from leadstream.platform.dynamo import (
+    Item,
+    bind,
+    mapped_errors,
+    moment,
+    save_unless,
+    timestamp,
+    update_unless,
+)
+from leadstream.platform.errors import ConcurrentUpdate, StoreUnavailable
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.replay import StoredScore
 from leadstream.scoring.score import LeadScore, Reason, Transition
 from leadstream.tracking.attribution import Touch
 
 STATE_SK = "STATE"
+TRANSITION_PREFIX = "TRANS#"
+UNPUBLISHED_INDEX = "Unpublished"  # sparse GSI on `unpublished`: only transitions not yet published
 
 
 class StateItem(Item):
@@ -51,6 +66,34 @@ class StateItem(Item):
     transition_to = UnicodeAttribute(null=True)  # set only by the update that changed stage (outbox)
     transitions = ListAttribute[dict[str, Any]](null=True)
     merged_into = UnicodeAttribute(null=True)  # written by identity: this lead's events score on that lead
+
+
+class TransitionItem(Item):
+    """One stage change, written with the STATE write that made it; the card's facts as of that moment."""
+
+    class Meta:
+        abstract = True
+
+    id = UnicodeAttribute()
+    from_stage = UnicodeAttribute(attr_name="from")
+    to_stage = UnicodeAttribute(attr_name="to")
+    at = NumberAttribute()
+    score = NumberAttribute()
+    reasons = ListAttribute[list[Any]](null=True)
+    first_touch = MapAttribute[str, str](null=True)
+    last_touch = MapAttribute[str, str](null=True)
+    first_seen = NumberAttribute(null=True)
+    last_seen = NumberAttribute(null=True)
+    page_views = NumberAttribute(null=True)
+    sessions = NumberAttribute(null=True)
+    unpublished = UnicodeAttribute(null=True)  # "1" until published (the sparse index's key)
+    published_at = NumberAttribute(null=True)
+
+
+def transition_sk(transition_id: str) -> str:
+    """`TRANS#<n>` zero-padded from the id `<lead>:<stage>:<n>`, so a lead's transitions sort in order."""
+    n = transition_id.rsplit(":", 1)[-1]
+    return TRANSITION_PREFIX + (n.zfill(6) if n.isdigit() else transition_id)
 
 
 def _transition(raw: dict[str, Any]) -> Transition:
@@ -114,9 +157,37 @@ def _stored(item: StateItem) -> StoredScore:
     )
 
 
+def _transition_record(item: TransitionItem) -> tuple[LeadScore, Transition]:
+    """A TRANS item as the transition and the lead's state as of it (what a LeadCard tells)."""
+    at = moment(item.at)
+    assert at is not None
+    transition = Transition(
+        item.id,
+        Stage(item.from_stage),
+        Stage(item.to_stage),
+        at,
+        float(item.score),
+        tuple(Reason("", str(label), int(points)) for label, points in item.reasons or ()),
+    )
+    state = LeadScore(
+        lead_id=item.pk.removeprefix("LEAD#"),
+        stage=transition.to_stage,
+        first_touch=Touch.from_dict(item.first_touch.as_dict()) if item.first_touch else None,
+        last_touch=Touch.from_dict(item.last_touch.as_dict()) if item.last_touch else None,
+        first_seen=moment(item.first_seen),
+        last_seen=moment(item.last_seen),
+        page_views=int(item.page_views or 0),
+        sessions=int(item.sessions or 0),
+        transitions=(transition,),
+    )
+    return state, transition
+
+
 class ScoreRepository:
     def __init__(self, leads_table: str) -> None:
+        self.table = leads_table
         self.states = bind(StateItem, leads_table)
+        self.transitions = bind(TransitionItem, leads_table)
 
     def load(self, lead_id: str) -> StoredScore:
         """The lead's score with its replay guards and write version (a fresh lead if it has none)."""
@@ -173,8 +244,100 @@ class ScoreRepository:
             merged_into=stored.merged_into,
         )
         condition = states.pk.does_not_exist() if stored.version is None else states.version == stored.version
-        if not save_unless(item, condition, "writing lead state"):
+        if score.transitions:
+            self._save_with_transitions(item, stored.version, score)
+        elif not save_unless(item, condition, "writing lead state"):
             raise ConcurrentUpdate(f"lead {score.lead_id} changed while it was being scored")
+
+    def _transition_items(self, score: LeadScore) -> list[TransitionItem]:
+        return [
+            self.transitions(
+                f"LEAD#{score.lead_id}",
+                transition_sk(t.id),
+                id=t.id,
+                from_stage=t.from_stage.value,
+                to_stage=t.to_stage.value,
+                at=timestamp(t.at),
+                score=t.score,
+                reasons=[[r.label, r.points] for r in t.reasons] or None,
+                first_touch=score.first_touch.to_dict() if score.first_touch else None,
+                last_touch=score.last_touch.to_dict() if score.last_touch else None,
+                first_seen=timestamp(score.first_seen),
+                last_seen=timestamp(score.last_seen),
+                page_views=score.page_views,
+                sessions=score.sessions,
+                unpublished="1",
+            )
+            for t in score.transitions
+        ]
+
+    def _save_with_transitions(self, state: StateItem, version: int | None, score: LeadScore) -> None:
+        """STATE and one TRANS item per transition in one TransactWriteItems: all of them or none. Only the
+        rare writes that change stage pay for a transaction."""
+        if version is None:
+            state_condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            state_condition = {
+                "ConditionExpression": "#version = :version",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": {":version": {"N": str(version)}},
+            }
+        actions: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.table, "Item": state.serialize(), **state_condition}}
+        ]
+        actions += [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": item.serialize(),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for item in self._transition_items(score)
+        ]
+        try:
+            aws.client("dynamodb").transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if code == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+                raise ConcurrentUpdate(f"lead {score.lead_id} changed while it was being scored") from exc
+            raise StoreUnavailable(f"writing lead state and transitions failed ({code})") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"writing lead state and transitions failed ({exc})") from exc
+
+    def transition_from_image(self, image: dict[str, Any]) -> tuple[LeadScore, Transition]:
+        """The transition in a TRANS item's stream NewImage, and the lead as of it."""
+        return _transition_record(self.transitions.from_raw_data(image))
+
+    def mark_published(self, lead_id: str, transition_id: str) -> None:
+        """The transition went out: it leaves the sparse index (a MODIFY, which wakes nobody)."""
+        model = self.transitions
+        item = model(f"LEAD#{lead_id}", transition_sk(transition_id))
+        actions = [model.unpublished.remove(), model.published_at.set(round(time.time(), 3))]
+        update_unless(item, actions, model.pk.exists(), "marking a transition published")
+
+    def unpublished(self) -> Iterator[tuple[dict[str, Any], LeadScore, Transition]]:
+        """Every transition not yet published, from the sparse index (never a table scan), with its raw
+        item (DynamoDB JSON, as a stream NewImage carries it)."""
+        client = aws.client("dynamodb")
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": UNPUBLISHED_INDEX,
+            "KeyConditionExpression": "unpublished = :one",
+            "ExpressionAttributeValues": {":one": {"S": "1"}},
+        }
+        try:
+            while True:
+                page = client.query(**query)
+                for raw in page.get("Items", []):
+                    state, transition = self.transition_from_image(raw)
+                    yield raw, state, transition
+                if "LastEvaluatedKey" not in page:
+                    return
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailable(f"reading unpublished transitions failed ({exc})") from exc
 
     def scores(self) -> Iterator[LeadScore]:
         """Every scored lead (a full scan: for reports, never on a request path)."""

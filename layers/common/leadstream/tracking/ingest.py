@@ -2,9 +2,12 @@
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import SplitResult, parse_qsl, urlsplit
+
+from aws_lambda_powertools.metrics import MetricUnit
 
 from leadstream.accounts.repository import AccountRepository
 from leadstream.identity.identifiers import (
@@ -15,12 +18,15 @@ from leadstream.identity.identifiers import (
     email_kind,
     email_lead,
     identifiers,
+    key_of,
     normalise_email,
     organisation_domain,
 )
 from leadstream.identity.profile import Profile
 from leadstream.identity.repository import IdentityRepository, ProfileRepository
 from leadstream.identity.resolution import resolve
+from leadstream.platform.observability import metrics
+from leadstream.privacy.suppression import suppression_hash, suppression_hashes
 from leadstream.sources.model import Source, anonymise_ip
 from leadstream.tracking.attribution import Channel, Touch, classify
 from leadstream.tracking.events import BehaviourEvent, EventType
@@ -31,7 +37,8 @@ from leadstream.tracking.segment import Contact, FormSubmission, Message, clean_
 @dataclass(frozen=True)
 class Recorded:
     lead_id: str
-    stored: bool  # False when the message was a retry of one already stored
+    stored: bool  # False when the message was a retry of one already stored, or suppressed
+    suppressed: bool = False  # the sender was erased (privacy): nothing was stored
 
 
 def _content_id(prefix: str, payload: object) -> str:
@@ -105,38 +112,53 @@ class Request:
         return anonymise_ip(given or self.ip, privacy.ip_mode, self.source.salt)
 
 
-class Ingest:
-    """Stores what visitors do, with the repositories of the contexts it touches."""
+def _suppressed() -> None:
+    metrics.add_metric(name="MessagesSuppressed", unit=MetricUnit.Count, value=1)
 
-    def __init__(self, leads_table: str, accounts_table: str) -> None:
+
+class Ingest:
+    """Stores what visitors do, with the repositories of the contexts it touches.
+
+    `suppression_secret` gives the key of the suppression hashes (the stack's LinkSecret); it is called
+    only for a message that carries a known identifier (user id, e-mail), whose identifiers are then
+    checked against the erased ones in the same BatchGetItem that reads their links. Without it (None),
+    nothing is checked."""
+
+    def __init__(
+        self, leads_table: str, accounts_table: str, suppression_secret: Callable[[], str] | None = None
+    ) -> None:
         self.events = EventRepository(leads_table)
         self.identities = IdentityRepository(leads_table)
         self.profiles = ProfileRepository(leads_table)
         self.accounts = AccountRepository(accounts_table)
+        self.suppression_secret = suppression_secret
 
     def message(self, msg: Message, req: Request) -> Recorded:
         """One call: its event is stored once per messageId (a conditional write)."""
         lead_id, own, event = self._prepare(msg, req, {})
+        if lead_id is None:
+            return Recorded("", stored=False, suppressed=True)
         stored = self.events.record(own, event, req.expires()) if event else True
         return Recorded(lead_id, stored)
 
     def batch(self, messages: list[Message], req: Request) -> int:
         """Many calls: each identity resolved once per batch, events written 25 to a request."""
         events = []
-        resolved: dict[tuple[Identifier, ...], str] = {}
+        resolved: dict[tuple[Identifier, ...], str | None] = {}
         for msg in messages:
-            _, own, event = self._prepare(msg, req, resolved)
-            if event is not None:
+            lead_id, own, event = self._prepare(msg, req, resolved)
+            if lead_id is not None and event is not None:
                 events.append((own, event, req.expires()))
         if events:
             self.events.record_many(events)
         return len(events)
 
     def _prepare(
-        self, msg: Message, req: Request, resolved: dict[tuple[Identifier, ...], str]
-    ) -> tuple[str, str, BehaviourEvent | None]:
-        """(the lead it belongs to, the sender's own lead its event is stored under, the event).
-        `resolved` remembers identities already looked up (and linked) in this request."""
+        self, msg: Message, req: Request, resolved: dict[tuple[Identifier, ...], str | None]
+    ) -> tuple[str | None, str, BehaviourEvent | None]:
+        """(the lead it belongs to, the sender's own lead its event is stored under, the event); the lead
+        is None for a suppressed (erased) sender: nothing is stored. `resolved` remembers identities
+        already looked up (and linked) in this request."""
         now = req.received_at
         email = (
             normalise_email(str(msg.traits.email)) if msg.type == "identify" and msg.traits.email else None
@@ -145,9 +167,11 @@ class Ingest:
             ids = alias_identifiers(msg.previous_id, msg.user_id)
         else:
             ids = identifiers(msg.anonymous_id, msg.user_id, email)
-        lead_id = resolved.get(tuple(ids)) or self._lead_of(ids, now)
+        lead_id = resolved[tuple(ids)] if tuple(ids) in resolved else self._lead_of(ids, now)
         resolved[tuple(ids)] = lead_id
         own = device_lead(ids)
+        if lead_id is None:
+            return None, own, None
         if msg.type == "alias":
             return lead_id, own, None
         if msg.type == "group":
@@ -183,6 +207,8 @@ class Ingest:
         email = normalise_email(str(sub.email))
         ids = identifiers(sub.anonymous_id, None, email)
         lead_id = self._lead_of(ids, req.received_at)
+        if lead_id is None:
+            return Recorded("", stored=False, suppressed=True)
         fit = self._identify(lead_id, email, sub, req.received_at)
         # a submission without messageId is one per content and minute: a double click or a browser's
         # resend is one, the same request sent again later is another
@@ -204,7 +230,13 @@ class Ingest:
     def email(
         self, kind: EventType, email_key: str, campaign: str | None, link: str | None, req: Request
     ) -> bool:
-        """An e-mail open or click, for the contact whose hashed e-mail key the signed link carries."""
+        """An e-mail open or click, for the contact whose hashed e-mail key the signed link carries. False
+        (nothing stored) for a retry, or for an erased (suppressed) recipient."""
+        if self.suppression_secret is not None:
+            keyed = suppression_hash(self.suppression_secret(), key_of(IdKind.EMAIL, email_key))
+            if self.identities.linked_unless_suppressed([], [keyed])[1]:
+                _suppressed()
+                return False
         at = req.received_at
         target = _split(link)
         name = (clean_text(campaign)[:200] or None) if campaign else None
@@ -228,17 +260,29 @@ class Ingest:
         )
         return self.events.record(email_lead(email_key), event, req.expires())
 
-    def _lead_of(self, ids: list[Identifier], now: datetime) -> str:
-        """The lead a message belongs to. Only a message with a known identifier (user id, e-mail) needs a
-        look-up; linking it may hand the visitor's own lead over to a known one (marked merged) before
-        the event is stored, so scoring forwards it."""
+    def _lead_of(self, ids: list[Identifier], now: datetime) -> str | None:
+        """The lead a message belongs to, or None when one of its identifiers is suppressed (an erased
+        person). Only a message with a known identifier (user id, e-mail) needs a look-up (links and
+        suppression entries, one BatchGetItem); linking it may hand the visitor's own lead over to a known
+        one (marked merged) before the event is stored, so scoring forwards it. The identifiers that
+        linking gives a lead are recorded on it (LINKED#), so that privacy can find them."""
         if all(i.kind is IdKind.ANONYMOUS for i in ids):
             return device_lead(ids)
-        resolution = resolve(ids, self.identities.linked(ids))
+        keyed = suppression_hashes(self.suppression_secret(), ids) if self.suppression_secret else []
+        linked, suppressed = self.identities.linked_unless_suppressed(ids, keyed)
+        if suppressed:
+            _suppressed()
+            return None
+        resolution = resolve(ids, linked)
+        owner = resolution.lead_id
+        belonging = [i for i in ids if linked.get(i.key) == owner or i.derived_lead_id() == owner]
         for ident in resolution.links:
-            self.identities.link(ident, resolution.lead_id, now)
-            self.identities.mark_merged(ident.derived_lead_id(), into=resolution.lead_id)
-        return resolution.lead_id
+            if self.identities.link(ident, owner, now):
+                belonging.append(ident)
+            self.identities.mark_merged(ident.derived_lead_id(), into=owner)
+        if resolution.links:
+            self.identities.remember(owner, belonging, now)
+        return owner
 
     def _identify(self, lead_id: str, email: str | None, contact: Contact, now: datetime) -> dict[str, str]:
         """Save contact details and the account; return the non-personal traits scoring looks at."""

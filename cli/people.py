@@ -1,0 +1,91 @@
+"""python -m cli people export|erase <email>: what is held about a person, and erasing it.
+
+Personal data goes to stdout only (never to logs); progress and questions go to stderr. The lead wires it
+into cli/__main__.py with `people.add_parser(commands)` and `people.run(args, target)` for "people".
+"""
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+
+from leadstream.privacy.people import People, Person
+from leadstream.privacy.repository import ParkedMessages, PrivacyRepository, Raw
+
+from cli import output
+from cli import target as targets
+from cli.output import cell
+
+
+def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    people = commands.add_parser("people", help="export or erase everything held about a person")
+    actions = people.add_subparsers(dest="action", required=True)
+    for name, text in (
+        ("export", "print every item held about the person as JSON (personal data: stdout only)"),
+        ("erase", "delete every item about the person and suppress their identifiers"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("email")
+        action.add_argument(
+            "--scan",
+            action="store_true",
+            help="also scan all identifier links (data stored before leads recorded their identifiers; "
+            "done anyway when the lead has no such records)",
+        )
+        if name == "erase":
+            action.add_argument("--yes", action="store_true", help="erase without asking")
+            action.add_argument("--json", action="store_true", help="report as JSON")
+
+
+def _people(target: targets.Target) -> People:
+    if not target.accounts_table:
+        raise targets.TargetError("the stack has no AccountsTableName output: is it a Leadstream stack?")
+    parked = ParkedMessages(target.notify_failures_queue) if target.notify_failures_queue else None
+    return People(PrivacyRepository(target.leads_table, target.accounts_table), parked)
+
+
+def _find(people: People, args: argparse.Namespace) -> Person:
+    def scanned(items: Iterator[Raw]) -> Iterable[Raw]:
+        print("scanning identifier links (older data)…", file=sys.stderr)
+        return output.progress(items, sys.stderr, noun="links")
+
+    return people.find(args.email, True if args.scan else None, scanned)
+
+
+def _confirmed(args: argparse.Namespace, person: Person) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        print("error: erase asks for confirmation; pass --yes when not at a terminal", file=sys.stderr)
+        return False
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(person.counts().items()))
+    print(
+        f"Erase {cell(person.email)} (lead {person.lead_id}): {counts or 'nothing stored'}?", file=sys.stderr
+    )
+    answer = input("Type 'erase' to go on: ")
+    return answer.strip().lower() == "erase"
+
+
+def run(args: argparse.Namespace, target: targets.Target) -> int:
+    people = _people(target)
+    person = _find(people, args)
+    if args.action == "export":
+        people.release(person)
+        print(json.dumps(person.export(), indent=2, ensure_ascii=True, sort_keys=True))
+        return 0
+    if not _confirmed(args, person):
+        people.release(person)
+        return 1
+    secret = targets.secret_value(target, target.link_secret)
+    erased = people.erase(person, secret, datetime.now(UTC))
+    if args.json:
+        print(
+            json.dumps({"lead_id": person.lead_id, "removed": erased.counts, "suppressed": erased.suppressed})
+        )
+        return 0
+    print(f"Erased lead {person.lead_id} ({len(person.leads)} lead partition(s)).")
+    rows = [{"kind": kind, "removed": n} for kind, n in sorted(erased.counts.items())]
+    output.table(rows, ["kind", "removed"], sys.stdout)
+    print(f"Suppression entries written ({len(erased.suppressed)}): " + " ".join(erased.suppressed))
+    return 0

@@ -1,0 +1,176 @@
+"""Privacy: `python -m cli people export|erase <email>` against the local stack (moto), with the handlers
+in-process: everything held about a person is exported, then erased, and the person is not recreated."""
+
+import argparse
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from leadstream.identity.identifiers import Identifier, IdKind, lead_for_key
+
+from cli import people
+from cli import target as targets
+from cli.__main__ import main
+from tests.builders import LambdaContext, http_request, page_view
+from tests.integration.conftest import lead_of
+from tests.integration.test_scoring_flow import visit_and_request_demo
+
+CTX = LambdaContext()
+EMAIL = "jane@acme.com"
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    top = argparse.ArgumentParser()
+    people.add_parser(top.add_subparsers(dest="command", required=True))
+    return top.parse_args(["people", *argv])
+
+
+def cli(moto_endpoint: str, capsys: Any, *argv: str) -> tuple[int, str]:
+    code = people.run(parse(*argv), targets.local(moto_endpoint, "http://127.0.0.1:3000"))
+    out, _ = capsys.readouterr()
+    return code, out
+
+
+def call(track: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response: dict[str, Any] = track.lambda_handler(http_request(path, body), CTX)
+    assert response["statusCode"] == 200, response
+    return response
+
+
+def jane(track: Any, form: Any, score: Any, new_records: Any, filters: Any) -> None:
+    """Browses anonymously, identifies, requests a demo, comes back on a second device, is scored."""
+    call(track, "/v1/page", page_view("anon-1", "/"))
+    call(track, "/v1/identify", {"anonymousId": "anon-1", "userId": "u-1", "traits": {"email": EMAIL}})
+    visit_and_request_demo(track, form, "anon-1", EMAIL)
+    call(track, "/v1/page", page_view("anon-2", "/pricing"))
+    call(track, "/v1/identify", {"anonymousId": "anon-2", "traits": {"email": EMAIL, "title": "VP"}})
+    assert score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX) == {
+        "batchItemFailures": []
+    }
+
+
+def about(items: list[dict[str, Any]], leads: set[str], keys: set[str]) -> list[dict[str, Any]]:
+    return [
+        i
+        for i in items
+        if i["pk"]["S"].removeprefix("LEAD#") in leads
+        or i["pk"]["S"].removeprefix("ID#") in keys
+        or i["sk"]["S"].removeprefix("LEAD#") in leads
+        or EMAIL in json.dumps(i)
+    ]
+
+
+def test_a_person_is_exported_then_erased_and_not_recreated(
+    aws, track, form, score, new_records, filters, items, stack, moto_endpoint, capsys
+):
+    jane(track, form, score, new_records, filters)
+    call(track, "/v1/page", page_view("bob", "/"))  # someone else, who stays
+    accounts_table = stack.physical_name("AccountsTable")
+    lead = lead_of("anon-1")
+    merged = lead_of("anon-2")
+    keys = {
+        Identifier(IdKind.EMAIL, EMAIL).key,
+        Identifier(IdKind.USER, "u-1").key,
+        Identifier(IdKind.ANONYMOUS, "anon-1").key,
+        Identifier(IdKind.ANONYMOUS, "anon-2").key,
+    }
+    leads = {lead} | {lead_for_key(k) for k in keys}  # her lead and every identifier's own lead
+
+    code, out = cli(moto_endpoint, capsys, "export", EMAIL)
+
+    assert code == 0
+    exported = json.loads(out)
+    assert exported["lead_id"] == lead
+    assert set(exported["leads"]) >= {lead, merged}
+    assert set(exported["identifiers"]) == keys
+    found = exported["items"]
+    assert found["profile"][0]["email"] == EMAIL
+    assert found["profile"][0]["account"] == "acme.com"
+    assert {s["pk"] for s in found["score_state"]} >= {f"LEAD#{lead}", f"LEAD#{merged}"}
+    assert any(s.get("merged_into") == lead for s in found["score_state"])
+    assert len(found["events"]) >= 6  # 4 pages, 2 identifies, the form; scored
+    assert {i["pk"] for i in found["identity_links"]} >= {f"ID#{Identifier(IdKind.EMAIL, EMAIL).key}"}
+    assert [(m["pk"], m["sk"]) for m in found["account_membership"]] == [("ACCOUNT#acme.com", f"LEAD#{lead}")]
+    stored = about(items(), leads, keys) + about(items(accounts_table), leads, keys)
+    assert len(stored) == sum(len(v) for k, v in found.items() if k != "parked_notifications")
+
+    code, out = cli(moto_endpoint, capsys, "erase", EMAIL, "--yes", "--json")
+
+    assert code == 0
+    report = json.loads(out)
+    assert report["removed"]["profile"] >= 1
+    assert report["removed"]["events"] >= 6
+    assert len(report["suppressed"]) == len(keys)
+    # storage: nothing about her is left, in either table; a suppression entry without her e-mail is
+    assert about(items(), leads, keys) == []
+    assert about(items(accounts_table), leads, keys) == []
+    suppressions = [i for i in items() if i["pk"]["S"].startswith("SUPPRESS#")]
+    assert len(suppressions) == len(keys)
+    assert EMAIL not in json.dumps(suppressions)
+    assert any(i["pk"]["S"] == f"LEAD#{lead_of('bob')}" for i in items())  # bob is untouched
+
+    before = items()
+    call(track, "/v1/identify", {"anonymousId": "new-device", "traits": {"email": EMAIL}})
+    call(track, "/v1/identify", {"userId": "u-1", "traits": {"name": "Jane"}})
+    form_post = http_request(
+        "/v1/forms/demo-request",
+        {"email": EMAIL, "name": "Jane Doe"},
+        route="/v1/forms/{form_id}",
+        path_params={"form_id": "demo-request"},
+    )
+    assert form.lambda_handler(form_post, CTX)["statusCode"] == 200
+    batch = {"batch": [{"type": "identify", "anonymousId": "x", "traits": {"email": EMAIL}}]}
+    call(track, "/v1/batch", batch)
+
+    assert items() == before  # nothing stored: not the events, not a link, not a profile
+
+
+def test_export_of_an_unknown_person_is_empty_and_erase_needs_yes(aws, moto_endpoint, capsys, monkeypatch):
+    code, out = cli(moto_endpoint, capsys, "export", "nobody@example.com")
+    assert code == 0
+    assert json.loads(out)["items"] == {}
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert cli(moto_endpoint, capsys, "erase", "nobody@example.com")[0] == 1
+
+
+def test_notifications_parked_about_a_person_are_exported_and_erased(aws, track, moto_endpoint, capsys):
+    call(track, "/v1/identify", {"anonymousId": "anon-9", "traits": {"email": EMAIL}})
+    queue = aws["queues"]["NotifyFailuresQueue"]
+    about_her = {"requestPayload": {"detail": {"card": {"lead_id": lead_of("anon-9"), "email": EMAIL}}}}
+    about_bob = {"requestPayload": {"detail": {"card": {"lead_id": "Lbob", "email": "bob@acme.com"}}}}
+    for body in (about_her, about_bob):
+        aws["sqs"].send_message(QueueUrl=queue, MessageBody=json.dumps(body))
+
+    code, out = cli(moto_endpoint, capsys, "export", EMAIL)
+
+    assert code == 0
+    assert [m["body"] for m in json.loads(out)["items"]["parked_notifications"]] == [about_her]
+
+    code, out = cli(moto_endpoint, capsys, "erase", EMAIL, "--yes")
+
+    assert code == 0
+    assert "parked_notifications" in out
+    left = aws["sqs"].get_queue_attributes(
+        QueueUrl=queue,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert sum(int(n) for n in left.values()) == 1  # bob's
+
+
+def test_an_erased_recipients_email_clicks_are_not_stored(
+    aws, track, email_links, items, moto_endpoint, capsys
+):
+    call(track, "/v1/identify", {"anonymousId": "anon-7", "traits": {"email": EMAIL}})
+    assert main(["--endpoint", moto_endpoint, "links", "sign", "--url", "https://www.acme-demo.test/o",
+                 "--email", EMAIL, "--json"]) == 0  # fmt: skip
+    link = urlsplit(json.loads(capsys.readouterr().out)["click"])
+    click = http_request(f"{link.path}?{link.query}", None, method="GET", write_key=None)
+    assert email_links.lambda_handler(click, CTX)["statusCode"] == 302
+    assert cli(moto_endpoint, capsys, "erase", EMAIL, "--yes")[0] == 0
+    before = items()
+
+    response = email_links.lambda_handler(click, CTX)
+
+    assert response["statusCode"] == 302  # the recipient still gets where the link goes
+    assert items() == before
