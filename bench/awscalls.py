@@ -114,6 +114,7 @@ _STAND_IN_BODIES = {
     "PutItem": b"{}",
     "UpdateItem": b'{"Attributes": {}}',
     "BatchWriteItem": b'{"UnprocessedItems": {}}',
+    "TransactWriteItems": b"{}",
 }
 
 
