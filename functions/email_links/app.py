@@ -17,14 +17,9 @@ from leadstream.tracking.email_links import EmailLinks
 from leadstream.tracking.ingest import Ingest
 
 settings = EmailLinkSettings.from_env()
-link_secret = settings.link_secret
-
-
-def _secret() -> str:
-    return secrets.secret(link_secret)
-
-
-links = EmailLinks(Ingest(settings.leads_table, settings.accounts_table, _secret), _secret)
+link_secret = secrets.reader(settings.link_secret)
+assert link_secret is not None  # the setting is required
+links = EmailLinks(Ingest(settings.leads_table, settings.accounts_table, link_secret), link_secret)
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
 

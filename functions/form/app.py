@@ -1,7 +1,6 @@
 """FormFunction: form submissions, from a plain HTML <form> (urlencoded) or from JavaScript (JSON)."""
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -20,20 +19,11 @@ from leadstream.tracking.ingest import Ingest
 from leadstream.tracking.segment import MAX_MESSAGE_BYTES
 
 settings = IngestSettings.from_env()
-
-
-def _suppression_secret() -> Callable[[], str] | None:
-    """The key of the suppression hashes (erased people), fetched only by a message with a known
-    identifier: anonymous page views never read the secret."""
-    name = settings.link_secret
-    return (lambda: secrets.secret(name)) if name else None
-
-
 sources = SourceRepository(settings.sources_table)
 forms = Forms(
     SourceDirectory(sources),
     sources,
-    Ingest(settings.leads_table, settings.accounts_table, _suppression_secret()),
+    Ingest(settings.leads_table, settings.accounts_table, secrets.reader(settings.link_secret)),
 )
 bots.prepare()  # every submission is checked for a bot: load the patterns at init, not in a request
 app = APIGatewayHttpResolver()

@@ -1,6 +1,5 @@
 """TrackFunction: the Segment-compatible tracking API and the lb.js snippet."""
 
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,20 +28,11 @@ from leadstream.tracking.segment import (
 )
 
 settings = IngestSettings.from_env()
-
-
-def _suppression_secret() -> Callable[[], str] | None:
-    """The key of the suppression hashes (erased people), fetched only by a message with a known
-    identifier: anonymous page views never read the secret."""
-    name = settings.link_secret
-    return (lambda: secrets.secret(name)) if name else None
-
-
 sources = SourceRepository(settings.sources_table)
 intake = Intake(
     SourceDirectory(sources),
     sources,
-    Ingest(settings.leads_table, settings.accounts_table, _suppression_secret()),
+    Ingest(settings.leads_table, settings.accounts_table, secrets.reader(settings.link_secret)),
 )
 bots.prepare()  # nearly every call is checked for a bot: load the patterns at init, not in a request
 app = APIGatewayHttpResolver()

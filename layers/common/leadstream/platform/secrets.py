@@ -6,6 +6,7 @@ s3transfer and more) for this one call: ~100 ms of every cold start of the funct
 """
 
 import time
+from collections.abc import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -28,6 +29,12 @@ def secret(name: str) -> str:
         raise SecretUnavailable(f"reading a secret failed ({type(exc).__name__})") from exc
     _cache[name] = (time.monotonic(), value)
     return value
+
+
+def reader(name: str | None) -> Callable[[], str] | None:
+    """A function that reads the secret `name` when first called (then every five minutes), or None
+    when there is no secret to read: for callers that need it only on some requests."""
+    return (lambda: secret(name)) if name else None
 
 
 def forget() -> None:
