@@ -5,7 +5,7 @@ import contextlib
 import json
 import zlib
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -253,6 +253,28 @@ def test_bots_are_counted_per_source_but_create_no_lead(track, stack, behaviour)
     assert [lead for lead, _event in behaviour()] == [lead_of("person")]
     bots = SourceRepository(stack.physical_name("SourcesTable")).bot_hits("demo-site")
     assert sum(bots.values()) == 2
+
+
+def test_counting_bots_touches_no_source_or_key_item(track, stack, aws):
+    """IAM lets the tracking functions update the counters' partitions only: a count must land there."""
+    table = stack.physical_name("SourcesTable")
+    before = {(i["pk"]["S"], i["sk"]["S"]) for i in aws["dynamodb"].scan(TableName=table)["Items"]}
+    googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+    call(track, "/v1/page", {**page_view("crawler", "/"), "context": {"userAgent": googlebot}})
+
+    after = {(i["pk"]["S"], i["sk"]["S"]) for i in aws["dynamodb"].scan(TableName=table)["Items"]}
+    assert [pk for pk, _sk in after - before] == ["COUNTERS#demo-site"]
+
+
+def test_bot_counts_kept_before_the_counters_moved_are_still_reported(stack, aws):
+    table = stack.physical_name("SourcesTable")
+    old = {"pk": {"S": "SOURCE#demo-site"}, "sk": {"S": "BOTS#2026-11-01"}, "hits": {"N": "5"}}
+    aws["dynamodb"].put_item(TableName=table, Item=old)
+    repository = SourceRepository(table)
+    repository.count_bots("demo-site", date(2026, 11, 1), 2)
+
+    assert repository.bot_hits("demo-site") == {"2026-11-01": 7}
 
 
 def test_group_attaches_the_lead_to_an_account_with_its_traits(track, accounts, profiles):

@@ -1,8 +1,10 @@
 """Data access for sources, their write keys and counters (SourcesTable, pk/sk strings).
 
 SOURCE#<id> / PROFILE         name, allowed origins, status, privacy settings, salt, allow_import
-SOURCE#<id> / BOTS#<day>      bot and crawler hits that day (counted, never stored as behaviour)
-SOURCE#<id> / FORMS#<minute>  form submissions that minute (the rate limit); expires_at an hour later
+COUNTERS#<id> / BOTS#<day>      bot and crawler hits that day (counted, never stored as behaviour)
+COUNTERS#<id> / FORMS#<minute>  form submissions that minute (the rate limit); expires_at an hour later
+(The counters have a partition of their own, so that IAM can let the tracking functions update them and
+nothing else: dynamodb:LeadingKeys "COUNTERS#*".)
 KEY#<write key> / KEY         which source a key belongs to; a rotated key gets expires_at
 """
 
@@ -49,6 +51,10 @@ def _source(item: _SourceItem) -> Source:
         salt=item.salt or "",
         allow_import=bool(item.allow_import),
     )
+
+
+def _counters(source_id: str) -> str:
+    return f"COUNTERS#{source_id}"
 
 
 class SourceRepository:
@@ -118,14 +124,14 @@ class SourceRepository:
 
     def count_bots(self, source_id: str, day: date, hits: int) -> None:
         with mapped_errors("counting bots"):
-            self.items(f"SOURCE#{source_id}", f"BOTS#{day.isoformat()}").update(
+            self.items(_counters(source_id), f"BOTS#{day.isoformat()}").update(
                 actions=[self.items.hits.add(hits)]
             )
 
     def count_form(self, source_id: str, minute: datetime) -> int:
         """Add one to the source's form submissions of `minute` (one UpdateItem); the count so far."""
         items = self.items
-        item = items(f"SOURCE#{source_id}", f"FORMS#{minute:%Y-%m-%dT%H:%M}")
+        item = items(_counters(source_id), f"FORMS#{minute:%Y-%m-%dT%H:%M}")
         with mapped_errors("counting form submissions"):
             item.update(
                 actions=[items.hits.add(1), items.expires_at.set((minute + timedelta(hours=1)).timestamp())]
@@ -133,6 +139,11 @@ class SourceRepository:
         return int(item.hits or 0)
 
     def bot_hits(self, source_id: str) -> dict[str, int]:
+        """Bot hits per day; counts kept before the counters had a partition of their own included."""
+        found: dict[str, int] = {}
         with mapped_errors("reading bot counts"):
-            rows = list(self.items.query(f"SOURCE#{source_id}", self.items.sk.startswith("BOTS#")))
-        return {r.sk.removeprefix("BOTS#"): int(r.hits or 0) for r in rows}
+            for partition in (f"SOURCE#{source_id}", _counters(source_id)):
+                for row in self.items.query(partition, self.items.sk.startswith("BOTS#")):
+                    day = row.sk.removeprefix("BOTS#")
+                    found[day] = found.get(day, 0) + int(row.hits or 0)
+        return found
