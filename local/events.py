@@ -41,6 +41,24 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     return record
 
 
+def stream_records(aws: dict[str, Any], table_name: str) -> list[dict[str, Any]]:
+    """Every record on a table's stream so far, in Lambda's shape."""
+    ddb, streams = aws["dynamodb"], aws["dynamodbstreams"]
+    arn = ddb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = streams.get_records(ShardIterator=iterator)
+            records += [lambda_record(r, arn) for r in page["Records"]]
+            if not page["Records"]:
+                break
+            iterator = page.get("NextShardIterator")
+    return records
+
+
 def as_delivered(event: dict[str, Any], region: str) -> dict[str, Any]:
     """A bus event as EventBridge hands it to a target: moto's queue copy lacks some envelope fields."""
     return {"account": ACCOUNT, "region": region, "resources": [], **event}

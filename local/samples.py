@@ -23,7 +23,7 @@ from moto.server import ThreadedMotoServer
 
 from local.aws import clients, delivery_queue_name, provision
 from local.environment import REGION, local_overrides
-from local.events import as_delivered, lambda_record
+from local.events import as_delivered, stream_records
 from local.runner import AWS_HOST, STACK, create_demo_source
 from local.template import ACCOUNT, REPO, Stack, load_stack
 from local.workers import Worker
@@ -49,31 +49,19 @@ def _records(aws: dict[str, Any], stack: Stack, function: str, seen: set[str]) -
     """New records of the leads table's stream that `function`'s subscription lets through, with the
     ids, times and stream ARN of the samples (the same on every run)."""
     table = stack.physical_name("LeadsTable")
-    arn = aws["dynamodb"].describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    streams = aws["dynamodbstreams"]
     subscription = next(s for s in stack.streams if s.function == function)
     found = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            page = streams.get_records(ShardIterator=iterator)
-            for raw in page["Records"]:
-                record = lambda_record(raw, arn)
-                sequence = record["dynamodb"]["SequenceNumber"]
-                if sequence in seen or not subscription.matches(record):
-                    continue
-                seen.add(sequence)
-                keys = record["dynamodb"]["Keys"]
-                record["eventID"] = uuid.uuid5(_IDS, f"{keys['pk']['S']}/{keys['sk']['S']}/{sequence}").hex
-                at = record["dynamodb"]["NewImage"].get("at") or record["dynamodb"]["NewImage"].get("as_of")
-                record["dynamodb"]["ApproximateCreationDateTime"] = int(float(at["N"]))
-                record["eventSourceARN"] = (
-                    f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}/stream/{STREAM_LABEL}"
-                )
-                found.append(record)
-            iterator = page.get("NextShardIterator") if page["Records"] else None
+    for record in stream_records(aws, table):
+        sequence = record["dynamodb"]["SequenceNumber"]
+        if sequence in seen or not subscription.matches(record):
+            continue
+        seen.add(sequence)
+        keys = record["dynamodb"]["Keys"]
+        record["eventID"] = uuid.uuid5(_IDS, f"{keys['pk']['S']}/{keys['sk']['S']}/{sequence}").hex
+        at = record["dynamodb"]["NewImage"].get("at") or record["dynamodb"]["NewImage"].get("as_of")
+        record["dynamodb"]["ApproximateCreationDateTime"] = int(float(at["N"]))
+        record["eventSourceARN"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}/stream/{STREAM_LABEL}"
+        found.append(record)
     return found
 
 

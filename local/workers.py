@@ -202,11 +202,6 @@ class Pool:
             self._count += 1
         self._release(self._new_worker(), healthy=True)
 
-    @property
-    def pids(self) -> list[int]:
-        with self._cond:
-            return sorted(w.pid for w in self._all)
-
     def _new_worker(self) -> Worker:
         try:
             worker = Worker(self.function, self.log_path)

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from leadstream.scoring.model import ScoringModel
 
-from local.events import lambda_record
+from local.events import stream_records
 from local.gateway import api_event
 from local.runner import DEMO_WRITE_KEY
 from local.template import Route
@@ -69,24 +69,6 @@ def page_view(
 
 def response_json(response: dict[str, Any]) -> Any:
     return json.loads(response["body"]) if response.get("body") else None
-
-
-def stream_records(aws: dict[str, Any], table_name: str) -> list[dict[str, Any]]:
-    """Every record on a table's stream so far, in Lambda's shape."""
-    ddb, streams = aws["dynamodb"], aws["dynamodbstreams"]
-    arn = ddb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
-    records: list[dict[str, Any]] = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            page = streams.get_records(ShardIterator=iterator)
-            records += [lambda_record(r, arn) for r in page["Records"]]
-            if not page["Records"]:
-                break
-            iterator = page.get("NextShardIterator")
-    return records
 
 
 def bus_event(detail: dict[str, Any], detail_type: str = "Lead Stage Changed") -> dict[str, Any]:

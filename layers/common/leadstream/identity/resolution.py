@@ -17,11 +17,6 @@ class Resolution:
     lead_id: str  # the lead these identifiers belong to (profile, account, score)
     links: tuple[Identifier, ...]  # identifiers to link to it; each one's own lead is merged into it
 
-    @property
-    def merged(self) -> tuple[str, ...]:
-        """The leads that linking hands over to `lead_id`."""
-        return tuple(i.derived_lead_id() for i in self.links)
-
 
 def resolve(ids: list[Identifier], linked: Mapping[str, str]) -> Resolution:
     """`ids` in the order `identifiers()` gives them; `linked`: identifier key -> lead, for those linked."""

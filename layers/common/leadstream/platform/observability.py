@@ -24,9 +24,6 @@ class Untraced:
     def capture_lambda_handler[F: Callable[..., Any]](self, handler: F) -> F:
         return handler
 
-    def capture_method[F: Callable[..., Any]](self, method: F) -> F:
-        return method
-
 
 tracer: Tracer | Untraced = (
     Untraced() if ObservabilitySettings.from_env().trace_disabled else Tracer(patch_modules=("botocore",))
