@@ -31,7 +31,6 @@ from botocore.exceptions import (
     NoRegionError,
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
-from leadstream.identity.identifiers import email_digest
 from leadstream.notifications.message import for_terminal
 from leadstream.platform.errors import LeadstreamError, StoreUnavailable
 from leadstream.scoring.report import source_quality
@@ -106,7 +105,7 @@ def _links(args: argparse.Namespace, target: targets.Target) -> int:
     secret = targets.secret_value(target, target.link_secret)
     api = target.api_url.rstrip("/")
     params = {
-        email_links.RECIPIENT: email_digest(args.email) if args.email else "",
+        email_links.RECIPIENT: email_links.recipient_token(args.email, secret) if args.email else "",
         email_links.CAMPAIGN: args.campaign or "",
     }
     if args.url:

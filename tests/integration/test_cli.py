@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from leadstream.identity.identifiers import email_digest, email_lead
 from leadstream.scoring.replay import StoredScore
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.scoring.score import LeadScore
@@ -90,7 +91,9 @@ def test_links_signed_by_the_cli_are_accepted(aws, email_links, moto_endpoint, c
     )
     assert code == 0
     signed = json.loads(out)
-    assert "jane" not in out.lower()  # the address travels as a hash
+    assert "jane" not in out.lower()
+    # nor as its bare digest, which anyone could test a list of guessed addresses against
+    assert email_digest("jane@acme.com") not in out
 
     link = urlsplit(signed["click"])
     response = email_links.lambda_handler(
@@ -99,6 +102,8 @@ def test_links_signed_by_the_cli_are_accepted(aws, email_links, moto_endpoint, c
 
     assert response["statusCode"] == 302
     assert response["headers"]["Location"] == "https://www.acme-demo.test/offer"
+    [lead] = {i["pk"]["S"] for i in items() if i["sk"]["S"].startswith("EVT#")}
+    assert lead == "LEAD#" + email_lead(email_digest("jane@acme.com"))  # the click is Jane's
 
 
 def test_the_report_shows_conversion_per_channel_and_campaign(

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from leadstream.identity.identifiers import email_digest
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.score import apply_events
 from leadstream.sources.model import IpMode, Source, anonymise_ip
@@ -129,6 +130,38 @@ def test_given_signed_link_parameters_then_any_change_breaks_the_signature() -> 
     assert not links.verify({**signed, "c": "other"}, "secret")
     assert not links.verify(signed, "another secret")
     assert not links.verify(params, "secret")  # unsigned
+
+
+def test_given_a_recipient_token_then_only_the_stacks_secret_reads_it() -> None:
+    token = links.recipient_token("Jane@Acme.com", "secret")
+
+    assert links.recipient_digest(token, "secret") == email_digest("jane@acme.com")
+    assert token == links.recipient_token("jane@acme.com", "secret")  # stable across a campaign's links
+    assert email_digest("jane@acme.com") not in token
+    assert links.recipient_token("jane@acme.com", "another secret") != token
+    assert links.recipient_digest(token, "another secret") is None
+    assert links.recipient_digest(links.recipient_token("john@acme.com", "secret"), "secret") != (
+        email_digest("jane@acme.com")
+    )
+
+
+@pytest.mark.parametrize("token", ["", "x", "%%%", "ü" * 38, "A" * 38, "A" * 60])
+def test_given_a_token_the_secret_did_not_make_then_it_names_nobody(token: str) -> None:
+    assert links.recipient_digest(token, "secret") is None
+
+
+def test_given_a_token_changed_in_one_character_then_it_names_nobody() -> None:
+    token = links.recipient_token("jane@acme.com", "secret")
+
+    for i in range(len(token)):
+        changed = token[:i] + ("B" if token[i] != "B" else "C") + token[i + 1 :]
+        assert links.recipient_digest(changed, "secret") is None
+
+
+def test_given_a_link_signed_before_tokens_then_its_bare_digest_still_names_the_recipient() -> None:
+    digest = email_digest("jane@acme.com")
+
+    assert links.recipient_digest(digest, "secret") == digest
 
 
 def test_given_a_source_then_only_its_origins_may_send_from_a_browser() -> None:
