@@ -52,3 +52,68 @@ class LeadStageChanged(BaseModel):
     to_stage: str
     changed_at: datetime
     card: LeadCard
+
+
+ACCOUNT_STAGE_CHANGED = "Account Stage Changed"
+ACCOUNT_SURGED = "Account Surged"
+
+
+class CardPerson(BaseModel):
+    """One of an account's most engaged people: a lead id and what their title says, never an e-mail."""
+
+    lead_id: str
+    title: str | None = None
+    role: str | None = Field(default=None, description="the buying-committee role the title gives, if any")
+    points: float = Field(description="the lead's behaviour points at that moment (decayed)")
+
+
+class AccountCard(BaseModel):
+    """What sales needs to work an account, and why it was sent."""
+
+    domain: str = Field(description="the account's key: its registrable domain (or the group id)")
+    name: str | None = None
+    score: float = Field(description="engagement + fit + committee points")
+    stage: str
+    engagement: float = Field(description="the strongest leads' behaviour points, weighted, decayed")
+    fit: int = 0
+    coverage: float = Field(ge=0, le=1, description="buying-committee roles covered / roles defined")
+    roles: dict[str, int] = Field(
+        default_factory=dict, description="people holding each role of the model (0 for a role not covered)"
+    )
+    engaged_people: int = Field(ge=0, description="leads whose score is at the model's engaged threshold")
+    people: int = Field(ge=0, description="leads counted in the account")
+    top_people: list[CardPerson] = Field(default_factory=list)
+
+
+class AccountStageChanged(BaseModel):
+    """detail of an 'Account Stage Changed' event; change_id is unique per change (idempotency key)."""
+
+    version: Literal[1] = 1
+    change_id: str
+    domain: str
+    from_stage: str
+    to_stage: str
+    changed_at: datetime
+    card: AccountCard
+
+
+class AccountSurged(BaseModel):
+    """detail of an 'Account Surged' event: a sharp rise within a window; surge_id is unique per surge."""
+
+    version: Literal[1] = 1
+    surge_id: str
+    domain: str
+    surged_at: datetime
+    window_days: int
+    engagement_before: float = Field(description="the account's engagement a window ago (decayed to then)")
+    engagement_gain: float
+    engaged_people_gain: int
+    card: AccountCard
+
+
+# Every event on the bus, by detail-type: the schemas in docs/events are generated from these.
+DETAIL_TYPES: dict[str, type[BaseModel]] = {
+    STAGE_CHANGED: LeadStageChanged,
+    ACCOUNT_STAGE_CHANGED: AccountStageChanged,
+    ACCOUNT_SURGED: AccountSurged,
+}
