@@ -125,8 +125,9 @@ class AccountThreshold(_Strict):
 
 
 class Surge(_Strict):
-    """A sharp rise within `window_days`: engagement up by at least `min_gain` points AND by at least
-    `min_growth` of what it was a window ago (0.5 = +50%), or engaged people up by `min_new_engaged`.
+    """A sharp rise within `window_days`: at least `min_gain` engagement points earned within the window
+    (engagement now, less what it was a window ago faded to now) AND at least `min_growth` of what it was
+    a window ago (0.5 = +50%); or engaged people up by `min_new_engaged` within the window.
     Once an account surges, it does not surge again for `cooldown_days`: one surge is one event."""
 
     window_days: int = Field(ge=1)

@@ -281,8 +281,9 @@ def _surge(
         return state, []
     since = now - timedelta(days=rule.window_days)
     base = next((s for s in reversed(state.recent) if s.at <= since), None)
+    # Points earned within the window: engagement now, less what the window's start has faded to by now.
     before = leads.decay(base.engagement, base.at, since) if base else 0.0
-    gain = state.engagement_at(model, leads, now) - before
+    gain = state.engagement_at(model, leads, now) - (leads.decay(before, since, now) if base else 0.0)
     joined = state.engaged_at(now) - (base.engaged if base else 0)
     rising = gain >= rule.min_gain and gain >= rule.min_growth * before
     joining = rule.min_new_engaged is not None and joined >= rule.min_new_engaged
