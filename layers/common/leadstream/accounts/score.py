@@ -4,8 +4,9 @@ Everything here is O(1) per lead change: an account never reads its members. Wha
 
 - ``AccountState``, one per account, bounded whatever the number of people: a *board* of at most
   ``engagement.keep`` leads with the most behaviour points (points, ``as_of``, title, role), people per
-  committee role, the engaged-people count with its scheduled changes by day, the account's traits, one
-  snapshot per day of the surge window, and counters.
+  committee role, the engaged-people count with its scheduled changes by day (as many days as it takes
+  the strongest lead's points to fade below the threshold: a few half-lives, not a number of people), the
+  account's traits, one snapshot per day of the surge window, and counters.
 - ``MemberMark``, one per member, stored with the membership and read by its key: the lead's version, role
   and engaged span that the account last counted. A change is applied as "take the mark's contribution
   out, put the change's in", so the mark is what makes a change a replaceable delta. Why not let the
@@ -29,6 +30,8 @@ Guarantees:
 - Engaged people decay too, to the day: a change schedules the day its lead's score falls below (or, for
   a lead whose negative points fade, climbs to) the engaged threshold; the count folds those days in as
   time passes. A lead counts through the day it crosses.
+- Surges compare with the account as it was a window ago, to the day (the day's latest snapshot before
+  that moment), and an account surges at most once per cool-down.
 - Stages never move back through scoring. An event's id is derived from the account and the change that
   caused it (``<domain>:<stage>:<lead>@<version>``), so an outbox can dedupe a retried batch.
 
