@@ -36,6 +36,8 @@ def test_the_arm64_build_holds_every_function_and_the_layer():
     layer = BUILD / "CommonLayer" / "python"
     model = layer / "leadstream" / "scoring" / "scoring.yaml"
     assert model.is_file(), "the scoring model must ship in the layer"
+    accounts = layer / "leadstream" / "accounts" / "accounts.yaml"
+    assert accounts.is_file(), "the account model must ship in the layer"
     assert (layer / "leadstream" / "static" / "lb.min.js").is_file(), "the snippet must ship in the layer"
     native = list(layer.glob("pydantic_core/_pydantic_core*.so"))
     assert native, "pydantic_core missing from the layer"

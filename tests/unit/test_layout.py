@@ -18,6 +18,8 @@ FUNCTIONS = REPO / "functions"
 
 DOMAIN = frozenset(
     {
+        "leadstream.accounts.model",
+        "leadstream.accounts.score",
         "leadstream.identity.identifiers",
         "leadstream.identity.resolution",
         "leadstream.identity.profile",

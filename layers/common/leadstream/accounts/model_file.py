@@ -2,14 +2,12 @@
 
 from pathlib import Path
 
-import yaml
-
 from leadstream.accounts.model import AccountModel
+from leadstream.platform.documents import read_yaml
 
 SHIPPED_MODEL = Path(__file__).resolve().parent / "accounts.yaml"
 
 
 def load_account_model(path: Path | None = None) -> AccountModel:
     """The model at `path`, else the shipped one. Invalid models fail here, at cold start, naming the rule."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where the wheel has it
-    return AccountModel.model_validate(yaml.load((path or SHIPPED_MODEL).read_text(), Loader=loader))  # noqa: S506
+    return AccountModel.model_validate(read_yaml(path or SHIPPED_MODEL))
