@@ -37,8 +37,10 @@ class IngestSettings(LeadsSettings):
     sources_table: str = Field(alias="SOURCES_TABLE", min_length=3)
     # the suppression hashes' key (privacy: erased people); name or ARN in Secrets Manager, read lazily
     link_secret: str | None = Field(default=None, alias="LINK_SECRET")
+    # the company-by-IP provider's token (name or ARN in Secrets Manager); unset: no company lookups
+    company_lookup_secret: str | None = Field(default=None, alias="COMPANY_LOOKUP_SECRET")
 
-    @field_validator("link_secret", mode="before")
+    @field_validator("link_secret", "company_lookup_secret", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value

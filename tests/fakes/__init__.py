@@ -1,0 +1,1 @@
+"""Stand-ins for third-party services, served on loopback by the tests."""
