@@ -20,6 +20,7 @@ DOMAIN = frozenset(
     {
         "leadstream.accounts.model",
         "leadstream.accounts.score",
+        "leadstream.firmographics.company",
         "leadstream.identity.identifiers",
         "leadstream.identity.resolution",
         "leadstream.identity.profile",
