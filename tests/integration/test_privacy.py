@@ -62,7 +62,7 @@ def about(items: list[dict[str, Any]], leads: set[str], keys: set[str]) -> list[
 
 
 def assert_only_tombstones(left: list[dict[str, Any]], lead: str) -> None:
-    """What an erase leaves of a person's leads: a tombstone STATE each, holding nothing, gone within a day."""
+    """What an erase leaves of a person's leads: a tombstone STATE each, holding nothing, gone in a day."""
     assert f"LEAD#{lead}" in {i["pk"]["S"] for i in left}
     for item in left:
         assert item["sk"]["S"] == "STATE"
@@ -276,7 +276,8 @@ def test_erase_takes_every_account_membership_she_had(
     aws, track, items, stack, moto_endpoint, capsys, accounts
 ):
     call(track, "/v1/identify", {"anonymousId": "anon-1", "userId": "u-1", "traits": {"email": EMAIL}})
-    call(track, "/v1/group", {"userId": "u-1", "groupId": "g-9", "traits": {"name": "Beta", "website": "https://beta.test"}})  # fmt: skip
+    beta = {"name": "Beta", "website": "https://beta.test"}
+    call(track, "/v1/group", {"userId": "u-1", "groupId": "g-9", "traits": beta})
     lead = lead_of("anon-1")
     joined = {domain for domain in ("acme.com", "beta.test") if lead in accounts(domain)[1]}
     assert len(joined) == 2
