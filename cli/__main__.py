@@ -51,7 +51,16 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
     admin = SourceAdmin(repo)
     now = datetime.now(UTC)
     if args.action == "create":
-        privacy = Privacy(IpMode(args.ip_mode), args.retention_days, not args.ignore_dnt)
+        if args.lead_retention_days is not None and args.lead_retention_days < args.retention_days:
+            print(
+                f"error: --lead-retention-days ({args.lead_retention_days}) must be at least "
+                f"--retention-days ({args.retention_days}): a lead outlives its raw events",
+                file=sys.stderr,
+            )
+            return 2
+        privacy = Privacy(
+            IpMode(args.ip_mode), args.retention_days, not args.ignore_dnt, args.lead_retention_days
+        )
         created = admin.create(args.name, tuple(args.origin), privacy, now, allow_import=args.allow_import)
         print(f"Created source {created.source.id} ({cell(created.source.name)}).")
         print(f"Write key: {created.write_key}")
@@ -80,6 +89,11 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
                     "keys": " ".join(mask(k.key) for k in keys) or "-",
                     "ip": source.privacy.ip_mode.value,
                     "retention": f"{source.privacy.retention_days}d",
+                    "lead_retention": (
+                        f"{source.privacy.lead_retention_days}d"
+                        if source.privacy.lead_retention_days
+                        else "stack default"
+                    ),
                     "dnt": "honoured" if source.privacy.honour_dnt else "ignored",
                     "bots_7d": bots,
                 }
@@ -87,7 +101,10 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
         if args.json:
             print(json.dumps(rows, indent=2))
         else:
-            columns = ["id", "name", "status", "origins", "keys", "ip", "retention", "dnt", "bots_7d"]
+            columns = [
+                *("id", "name", "status", "origins", "keys", "ip"),
+                *("retention", "lead_retention", "dnt", "bots_7d"),
+            ]
             output.table(rows, columns, sys.stdout)
         return 0
     if args.action == "rotate":
@@ -182,6 +199,13 @@ def parser() -> argparse.ArgumentParser:
         type=_days,
         default=DEFAULT_RETENTION_DAYS,
         help="raw events kept this long (>= 1)",
+    )
+    create.add_argument(
+        "--lead-retention-days",
+        type=_days,
+        default=None,
+        help="a lead (profile, score, links) is kept this long after its last activity (>= --retention-days; "
+        "default: the stack's LeadRetentionDays)",
     )
     create.add_argument("--ignore-dnt", action="store_true", help="store calls from DNT/GPC browsers too")
     create.add_argument(

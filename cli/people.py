@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from leadstream.privacy.people import People, Person
-from leadstream.privacy.repository import ParkedMessages, PrivacyRepository, Raw
+from leadstream.privacy.repository import IdempotencyRecords, ParkedMessages, PrivacyRepository, Raw
 
 from cli import output
 from cli import target as targets
@@ -42,7 +42,8 @@ def _people(target: targets.Target) -> People:
     if not target.accounts_table:
         raise targets.TargetError("the stack has no AccountsTableName output: is it a Leadstream stack?")
     parked = ParkedMessages(target.notify_failures_queue) if target.notify_failures_queue else None
-    return People(PrivacyRepository(target.leads_table, target.accounts_table), parked)
+    effects = IdempotencyRecords(target.idempotency_table) if target.idempotency_table else None
+    return People(PrivacyRepository(target.leads_table, target.accounts_table), parked, effects)
 
 
 def _find(people: People, args: argparse.Namespace) -> Person:

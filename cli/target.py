@@ -30,6 +30,7 @@ class Target:
     endpoint: str | None  # set for the local stack
     accounts_table: str = ""
     notify_failures_queue: str = ""  # a queue URL (deployed) or name (local)
+    idempotency_table: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ def local(endpoint: str | None = None, api: str | None = None, path: Path | None
         endpoint,
         stack.physical_name("AccountsTable"),
         stack.physical_name("NotifyFailuresQueue"),
+        stack.physical_name("IdempotencyTable"),
     )
 
 
@@ -108,6 +110,7 @@ def deployed(stack_name: str, region: str | None, api: str | None = None) -> Tar
         None,
         outputs.get("AccountsTableName", ""),
         outputs.get("NotifyFailuresQueueUrl", ""),
+        outputs.get("IdempotencyTableName", ""),
     )
 
 

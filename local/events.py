@@ -59,6 +59,18 @@ def stream_records(aws: dict[str, Any], table_name: str) -> list[dict[str, Any]]
     return records
 
 
+# Who made a change, as a stream record says it when the DynamoDB service deleted an expired item (TTL).
+TTL_DELETER = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+
+def as_ttl_removal(record: dict[str, Any]) -> dict[str, Any]:
+    """A REMOVE record as AWS sends it when the TTL deleted the item (moto runs no TTL deletes: delete
+    the item, then make its REMOVE record the service's)."""
+    if record.get("eventName") != "REMOVE":
+        raise ValueError("only a REMOVE record can be a TTL deletion")
+    return {**record, "userIdentity": dict(TTL_DELETER)}
+
+
 def as_delivered(event: dict[str, Any], region: str) -> dict[str, Any]:
     """A bus event as EventBridge hands it to a target: moto's queue copy lacks some envelope fields."""
     return {"account": ACCOUNT, "region": region, "resources": [], **event}

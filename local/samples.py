@@ -6,9 +6,11 @@ The API samples (a page view, a batch, an identify, the demo-request form of one
 functions against a fresh local AWS; what they store is events/score_stream.json (the records ScoreFunction
 receives), what scoring then writes is events/publish_stream.json (the records PublishFunction receives),
 and what that publishes is events/notify_sales.json (the event NotifySalesFunction receives). Replaying
-the three in order against a running `make run` is one stage change: one notification. Run it after a
-change to what the functions store or to the scoring model; tests/integration/test_sample_events.py says
-when the samples are out of date.
+the three in order against a running `make run` is one stage change: one notification. Last, the lead's
+STATE is deleted as the TTL would delete it a year later: events/expire_stream.json (the record
+ExpireFunction receives, which deletes the rest of the lead). Run it after a change to what the functions
+store or to the scoring model; tests/integration/test_sample_events.py says when the samples are out of
+date.
 """
 
 import json
@@ -23,7 +25,7 @@ from moto.server import ThreadedMotoServer
 
 from local.aws import clients, delivery_queue_name, provision
 from local.environment import REGION, local_overrides
-from local.events import as_delivered, stream_records
+from local.events import as_delivered, as_ttl_removal, stream_records
 from local.runner import AWS_HOST, STACK, create_demo_source
 from local.template import ACCOUNT, REPO, Stack, load_stack
 from local.workers import Worker
@@ -45,20 +47,27 @@ def sample(name: str) -> dict[str, Any]:
     return loaded
 
 
-def _records(aws: dict[str, Any], stack: Stack, function: str, seen: set[str]) -> list[dict[str, Any]]:
-    """New records of the leads table's stream that `function`'s subscription lets through, with the
-    ids, times and stream ARN of the samples (the same on every run)."""
+def _records(
+    aws: dict[str, Any], stack: Stack, function: str, seen: set[str], by_ttl: bool = False
+) -> list[dict[str, Any]]:
+    """New records of the leads table's stream that `function`'s subscription lets through (`by_ttl`: as
+    if the TTL made them), with the ids, times and stream ARN of the samples (the same on every run)."""
     table = stack.physical_name("LeadsTable")
     subscription = next(s for s in stack.streams if s.function == function)
     found = []
     for record in stream_records(aws, table):
         sequence = record["dynamodb"]["SequenceNumber"]
+        if by_ttl and record["eventName"] == "REMOVE":
+            record = as_ttl_removal(record)
         if sequence in seen or not subscription.matches(record):
             continue
         seen.add(sequence)
         keys = record["dynamodb"]["Keys"]
         record["eventID"] = uuid.uuid5(_IDS, f"{keys['pk']['S']}/{keys['sk']['S']}/{sequence}").hex
-        at = record["dynamodb"]["NewImage"].get("at") or record["dynamodb"]["NewImage"].get("as_of")
+        if "NewImage" in record["dynamodb"]:
+            at = record["dynamodb"]["NewImage"].get("at") or record["dynamodb"]["NewImage"].get("as_of")
+        else:  # the TTL deletes an item when it expires
+            at = record["dynamodb"]["OldImage"]["expires_at"]
         record["dynamodb"]["ApproximateCreationDateTime"] = int(float(at["N"]))
         record["eventSourceARN"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}/stream/{STREAM_LABEL}"
         found.append(record)
@@ -114,6 +123,11 @@ def main() -> int:
                 workers["PublishFunction"].invoke(json.dumps(publishing))
                 [notifying] = _bus_events(aws, stack, queues)
                 write("notify_sales.json", notifying)
+                lead = "LEAD#" + notifying["detail"]["lead_id"]
+                key = {"pk": {"S": lead}, "sk": {"S": "STATE"}}
+                aws["dynamodb"].delete_item(TableName=stack.physical_name("LeadsTable"), Key=key)
+                expiring = {"Records": _records(aws, stack, "ExpireFunction", seen, by_ttl=True)}
+                write("expire_stream.json", expiring)
             finally:
                 for worker in workers.values():
                     worker.stop()

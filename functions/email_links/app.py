@@ -19,7 +19,8 @@ from leadstream.tracking.ingest import Ingest
 settings = EmailLinkSettings.from_env()
 link_secret = secrets.reader(settings.link_secret)
 assert link_secret is not None  # the setting is required
-links = EmailLinks(Ingest(settings.leads_table, settings.accounts_table, link_secret), link_secret)
+ingest = Ingest(settings.leads_table, settings.accounts_table, link_secret, settings.lead_retention_days)
+links = EmailLinks(ingest, link_secret)
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
 

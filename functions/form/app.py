@@ -23,7 +23,12 @@ sources = SourceRepository(settings.sources_table)
 forms = Forms(
     SourceDirectory(sources),
     sources,
-    Ingest(settings.leads_table, settings.accounts_table, secrets.reader(settings.link_secret)),
+    Ingest(
+        settings.leads_table,
+        settings.accounts_table,
+        secrets.reader(settings.link_secret),
+        settings.lead_retention_days,
+    ),
 )
 bots.prepare()  # every submission is checked for a bot: load the patterns at init, not in a request
 app = APIGatewayHttpResolver()

@@ -32,7 +32,12 @@ sources = SourceRepository(settings.sources_table)
 intake = Intake(
     SourceDirectory(sources),
     sources,
-    Ingest(settings.leads_table, settings.accounts_table, secrets.reader(settings.link_secret)),
+    Ingest(
+        settings.leads_table,
+        settings.accounts_table,
+        secrets.reader(settings.link_secret),
+        settings.lead_retention_days,
+    ),
 )
 bots.prepare()  # nearly every call is checked for a bot: load the patterns at init, not in a request
 app = APIGatewayHttpResolver()

@@ -28,7 +28,7 @@ from moto.server import ThreadedMotoServer
 
 from local.aws import clients, delivery_queue_name, provision
 from local.environment import REGION, local_overrides
-from local.events import as_delivered
+from local.events import as_delivered, as_ttl_removal
 from local.runner import STACK, create_demo_source
 from local.template import Stack, load_stack
 from tests.builders import stream_records
@@ -129,6 +129,11 @@ def publish(aws: dict[str, Any]) -> ModuleType:
 def notify(aws: dict[str, Any], notifications_file: Path) -> ModuleType:
     notifications_file.unlink(missing_ok=True)
     return _handler("notify_sales")
+
+
+@pytest.fixture
+def expire(aws: dict[str, Any]) -> ModuleType:
+    return _handler("expire")
 
 
 @pytest.fixture
@@ -300,3 +305,24 @@ def eventbridge_rejects(rejected: Any = lambda entry: True) -> Iterator[list[dic
         yield refused
     finally:
         client.meta.events.unregister("before-call.events.PutEvents", answer)
+
+
+@pytest.fixture
+def ttl_deletes(aws: dict[str, Any], leads_table: str, stack: Stack) -> Any:
+    """DynamoDB's TTL at work on leads' STATE items (moto runs no TTL deletes): deletes each, and returns
+    the stream records AWS sends for such deletions that ExpireFunction's template filter lets through."""
+    expiring = next(sub for sub in stack.streams if sub.function == "ExpireFunction")
+
+    def delete(*lead_ids: str) -> dict[str, Any]:
+        before = {r["eventID"] for r in stream_records(aws, leads_table)}
+        for lead in lead_ids:
+            key = {"pk": {"S": f"LEAD#{lead}"}, "sk": {"S": "STATE"}}
+            aws["dynamodb"].delete_item(TableName=leads_table, Key=key)
+        removed = [
+            as_ttl_removal(r)
+            for r in stream_records(aws, leads_table)
+            if r["eventID"] not in before and r["eventName"] == "REMOVE"
+        ]
+        return {"Records": [r for r in removed if expiring.matches(r)]}
+
+    return delete

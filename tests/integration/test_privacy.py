@@ -3,6 +3,7 @@ in-process: everything held about a person is exported, then erased, and the per
 
 import argparse
 import json
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -60,6 +61,15 @@ def about(items: list[dict[str, Any]], leads: set[str], keys: set[str]) -> list[
     ]
 
 
+def assert_only_tombstones(left: list[dict[str, Any]], lead: str) -> None:
+    """What an erase leaves of a person's leads: a tombstone STATE each, holding nothing, gone in a day."""
+    assert f"LEAD#{lead}" in {i["pk"]["S"] for i in left}
+    for item in left:
+        assert item["sk"]["S"] == "STATE"
+        assert set(item) == {"pk", "sk", "erased", "expires_at"}
+        assert 0 < float(item["expires_at"]["N"]) - time.time() <= 24 * 3600
+
+
 def test_a_person_is_exported_then_erased_and_not_recreated(
     aws, track, form, score, new_records, filters, items, stack, moto_endpoint, capsys
 ):
@@ -101,8 +111,9 @@ def test_a_person_is_exported_then_erased_and_not_recreated(
     assert report["removed"]["profile"] >= 1
     assert report["removed"]["events"] >= 6
     assert len(report["suppressed"]) == len(keys)
-    # storage: nothing about her is left, in either table; a suppression entry without her e-mail is
-    assert about(items(), leads, keys) == []
+    # storage: nothing about her is left, in either table, but a tombstone per lead (for a day: nothing in
+    # it but the mark); a suppression entry without her e-mail is
+    assert_only_tombstones(about(items(), leads, keys), report["lead_id"])
     assert about(items(accounts_table), leads, keys) == []
     suppressions = [i for i in items() if i["pk"]["S"].startswith("SUPPRESS#")]
     assert len(suppressions) == len(keys)
@@ -174,3 +185,103 @@ def test_an_erased_recipients_email_clicks_are_not_stored(
 
     assert response["statusCode"] == 302  # the recipient still gets where the link goes
     assert items() == before
+
+
+def idempotency_records(aws: Any, stack: Any) -> list[dict[str, Any]]:
+    return aws["dynamodb"].scan(TableName=stack.physical_name("IdempotencyTable"))["Items"]
+
+
+def test_erase_takes_the_idempotency_records_of_her_stage_changes_and_leaves_bobs(
+    aws, track, form, score, publish, notify, new_records, filters, published, stack, moto_endpoint, capsys
+):
+    visit_and_request_demo(track, form, "anon-1", EMAIL)
+    visit_and_request_demo(track, form, "bob-1", "bob@beta.co.uk")
+    assert score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX) == {
+        "batchItemFailures": []
+    }
+    assert publish.lambda_handler({"Records": new_records(filters["PublishFunction"])}, CTX) == {
+        "batchItemFailures": []
+    }
+    for event in published():
+        notify.lambda_handler(event, CTX)
+    written = idempotency_records(aws, stack)
+
+    code, out = cli(moto_endpoint, capsys, "export", EMAIL)
+
+    assert code == 0
+    hers = json.loads(out)["items"]["idempotency_records"]
+    # her stage changes were published and her SQL was notified: each effect's record is found
+    assert len(hers) >= 2
+    assert EMAIL not in json.dumps(hers)  # they hold no contact details, only that an effect happened
+
+    code, out = cli(moto_endpoint, capsys, "erase", EMAIL, "--yes", "--json")
+
+    assert code == 0
+    assert json.loads(out)["removed"]["idempotency_records"] == len(hers)
+    left = idempotency_records(aws, stack)
+    assert {i["id"]["S"] for i in left} == {i["id"]["S"] for i in written} - {i["id"] for i in hers}
+    assert left  # bob's
+
+
+def test_erase_takes_the_stage_changes_of_a_device_merged_into_her_lead(
+    aws, track, form, score, new_records, filters, items, moto_endpoint, capsys
+):
+    call(track, "/v1/identify", {"anonymousId": "anon-1", "traits": {"email": EMAIL}})
+    # a second device earns a stage change of its own while still anonymous, then identifies as her
+    for path in ("/pricing", "/pricing/enterprise", "/blog/speed-to-lead", "/pricing/compare"):
+        call(track, "/v1/page", page_view("anon-2", path))
+    assert score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX) == {
+        "batchItemFailures": []
+    }
+    merged = lead_of("anon-2")
+    assert any(i["pk"]["S"] == f"LEAD#{merged}" and i["sk"]["S"].startswith("TRANS#") for i in items())
+    call(track, "/v1/identify", {"anonymousId": "anon-2", "traits": {"email": EMAIL}})
+    assert score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX) == {
+        "batchItemFailures": []
+    }
+
+    code, out = cli(moto_endpoint, capsys, "erase", EMAIL, "--yes", "--json")
+
+    assert code == 0
+    assert json.loads(out)["removed"]["score_ledger"] >= 1
+    assert_only_tombstones([i for i in items() if i["pk"]["S"] == f"LEAD#{merged}"], merged)
+
+
+def test_a_record_in_flight_during_the_erase_does_not_bring_her_lead_back(
+    aws, track, score, expire, new_records, filters, items, ttl_deletes, moto_endpoint, capsys
+):
+    call(track, "/v1/identify", {"anonymousId": "anon-1", "traits": {"email": EMAIL}})
+    assert score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX) == {
+        "batchItemFailures": []
+    }
+    call(track, "/v1/page", page_view("anon-1", "/pricing"))  # stored just before the erase...
+    in_flight = new_records(filters["ScoreFunction"])
+    assert cli(moto_endpoint, capsys, "erase", EMAIL, "--yes")[0] == 0
+    lead = lead_of("anon-1")
+    erased = items()
+
+    # ...and scored just after: nothing is written, the records are done with (not retried)
+    assert score.lambda_handler({"Records": in_flight}, CTX) == {"batchItemFailures": []}
+
+    assert items() == erased
+    assert_only_tombstones([i for i in items() if i["pk"]["S"].startswith("LEAD#")], lead)
+
+    # a day later the TTL deletes the tombstones, and what is left of her is nothing
+    tombstones = [i["pk"]["S"].removeprefix("LEAD#") for i in items() if i["pk"]["S"].startswith("LEAD#")]
+    assert expire.lambda_handler(ttl_deletes(*tombstones), CTX) == {"batchItemFailures": []}
+    assert [i["pk"]["S"].split("#")[0] for i in items()] == ["SUPPRESS"] * len(items())
+
+
+def test_erase_takes_every_account_membership_she_had(
+    aws, track, items, stack, moto_endpoint, capsys, accounts
+):
+    call(track, "/v1/identify", {"anonymousId": "anon-1", "userId": "u-1", "traits": {"email": EMAIL}})
+    beta = {"name": "Beta", "website": "https://beta.test"}
+    call(track, "/v1/group", {"userId": "u-1", "groupId": "g-9", "traits": beta})
+    lead = lead_of("anon-1")
+    joined = {domain for domain in ("acme.com", "beta.test") if lead in accounts(domain)[1]}
+    assert len(joined) == 2
+
+    assert cli(moto_endpoint, capsys, "erase", EMAIL, "--yes")[0] == 0
+
+    assert all(lead not in accounts(domain)[1] for domain in joined)

@@ -36,6 +36,7 @@ def test_every_function_in_the_template_has_a_sample_event(stack):
         "ScoreFunction": "score_",
         "PublishFunction": "publish_",
         "NotifySalesFunction": "notify_sales",
+        "ExpireFunction": "expire_",
     }
     names = [p.name for p in EVENTS.glob("*.json")]
     assert set(stack.functions) == set(prefixes)
@@ -120,3 +121,19 @@ def test_replaying_the_bus_sample_notifies_once(notify, notifications_file):
     notify.lambda_handler(sample("notify_sales.json"), CTX)
 
     assert len(notifications(notifications_file)) == 1
+
+
+def test_the_expiry_sample_deletes_what_is_left_of_the_samples_lead(track, form, score, expire, items):
+    for name in ("track_page.json", "track_batch.json", "track_identify.json"):
+        assert track.lambda_handler(sample(name), CTX)["statusCode"] == 200
+    assert form.lambda_handler(sample("form_urlencoded.json"), CTX)["statusCode"] == 303
+    assert score.lambda_handler(sample("score_stream.json"), CTX) == {"batchItemFailures": []}
+    [record] = sample("expire_stream.json")["Records"]
+    lead = record["dynamodb"]["Keys"]["pk"]["S"]
+    assert record["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    assert any(i["pk"]["S"] == lead and i["sk"]["S"] == "PROFILE" for i in items()), REGENERATE
+
+    assert expire.lambda_handler(sample("expire_stream.json"), CTX) == {"batchItemFailures": []}
+
+    left = [i for i in items() if i["pk"]["S"] == lead and i["sk"]["S"] != "STATE"]
+    assert left == []  # its STATE the TTL deletes, which the sample stands for

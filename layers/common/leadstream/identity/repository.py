@@ -13,7 +13,13 @@ LeadsTable:
 from collections.abc import Iterable
 from datetime import datetime
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 
 from leadstream.identity.identifiers import Identifier
 from leadstream.identity.profile import Profile
@@ -57,12 +63,14 @@ class LinkItem(Item):
 
 
 class MergeMarkItem(Item):
-    """The part of a lead's STATE item identity writes: which lead absorbed it."""
+    """The part of a lead's STATE item identity writes: which lead absorbed it (and so that it no longer
+    expires on its own: its items live as long as the lead that absorbed it)."""
 
     class Meta:
         abstract = True
 
     merged_into = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
     version = NumberAttribute(null=True)
     transition_to = UnicodeAttribute(null=True)
     transitions = ListAttribute[dict[str, object]](null=True)
@@ -78,6 +86,7 @@ class ProfileItem(Item):
     company = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
     account = UnicodeAttribute(null=True)
+    accounts = UnicodeSetAttribute(null=True)  # every account the lead joined (privacy finds memberships)
     email_kind = UnicodeAttribute(null=True)
     identified_at = NumberAttribute(null=True)
     updated_at = NumberAttribute(null=True)
@@ -127,6 +136,7 @@ class IdentityRepository:
                 marks.version.set((marks.version | 0) + 1),
                 marks.transition_to.remove(),
                 marks.transitions.remove(),
+                marks.expires_at.remove(),
             ],
             marks.merged_into.does_not_exist(),
             "marking a merged lead",
@@ -150,6 +160,8 @@ class ProfileRepository:
             "email_kind": profile.email_kind,
         }
         actions = [getattr(items, k).set(v) for k, v in values.items() if v is not None]
+        if profile.account:
+            actions.append(items.accounts.add({profile.account}))
         stamp = now.timestamp()
         actions.append(items.updated_at.set(stamp))
         actions.append(items.identified_at.set(items.identified_at | stamp))

@@ -7,6 +7,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from leadstream.sources.model import DEFAULT_LEAD_RETENTION_DAYS
+
 
 class _FromEnv(BaseModel):
     # defer_build: a function validates one or two of these; the others never cost it a schema build.
@@ -34,6 +36,8 @@ class LeadsSettings(_FromEnv):
 
 class IngestSettings(LeadsSettings):
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    # the stack's LeadRetentionDays: how long a lead outlives its last activity when its source says nothing
+    lead_retention_days: int = Field(default=DEFAULT_LEAD_RETENTION_DAYS, alias="LEAD_RETENTION_DAYS", ge=1)
     sources_table: str = Field(alias="SOURCES_TABLE", min_length=3)
     # the suppression hashes' key (privacy: erased people); name or ARN in Secrets Manager, read lazily
     link_secret: str | None = Field(default=None, alias="LINK_SECRET")
@@ -48,11 +52,17 @@ class IngestSettings(LeadsSettings):
 
 class EmailLinkSettings(LeadsSettings):
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    # the stack's LeadRetentionDays: how long a lead outlives its last activity when its source says nothing
+    lead_retention_days: int = Field(default=DEFAULT_LEAD_RETENTION_DAYS, alias="LEAD_RETENTION_DAYS", ge=1)
     link_secret: str = Field(alias="LINK_SECRET", min_length=1)  # name or ARN in Secrets Manager
 
 
 class ScoringSettings(LeadsSettings):
     scoring_model: Path | None = Field(default=None, alias="SCORING_MODEL_PATH")
+
+
+class ExpireSettings(LeadsSettings):
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
 
 
 class PublishSettings(LeadsSettings):

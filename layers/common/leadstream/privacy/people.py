@@ -1,40 +1,35 @@
 """Use cases of privacy: find every item held about a person (by e-mail), export it, erase it.
 
 A person is found without a scan: the e-mail's link (ID#<key>/LINK) names their lead (else the e-mail's
-own lead); the lead's partition holds STATE (score, transitions), PROFILE, events and the LINKED# records
-of the identifiers that belong to it; each of those identifiers has its link, and its own lead (when it is
-not the person's lead) was merged into the person's lead and holds events of its own. Leads written before
-LINKED# records existed are found by a scan of the links (`scan_links`, the command line only).
+own lead), and `leads.gather` finds what is held about that lead and the leads merged into it. Leads
+written before LINKED# records existed are found by a scan of the links (`scan_links`, the command line
+only). Erasing also deletes the idempotency records of the person's stage changes (a scan of the
+IdempotencyTable: the command line only) and the notifications parked about them, and leaves, besides the
+suppression entries, a tombstone STATE per erased lead for a day: a behaviour record still on its way
+through the stream (stored just before the erase) is dropped by scoring instead of bringing the lead back.
 """
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from leadstream.identity.identifiers import Identifier, IdKind, lead_for_key, normalise_email
-from leadstream.identity.repository import LINK_SK, LINKED_PREFIX, lead_pk
-from leadstream.privacy.repository import ParkedMessages, PrivacyRepository, Raw, as_plain
+from leadstream.identity.identifiers import Identifier, IdKind, normalise_email
+from leadstream.identity.repository import LINK_SK, LINKED_PREFIX, STATE_SK, lead_pk
+from leadstream.notifications.notifiers import FileNotifier, SlackNotifier, SnsNotifier
+from leadstream.privacy.leads import ACCOUNTS, LEADS, gather, kind_of
+from leadstream.privacy.repository import (
+    IdempotencyRecords,
+    ParkedMessages,
+    PrivacyRepository,
+    Raw,
+    as_plain,
+)
 from leadstream.privacy.suppression import suppression_hash
 
-
-def kind_of(table: str, sk: str) -> str:
-    """What an item is, for the export and the erase report."""
-    if table == "accounts":
-        return "account_membership"
-    if sk == "PROFILE":
-        return "profile"
-    if sk == "STATE":
-        return "score_state"
-    if sk.startswith("EVT#"):
-        return "events"
-    if sk == LINK_SK:
-        return "identity_links"
-    if sk.startswith(LINKED_PREFIX):
-        return "identity_records"
-    if sk.startswith("TRANS#"):
-        return "score_ledger"
-    return "other"
+# Stream records are kept 24 hours: after that, none stored before the erase can reach scoring.
+TOMBSTONE_LIFE = timedelta(days=1)
+CHANNELS = (FileNotifier.name, SlackNotifier.name, SnsNotifier.name)
 
 
 @dataclass
@@ -45,6 +40,8 @@ class Person:
     identifier_keys: list[str]  # hashed identifier keys (kind:digest), the e-mail's first
     items: list[tuple[str, Raw]] = field(default_factory=list)  # ("leads" | "accounts", raw item)
     parked: list[tuple[str, str, Any]] = field(default_factory=list)  # (message id, receipt, body)
+    # Powertools idempotency records of the person's stage changes (publishing, notifying)
+    effects: list[Raw] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counted: dict[str, int] = {}
@@ -53,7 +50,17 @@ class Person:
             counted[kind] = counted.get(kind, 0) + 1
         if self.parked:
             counted["parked_notifications"] = len(self.parked)
+        if self.effects:
+            counted["idempotency_records"] = len(self.effects)
         return counted
+
+    def transition_ids(self) -> list[str]:
+        """The ids of the person's stage changes (their TRANS# items)."""
+        return [
+            i["id"]["S"]
+            for _, i in self.items
+            if i["sk"]["S"].startswith("TRANS#") and "S" in i.get("id", {})
+        ]
 
     def export(self) -> dict[str, Any]:
         grouped: dict[str, list[dict[str, Any]]] = {}
@@ -61,6 +68,8 @@ class Person:
             grouped.setdefault(kind_of(table, item["sk"]["S"]), []).append(as_plain(item))
         if self.parked:
             grouped["parked_notifications"] = [{"message_id": m, "body": b} for m, _, b in self.parked]
+        if self.effects:
+            grouped["idempotency_records"] = [as_plain(item) for item in self.effects]
         return {
             "email": self.email,
             "lead_id": self.lead_id,
@@ -91,9 +100,15 @@ def _mentions(body: Any, leads: set[str], email: str) -> bool:
 
 
 class People:
-    def __init__(self, repository: PrivacyRepository, parked: ParkedMessages | None = None) -> None:
+    def __init__(
+        self,
+        repository: PrivacyRepository,
+        parked: ParkedMessages | None = None,
+        effects: IdempotencyRecords | None = None,
+    ) -> None:
         self.repository = repository
         self.parked = parked
+        self.effects = effects
 
     def find(
         self,
@@ -110,39 +125,19 @@ class People:
         link = repo.get(leads_table, f"ID#{email_id.key}", LINK_SK)
         lead_id = link["lead_id"]["S"] if link and "lead_id" in link else email_id.derived_lead_id()
         own = repo.partition(leads_table, lead_pk(lead_id))
-        keys = [email_id.key] + [
-            item["sk"]["S"].removeprefix(LINKED_PREFIX)
-            for item in own
-            if item["sk"]["S"].startswith(LINKED_PREFIX) and item["sk"]["S"] != LINKED_PREFIX + email_id.key
-        ]
-        if scan_links or (scan_links is None and len(keys) == 1 and own):
+        keys = [email_id.key]
+        mine = LINKED_PREFIX + email_id.key
+        recorded = any(i["sk"]["S"].startswith(LINKED_PREFIX) and i["sk"]["S"] != mine for i in own)
+        if scan_links or (scan_links is None and not recorded and own):
             for found in scanned(repo.links()):
                 key = found["pk"]["S"].removeprefix("ID#")
                 if found.get("lead_id", {}).get("S") == lead_id and key not in keys:
                     keys.append(key)
-        person = Person(address, lead_id, [lead_id], keys)
-        person.items += [("leads", item) for item in own]
-        for key in keys:
-            key_link = link if key == email_id.key else repo.get(leads_table, f"ID#{key}", LINK_SK)
-            if key_link and key_link.get("lead_id", {}).get("S") == lead_id:
-                person.items.append(("leads", key_link))
-            derived = lead_for_key(key)
-            if derived in person.leads:
-                continue
-            partition = repo.partition(leads_table, lead_pk(derived))
-            state = next((i for i in partition if i["sk"]["S"] == "STATE"), None)
-            merged_here = state is not None and state.get("merged_into", {}).get("S") == lead_id
-            # the e-mail's own lead (opens and clicks of signed links) is the person's whatever its STATE
-            if partition and (merged_here or key == email_id.key):
-                person.leads.append(derived)
-                person.items += [("leads", item) for item in partition]
-        for _, item in list(person.items):
-            account = item.get("account", {}).get("S") if item["sk"]["S"] == "PROFILE" else None
-            if account:
-                member_of = item["pk"]["S"].removeprefix("LEAD#")
-                member = repo.get(repo.accounts_table, f"ACCOUNT#{account}", f"LEAD#{member_of}")
-                if member:
-                    person.items.append(("accounts", member))
+        held = gather(repo, lead_id, keys, own=[email_id.derived_lead_id()], partition=own)
+        person = Person(address, lead_id, held.leads, held.identifier_keys, held.items)
+        if self.effects is not None:
+            tids = person.transition_ids()
+            person.effects = self.effects.find(tids + [[t, channel] for t in tids for channel in CHANNELS])
         if self.parked is not None:
             leads = set(person.leads)
             parked = self.parked.read()
@@ -158,20 +153,23 @@ class People:
 
     def erase(self, person: Person, secret: str, now: datetime) -> Erased:
         """Suppress the person's identifiers first (an event arriving meanwhile is dropped, not stored
-        again), then delete every item found and the parked notifications."""
+        again), put a tombstone in place of each of their leads' STATE (a record already on the stream is
+        not scored back), then delete every other item found, the idempotency records and the parked
+        notifications."""
         counts = person.counts()
         keyed = [suppression_hash(secret, key) for key in person.identifier_keys]
         self.repository.suppress(keyed, now)
+        self.repository.tombstone(person.leads, now + TOMBSTONE_LIFE)
+        states = {(lead_pk(lead), STATE_SK) for lead in person.leads}
+        held = [(t, i) for t, i in person.items if (i["pk"]["S"], i["sk"]["S"]) not in states]
         for table_kind, table in (
-            ("leads", self.repository.leads_table),
-            ("accounts", self.repository.accounts_table),
+            (LEADS, self.repository.leads_table),
+            (ACCOUNTS, self.repository.accounts_table),
         ):
-            keys = list(
-                dict.fromkeys(
-                    (item["pk"]["S"], item["sk"]["S"]) for kind, item in person.items if kind == table_kind
-                )
-            )
+            keys = list(dict.fromkeys((i["pk"]["S"], i["sk"]["S"]) for t, i in held if t == table_kind))
             self.repository.delete(table, keys)
+        if self.effects is not None and person.effects:
+            self.effects.delete(person.effects)
         if self.parked is not None and person.parked:
             self.parked.delete([receipt for _, receipt, _ in person.parked])
         return Erased(counts, keyed)

@@ -1,10 +1,15 @@
 """Data access for privacy: a person's items as they are stored (every attribute, whatever context wrote
-it), deleting them, suppression entries, and notifications parked in a queue.
+it), deleting them, suppression entries, tombstones, idempotency records and notifications parked in a
+queue.
 
 LeadsTable:
   SUPPRESS#<keyed hash> / SUPPRESS   an erased person's identifier (no e-mail, no id: a keyed hash)
+  LEAD#<id> / STATE                  after an erase, for a day: a tombstone (`erased`, `expires_at`)
+IdempotencyTable:
+  <function>#<md5 of the key>        Powertools' record of an effect done once (publishing, notifying)
 """
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -15,7 +20,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import NumberAttribute
 
-from leadstream.identity.repository import SUPPRESS_SK, suppress_pk
+from leadstream.identity.repository import STATE_SK, SUPPRESS_SK, lead_pk, suppress_pk
 from leadstream.platform import aws
 from leadstream.platform.dynamo import Item, bind, mapped_errors, timestamp
 from leadstream.platform.errors import StoreUnavailable
@@ -57,6 +62,20 @@ def plain(value: Raw) -> Any:
 
 def as_plain(item: Raw) -> dict[str, Any]:
     return {k: plain(v) for k, v in item.items()}
+
+
+def _write_batch(client: Any, table: str, requests: list[Raw]) -> None:
+    """One BatchWriteItem (at most 25 requests), retrying what DynamoDB leaves unprocessed."""
+    for attempt in range(8):
+        try:
+            answer = client.batch_write_item(RequestItems={table: requests})
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreUnavailable(f"writing items failed ({type(exc).__name__})") from exc
+        requests = answer.get("UnprocessedItems", {}).get(table, [])
+        if not requests:
+            return
+        time.sleep(min(2.0, 0.05 * 2**attempt))
+    raise StoreUnavailable("writing items failed (still unprocessed after retries)")
 
 
 class PrivacyRepository:
@@ -112,18 +131,37 @@ class PrivacyRepository:
     def delete(self, table: str, keys: list[tuple[str, str]]) -> None:
         """Delete items, 25 to a BatchWriteItem, retrying what DynamoDB leaves unprocessed."""
         for start in range(0, len(keys), BATCH_WRITE_LIMIT):
-            requests: list[Raw] = [
-                {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
-                for pk, sk in keys[start : start + BATCH_WRITE_LIMIT]
-            ]
-            for attempt in range(8):
-                answer = self._call("deleting items", "batch_write_item", RequestItems={table: requests})
-                requests = answer.get("UnprocessedItems", {}).get(table, [])
-                if not requests:
-                    break
-                time.sleep(min(2.0, 0.05 * 2**attempt))
-            if requests:
-                raise StoreUnavailable("deleting items failed (still unprocessed after retries)")
+            _write_batch(
+                self.client,
+                table,
+                [
+                    {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
+                    for pk, sk in keys[start : start + BATCH_WRITE_LIMIT]
+                ],
+            )
+
+    def tombstone(self, lead_ids: list[str], until: datetime) -> None:
+        """Put a tombstone in place of each lead's STATE: nothing else, so it holds no data; scoring reads
+        it with the STATE it reads anyway and drops the lead's records; the TTL deletes it at `until`."""
+        expires = {"N": str(int(until.timestamp()))}
+        for start in range(0, len(lead_ids), BATCH_WRITE_LIMIT):
+            _write_batch(
+                self.client,
+                self.leads_table,
+                [
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                "pk": {"S": lead_pk(lead)},
+                                "sk": {"S": STATE_SK},
+                                "erased": {"BOOL": True},
+                                "expires_at": expires,
+                            }
+                        }
+                    }
+                    for lead in lead_ids[start : start + BATCH_WRITE_LIMIT]
+                ],
+            )
 
     def suppress(self, keyed_hashes: list[str], now: datetime) -> None:
         with mapped_errors("writing suppression entries"), self.suppressions.batch_write() as batch:
@@ -187,3 +225,44 @@ class ParkedMessages:
                 self.client.delete_message(QueueUrl=self.url(), ReceiptHandle=handle)
         except (BotoCoreError, ClientError) as exc:
             raise StoreUnavailable(f"deleting parked messages failed ({type(exc).__name__})") from exc
+
+
+def effect_hash(key: Any) -> str:
+    """The hash Powertools idempotency keys a record with (`<function>#<hash>`): MD5 over the key's JSON
+    with sorted keys (`BasePersistenceLayer._generate_hash`; tests/integration/test_privacy.py checks it
+    against records PublishFunction and NotifySalesFunction really write)."""
+    return hashlib.md5(json.dumps(key, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+
+
+class IdempotencyRecords:
+    """Powertools idempotency records (IdempotencyTable, key `id`). They hold no personal data (the result
+    of an effect: an event id, a channel name), but they name a person's stage changes by hash: found by a
+    scan of the table (the command line only; records expire after 30 days), deleted by id."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.client = aws.client("dynamodb")
+
+    def find(self, keys: list[Any]) -> list[Raw]:
+        """The records of effects keyed by any of `keys` (as the functions' key JMESPath gives them)."""
+        wanted = {effect_hash(key) for key in keys}
+        if not wanted:
+            return []
+        found: list[Raw] = []
+        params: dict[str, Any] = {"TableName": self.table}
+        try:
+            while True:
+                page = self.client.scan(**params)
+                found += [i for i in page.get("Items", []) if i["id"]["S"].rpartition("#")[2] in wanted]
+                if "LastEvaluatedKey" not in page:
+                    return found
+                params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreUnavailable(f"scanning idempotency records failed ({type(exc).__name__})") from exc
+
+    def delete(self, records: list[Raw]) -> None:
+        for start in range(0, len(records), BATCH_WRITE_LIMIT):
+            batch = records[start : start + BATCH_WRITE_LIMIT]
+            _write_batch(
+                self.client, self.table, [{"DeleteRequest": {"Key": {"id": r["id"]}}} for r in batch]
+            )

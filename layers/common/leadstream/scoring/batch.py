@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cache
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -70,6 +71,18 @@ def _group(
             continue
         groups.setdefault(lead_id, []).append((seq, event))
     return groups, unreadable
+
+
+def _lead_expiries(records: list[DynamoDBRecord], events: EventRepository) -> dict[str, datetime]:
+    """lead -> the latest `lead_expires` of its records in the batch (read from the images: no I/O)."""
+    latest: dict[str, datetime] = {}
+    for record in records:
+        image = record.raw_event["dynamodb"].get("NewImage") or {}
+        until = events.lead_expires(image)
+        lead = image.get("pk", {}).get("S", "").removeprefix("LEAD#")
+        if until is not None and (lead not in latest or until > latest[lead]):
+            latest[lead] = until
+    return latest
 
 
 def _targets(scores: ScoreRepository, states: dict[str, StoredScore]) -> dict[str, str | None]:
@@ -144,12 +157,18 @@ def score_batch(
     groups, failed = _group(records, events)
     states = scores.load_many(groups) if groups else {}
     targets = _targets(scores, states)
+    expiries = _lead_expiries(records, events)
     plan: OrderedDict[str, _Work] = OrderedDict()
+    erased = 0
     for lead in groups:
         target = targets[lead]
         if target is None:
             logger.error("merge chain too long; the records are parked", lead_id=lead, hops=MAX_MERGE_HOPS)
             failed.append(groups[lead][0][0])
+            continue
+        if states[target].erased:  # stored just before the person was erased: never brought back
+            logger.info("records of an erased lead dropped", lead_id=lead, records=len(groups[lead]))
+            erased += len(groups[lead])
             continue
         plan.setdefault(target, _Work(target, [])).leads.append(lead)
 
@@ -158,14 +177,15 @@ def score_batch(
         if outcome is None:
             return work, None
         stored, score, skipped = outcome
-        scores.save(stored, score)
+        latest = [expiries[lead] for lead in work.leads if lead in expiries]
+        scores.save(stored, score, max(latest, default=None))
         for t in score.transitions:
             logger.info(
                 "lead changed stage", lead_id=score.lead_id, from_stage=t.from_stage, to_stage=t.to_stage
             )
         return work, (skipped, len(score.transitions))
 
-    scored = skipped = transitions = 0
+    scored, skipped, transitions = 0, erased, 0
     for work, outcome in _each(run, list(plan.values()), failed, groups):
         if outcome is None:
             skipped += sum(len(groups[lead]) for lead in work.leads)

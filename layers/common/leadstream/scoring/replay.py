@@ -7,6 +7,7 @@ as strings of one width.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from leadstream.scoring.score import LeadScore
 
@@ -26,6 +27,8 @@ class StoredScore:
     absorbed: dict[str, str]  # merged-in lead -> last sequence forwarded from it
     version: int | None
     merged_into: str | None  # set once the lead was handed over to another
+    expires_at: datetime | None = None  # when the lead expires unless new activity moves it (retention)
+    erased: bool = False  # a tombstone: the person was erased, nothing may score this lead again
 
     @classmethod
     def new(cls, lead_id: str) -> "StoredScore":

@@ -1,13 +1,17 @@
 """Data access for lead scores: the STATE item (LeadsTable).
 
-LEAD#<id> / STATE         score, stage, per-rule totals, replay guards, write version and, only on the write
-                          that changed stage, the transitions (kept for readers of STATE)
+LEAD#<id> / STATE         score, stage, per-rule totals, replay guards, write version, `expires_at` (the
+                          latest `lead_expires` of the events applied: the table's TTL deletes an inactive
+                          lead's STATE, and ExpireFunction the rest) and, only on the write that changed
+                          stage, the transitions (kept for readers of STATE). After `people erase`, for a
+                          day: a tombstone (`erased`, `expires_at` only) that scoring never writes over
 LEAD#<id> / TRANS#<n>     one stage change, durable (the outbox): its insert wakes PublishFunction; it keeps
                           `unpublished` = "1" (the sparse index UNPUBLISHED_INDEX) until it is published
 """
 
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,6 +20,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
 )
 
@@ -66,6 +71,8 @@ class StateItem(Item):
     transition_to = UnicodeAttribute(null=True)  # set only by the update that changed stage (outbox)
     transitions = ListAttribute[dict[str, Any]](null=True)
     merged_into = UnicodeAttribute(null=True)  # written by identity: this lead's events score on that lead
+    expires_at = TTLAttribute(null=True)
+    erased = BooleanAttribute(null=True)  # a tombstone left by privacy's erase
 
 
 class TransitionItem(Item):
@@ -154,6 +161,8 @@ def _stored(item: StateItem) -> StoredScore:
         item.absorbed.as_dict() if item.absorbed else {},
         int(item.version) if item.version is not None else 0,
         item.merged_into,
+        item.expires_at,
+        bool(item.erased),
     )
 
 
@@ -213,10 +222,12 @@ class ScoreRepository:
         """The score in a stream record's NewImage (DynamoDB JSON)."""
         return _score(self.states.from_raw_data(image))
 
-    def save(self, stored: StoredScore, score: LeadScore) -> None:
+    def save(self, stored: StoredScore, score: LeadScore, lead_expires: datetime | None = None) -> None:
         """Write the whole STATE item (one small PutItem) with the guards in `stored`, only if nobody wrote
-        it since it was read (`stored.version`)."""
+        it since it was read (`stored.version`). `lead_expires`: the latest of the applied events' (the
+        lead's expiry moves forward, never back)."""
         states = self.states
+        expires = max((t for t in (stored.expires_at, lead_expires) if t is not None), default=None)
         item = states(
             f"LEAD#{score.lead_id}",
             STATE_SK,
@@ -242,6 +253,7 @@ class ScoreRepository:
             transition_to=score.transitions[-1].to_stage.value if score.transitions else None,
             transitions=[_transition_item(t) for t in score.transitions] or None,
             merged_into=stored.merged_into,
+            expires_at=expires,
         )
         condition = states.pk.does_not_exist() if stored.version is None else states.version == stored.version
         if score.transitions:

@@ -8,6 +8,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 DEFAULT_RETENTION_DAYS = 90  # how long raw behaviour is kept when a source says nothing else
+# How long a lead (profile, score, links) is kept after its last activity when neither the source nor the
+# stack (LeadRetentionDays) says otherwise: over a year, so that an annual buying cycle finds it again.
+DEFAULT_LEAD_RETENTION_DAYS = 395
 # Ours are 36 characters ("lsk_" + 32). A key can never be longer than this, nor anything but printable
 # ASCII: such a key is unknown without a look-up (DynamoDB refuses keys over 2,048 bytes outright).
 MAX_WRITE_KEY_LENGTH = 256
@@ -29,10 +32,17 @@ class Privacy:
     ip_mode: IpMode = IpMode.TRUNCATE
     retention_days: int = DEFAULT_RETENTION_DAYS
     honour_dnt: bool = True  # drop calls from browsers that send DNT: 1 or Sec-GPC: 1
+    lead_retention_days: int | None = None  # None: the stack's LeadRetentionDays
 
     def expiry(self, received_at: datetime) -> datetime:
         """When raw behaviour received at `received_at` expires (the table's TTL deletes it)."""
         return received_at + timedelta(days=self.retention_days)
+
+    def lead_expiry(self, received_at: datetime, default_days: int) -> datetime:
+        """Until when activity received at `received_at` keeps its lead (profile, score, links): the
+        source's lead retention, else the stack's `default_days`, and never shorter than the raw events'."""
+        days = max(self.lead_retention_days or default_days, self.retention_days)
+        return received_at + timedelta(days=days)
 
 
 @dataclass(frozen=True)

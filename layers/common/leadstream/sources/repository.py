@@ -26,6 +26,7 @@ class _SourceItem(Item):
     status = UnicodeAttribute(null=True)
     ip_mode = UnicodeAttribute(null=True)
     retention_days = NumberAttribute(null=True)
+    lead_retention_days = NumberAttribute(null=True)
     honour_dnt = BooleanAttribute(null=True)
     salt = UnicodeAttribute(null=True)
     allow_import = BooleanAttribute(null=True)
@@ -47,6 +48,7 @@ def _source(item: _SourceItem) -> Source:
             ip_mode=IpMode(item.ip_mode or IpMode.TRUNCATE.value),
             retention_days=int(item.retention_days or DEFAULT_RETENTION_DAYS),
             honour_dnt=True if item.honour_dnt is None else bool(item.honour_dnt),
+            lead_retention_days=int(item.lead_retention_days) if item.lead_retention_days else None,
         ),
         salt=item.salt or "",
         allow_import=bool(item.allow_import),
@@ -103,6 +105,7 @@ class SourceRepository:
             status=source.status.value,
             ip_mode=source.privacy.ip_mode.value,
             retention_days=source.privacy.retention_days,
+            lead_retention_days=source.privacy.lead_retention_days,
             honour_dnt=source.privacy.honour_dnt,
             salt=source.salt,
             allow_import=source.allow_import or None,

@@ -27,7 +27,7 @@ from leadstream.identity.repository import IdentityRepository, ProfileRepository
 from leadstream.identity.resolution import resolve
 from leadstream.platform.observability import metrics
 from leadstream.privacy.suppression import suppression_hash, suppression_hashes
-from leadstream.sources.model import Source, anonymise_ip
+from leadstream.sources.model import DEFAULT_LEAD_RETENTION_DAYS, Source, anonymise_ip
 from leadstream.tracking.attribution import Channel, Touch, classify
 from leadstream.tracking.events import BehaviourEvent, EventType
 from leadstream.tracking.repository import EventRepository
@@ -125,20 +125,28 @@ class Ingest:
     nothing is checked."""
 
     def __init__(
-        self, leads_table: str, accounts_table: str, suppression_secret: Callable[[], str] | None = None
+        self,
+        leads_table: str,
+        accounts_table: str,
+        suppression_secret: Callable[[], str] | None = None,
+        lead_retention_days: int = DEFAULT_LEAD_RETENTION_DAYS,
     ) -> None:
         self.events = EventRepository(leads_table)
         self.identities = IdentityRepository(leads_table)
         self.profiles = ProfileRepository(leads_table)
         self.accounts = AccountRepository(accounts_table)
         self.suppression_secret = suppression_secret
+        self.lead_retention_days = lead_retention_days  # the stack's, for sources without their own
+
+    def _lead_expires(self, req: Request) -> datetime:
+        return req.source.privacy.lead_expiry(req.received_at, self.lead_retention_days)
 
     def message(self, msg: Message, req: Request) -> Recorded:
         """One call: its event is stored once per messageId (a conditional write)."""
         lead_id, own, event = self._prepare(msg, req, {})
         if lead_id is None:
             return Recorded("", stored=False, suppressed=True)
-        stored = self.events.record(own, event, req.expires()) if event else True
+        stored = self.events.record(own, event, req.expires(), self._lead_expires(req)) if event else True
         return Recorded(lead_id, stored)
 
     def batch(self, messages: list[Message], req: Request) -> int:
@@ -148,7 +156,7 @@ class Ingest:
         for msg in messages:
             lead_id, own, event = self._prepare(msg, req, resolved)
             if lead_id is not None and event is not None:
-                events.append((own, event, req.expires()))
+                events.append((own, event, req.expires(), self._lead_expires(req)))
         if events:
             self.events.record_many(events)
         return len(events)
@@ -224,7 +232,7 @@ class Ingest:
             source_id=req.source.id,
             ip=req.anonymised_ip(None),
         )
-        stored = self.events.record(device_lead(ids), event, req.expires())
+        stored = self.events.record(device_lead(ids), event, req.expires(), self._lead_expires(req))
         return Recorded(lead_id, stored)
 
     def email(
@@ -258,7 +266,7 @@ class Ingest:
             source_id=req.source.id,
             ip=req.anonymised_ip(None),
         )
-        return self.events.record(email_lead(email_key), event, req.expires())
+        return self.events.record(email_lead(email_key), event, req.expires(), self._lead_expires(req))
 
     def _lead_of(self, ids: list[Identifier], now: datetime) -> str | None:
         """The lead a message belongs to, or None when one of its identifiers is suppressed (an erased

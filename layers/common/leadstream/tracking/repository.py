@@ -1,9 +1,11 @@
 """Data access for behaviour events (LeadsTable).
 
-LEAD#<id> / EVT#<messageId>   one behaviour event: small, TTL'd; its INSERT wakes ScoreFunction
+LEAD#<id> / EVT#<messageId>   one behaviour event: small, TTL'd (`expires_at`, the source's retention); its
+                              INSERT wakes ScoreFunction. `lead_expires`: until when this activity keeps its
+                              lead (scoring moves the lead's STATE `expires_at` to the latest of these)
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
@@ -30,13 +32,16 @@ class EventItem(Item):
     src = UnicodeAttribute(null=True)  # source id
     ip = UnicodeAttribute(null=True)  # anonymised per the source's privacy settings
     expires_at = TTLAttribute(null=True)
+    lead_expires = NumberAttribute(null=True)  # epoch seconds (whole): until when it keeps its lead
 
 
 class EventRepository:
     def __init__(self, leads_table: str) -> None:
         self.items = bind(EventItem, leads_table)
 
-    def _item(self, lead_id: str, event: BehaviourEvent, expires_at: datetime) -> EventItem:
+    def _item(
+        self, lead_id: str, event: BehaviourEvent, expires_at: datetime, lead_expires: datetime | None
+    ) -> EventItem:
         return self.items(
             f"LEAD#{lead_id}",
             EVENT_PREFIX + event.message_id,
@@ -50,23 +55,26 @@ class EventRepository:
             src=event.source_id,
             ip=event.ip,
             expires_at=expires_at,
+            lead_expires=int(lead_expires.timestamp()) if lead_expires else None,
         )
 
-    def record(self, lead_id: str, event: BehaviourEvent, expires_at: datetime) -> bool:
+    def record(
+        self, lead_id: str, event: BehaviourEvent, expires_at: datetime, lead_expires: datetime | None = None
+    ) -> bool:
         """Store an event once per message id. False if it was already stored (a retry)."""
-        item = self._item(lead_id, event, expires_at)
+        item = self._item(lead_id, event, expires_at, lead_expires)
         return save_unless(item, self.items.pk.does_not_exist(), "writing an event")
 
-    def record_many(self, events: list[tuple[str, BehaviourEvent, datetime]]) -> None:
+    def record_many(self, events: list[tuple[str, BehaviourEvent, datetime, datetime]]) -> None:
         """Store many events in BatchWriteItem requests of 25. BatchWriteItem has no conditions: a retried
         message is written again over itself, which the stream shows as a MODIFY, not an INSERT, so
         scoring (INSERT only) never counts it twice."""
         # One request may not name an item twice (DynamoDB rejects the whole request): a message repeated
         # in a batch is the same message, so it is written once.
-        unique = {(lead, event.message_id): (lead, event, expires) for lead, event, expires in events}
+        unique = {(e[0], e[1].message_id): e for e in events}
         with mapped_errors("writing events"), self.items.batch_write() as batch:
-            for lead, event, expires in unique.values():
-                batch.save(self._item(lead, event, expires))
+            for lead, event, expires, lead_expires in unique.values():
+                batch.save(self._item(lead, event, expires, lead_expires))
 
     def from_image(self, image: dict[str, Any]) -> tuple[str, BehaviourEvent]:
         """(lead id, event) from a stream record's NewImage (DynamoDB JSON)."""
@@ -87,3 +95,9 @@ class EventRepository:
             source_id=item.src,
             ip=item.ip,
         )
+
+    def lead_expires(self, image: dict[str, Any]) -> datetime | None:
+        """Until when the event in a stream record's NewImage keeps its lead (None: stored before events
+        carried it)."""
+        value = image.get("lead_expires", {}).get("N")
+        return datetime.fromtimestamp(int(value), UTC) if value else None
