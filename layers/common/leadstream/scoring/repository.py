@@ -1,7 +1,8 @@
 """Data access for lead scores: the STATE item (LeadsTable).
 
-LEAD#<id> / STATE         score, stage, per-rule totals, replay guards, write version and, only on the write
-                          that changed stage, the transitions (kept for readers of STATE)
+LEAD#<id> / STATE         score, stage, per-rule totals, replay guards (`seq`, `absorbed`, and `rebuilt`
+                          after a rebuild), write version and, only on the write that changed stage, the
+                          transitions (kept for readers of STATE)
 LEAD#<id> / TRANS#<n>     one stage change, durable (the outbox): its insert wakes PublishFunction; it keeps
                           `unpublished` = "1" (the sparse index UNPUBLISHED_INDEX) until it is published
 """
@@ -46,6 +47,7 @@ class StateItem(Item):
 
     seq = UnicodeAttribute(null=True)
     absorbed = MapAttribute[str, str](null=True)
+    rebuilt = MapAttribute[str, int](null=True)  # message key -> when stored: events a rebuild counted
     version = NumberAttribute(null=True)
     behaviour = NumberAttribute(null=True)
     as_of = NumberAttribute(null=True)
@@ -154,6 +156,7 @@ def _stored(item: StateItem) -> StoredScore:
         item.absorbed.as_dict() if item.absorbed else {},
         int(item.version) if item.version is not None else 0,
         item.merged_into,
+        {k: int(v) for k, v in item.rebuilt.as_dict().items()} if item.rebuilt else {},
     )
 
 
@@ -222,6 +225,7 @@ class ScoreRepository:
             STATE_SK,
             seq=stored.seq,
             absorbed=stored.absorbed or None,
+            rebuilt=stored.rebuilt or None,
             version=(stored.version or 0) + 1,
             behaviour=round(score.behaviour, 4),
             as_of=timestamp(score.as_of),

@@ -138,7 +138,7 @@ class Ingest:
         lead_id, own, event = self._prepare(msg, req, {})
         if lead_id is None:
             return Recorded("", stored=False, suppressed=True)
-        stored = self.events.record(own, event, req.expires()) if event else True
+        stored = self.events.record(own, event, req.expires(), req.received_at) if event else True
         return Recorded(lead_id, stored)
 
     def batch(self, messages: list[Message], req: Request) -> int:
@@ -150,7 +150,7 @@ class Ingest:
             if lead_id is not None and event is not None:
                 events.append((own, event, req.expires()))
         if events:
-            self.events.record_many(events)
+            self.events.record_many(events, req.received_at)
         return len(events)
 
     def _prepare(
@@ -224,7 +224,7 @@ class Ingest:
             source_id=req.source.id,
             ip=req.anonymised_ip(None),
         )
-        stored = self.events.record(device_lead(ids), event, req.expires())
+        stored = self.events.record(device_lead(ids), event, req.expires(), req.received_at)
         return Recorded(lead_id, stored)
 
     def email(
@@ -258,7 +258,7 @@ class Ingest:
             source_id=req.source.id,
             ip=req.anonymised_ip(None),
         )
-        return self.events.record(email_lead(email_key), event, req.expires())
+        return self.events.record(email_lead(email_key), event, req.expires(), req.received_at)
 
     def _lead_of(self, ids: list[Identifier], now: datetime) -> str | None:
         """The lead a message belongs to, or None when one of its identifiers is suppressed (an erased
