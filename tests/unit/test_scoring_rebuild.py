@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.model import ScoringModel
-from leadstream.scoring.rebuild import rebuild
 from leadstream.scoring.replay import STREAM_RETENTION, StoredScore, message_key
+from leadstream.scoring.score import rebuild
 
 from tests.unit.builders import T0, day, form, identify, new_lead, page, scored
 from tests.unit.model import DEMO, FORM, MQL, PAGE, PRICING, SQL, WORK_EMAIL
