@@ -329,7 +329,7 @@ def test_replaying_score_publish_and_notify_samples_notifies_sales_once(runner: 
     assert replay("ScoreFunction", "score_stream.json") == {"batchItemFailures": []}
     # the runner's PublishFunction publishes the stage change that scoring recorded; sales hears of it
     notes = eventually(runner.notes)
-    assert [n["transition_id"] for n in notes] == [notify_sample["detail"]["transition_id"]], (
+    assert [n["transition_id"] for n in notes] == [notify_sample["transition_id"]], (
         runner.log_path.read_text()
     )
 
