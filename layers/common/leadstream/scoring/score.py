@@ -1,7 +1,8 @@
 """Lead scoring: behaviour and fit points, decay with inactivity, stage thresholds.
 
 Everything here is O(1) per event: a lead's score is a stored value with the time it was valid at
-(``as_of``); decay is evaluated from those two numbers, never by re-reading history.
+(``as_of``); decay is evaluated from those two numbers, never by re-reading history. The exception is
+``rebuild``: a lead scored again from its stored events, for the operator's redrive only.
 
 Rule caps (``max_times``) apply to what still counts: each occurrence of a rule weighs 1 when it happens
 and fades with the same half-life as its points (``LeadScore.weights``). An occurrence earns the rule's
