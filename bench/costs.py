@@ -28,7 +28,7 @@ from moto.events.models import EventPattern
 
 from bench import lambdaenv
 from bench.lambdaenv import SITE, LocalAws
-from local.events import lambda_record
+from local.events import lambda_record, target_input
 from local.gateway import api_event
 from local.runner import DEMO_WRITE_KEY
 from local.template import ACCOUNT, REPO, Function, Stack
@@ -289,7 +289,7 @@ class Pipeline:
                 bus = _bus_name(event.pop("_bus", None))
                 for rule, pattern in self._patterns:
                     if _bus_name(rule.bus) == bus and pattern.matches_event(event):  # type: ignore[arg-type]
-                        self.invoke(rule.function, event)
+                        self.invoke(rule.function, target_input(rule, event, self.stack.region))
                         moved = True
             if not moved:
                 return

@@ -5,17 +5,25 @@
 
 A message is deleted only once its work succeeded; the exit status is 1 while anything stays parked.
 
-- NotifyFailuresQueue: each message holds the whole bus event; it is handed to NotifySalesFunction again
-  (idempotent on the transition id and channel: a channel that already succeeded is not repeated).
+- NotifyFailuresQueue: each message holds a reference to a stage change (transition and lead ids, no personal
+  data); it is handed to NotifySalesFunction again, which reads the card from the leads table (idempotent on
+  the transition id and channel: a channel that already succeeded is not repeated). A person erased since
+  has nothing left to send: the message is dropped, and the command says so.
 - PublishFailuresQueue: a message names only a stream range, which the stream forgets after 24 hours. The
   work is re-derived from durable state instead: every stage change not yet published (the TRANS# items in
   the sparse `Unpublished` index) goes through PublishFunction again (idempotent on the transition id: a
   change already on the bus is not published twice). The messages are deleted once none is left.
-- ScoreFailuresQueue: a message names a shard and a sequence range. While the stream still holds it, its
-  behaviour records go through ScoreFunction again (the replay guards skip what was applied). Beyond the
-  stream's retention the message stays, and the command says which range is lost to the stream.
+- ScoreFailuresQueue: a message names a stream range and when its records arrived. The events stored in
+  that window (their `rcv`, a minute either side) name the leads concerned (a merged lead: the lead that
+  absorbed it); each is rebuilt from all its stored events, in this process, against the leads table
+  (scoring.rebuild). Finding them is one Scan of the leads table for all the messages together, with a
+  filter: it reads, and is billed for, the whole table (eventually consistent: about 131,000 read units per
+  GB, a few cents on demand), and reports its progress on stderr. A message is deleted once every lead it
+  concerns was rebuilt; a window whose events are all gone (expired, or the person erased) has nothing left
+  to rebuild, and is deleted saying so.
 
 Locally the functions run in this process against make run's AWS; with --stack they are invoked in Lambda.
+The score rebuild runs in this process either way, with the scoring model of this checkout.
 """
 
 import argparse
@@ -24,12 +32,16 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 import boto3
 from botocore.exceptions import ClientError
+from leadstream.scoring.model_file import load_model
+from leadstream.scoring.rebuild import Rebuild
 from leadstream.scoring.repository import ScoreRepository
+from leadstream.tracking.repository import EventRepository
 
 from cli import target as targets
 
@@ -39,7 +51,9 @@ QUEUES = {
     "NotifyFailuresQueue": "NotifySalesFunction",
 }
 HOLD_SECONDS = 300  # a message received for a replay stays invisible this long (then it comes back)
-SCORE_BATCH = 100
+WINDOW_MARGIN = timedelta(minutes=1)  # around a parked range's arrival times: an event is stored just before
+# What NotifySalesFunction is handed (the rule's InputTransformer): a stage change's ids, nothing personal.
+NOTIFY_REFERENCE = ("transition_id", "lead_id", "from_stage", "to_stage", "changed_at")
 
 Invoke = Callable[[str, dict[str, Any]], Any]  # (function logical id, event) -> response; raises on error
 
@@ -134,48 +148,25 @@ def _succeeded(response: Any) -> None:
         raise ReplayFailed(f"{len(response['batchItemFailures'])} record(s) reported failed")
 
 
-def _stream_records(streams: Any, batch: dict[str, Any]) -> list[dict[str, Any]]:
-    """The parked range from the stream; ReplayFailed when the stream no longer holds it."""
-    end = int(batch["endSequenceNumber"])
+def arrival_window(body: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    """When a parked stream range's records arrived (DDBStreamBatchInfo), a minute wider either side; None
+    when the message does not say."""
+    batch = body.get("DDBStreamBatchInfo") or {}
     try:
-        iterator = streams.get_shard_iterator(
-            StreamArn=batch["streamArn"],
-            ShardId=batch["shardId"],
-            ShardIteratorType="AT_SEQUENCE_NUMBER",
-            SequenceNumber=batch["startSequenceNumber"],
-        )["ShardIterator"]
-        records: list[dict[str, Any]] = []
-        while iterator:
-            response = streams.get_records(ShardIterator=iterator, Limit=1000)
-            page = response["Records"]
-            records += [r for r in page if int(r["dynamodb"]["SequenceNumber"]) <= end]
-            if not page or int(page[-1]["dynamodb"]["SequenceNumber"]) >= end:
-                break
-            iterator = response.get("NextShardIterator")
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        raise ReplayFailed(
-            f"the stream no longer holds shard {batch['shardId']} from {batch['startSequenceNumber']} "
-            f"({code}): re-score the leads concerned from their events (see README, 'At 3 a.m.')"
-        ) from exc
-    if not records or records[0]["dynamodb"]["SequenceNumber"] != batch["startSequenceNumber"]:
-        raise ReplayFailed(
-            f"the stream no longer holds shard {batch['shardId']} from {batch['startSequenceNumber']}: "
-            "re-score the leads concerned from their events (see README, 'At 3 a.m.')"
-        )
-    return records
-
-
-def _behaviour(record: dict[str, Any], stream_arn: str) -> dict[str, Any] | None:
-    """A new behaviour event (ScoreFunction's filter), as Lambda hands it over; None for anything else."""
-    keys = record.get("dynamodb", {}).get("Keys", {})
-    if record.get("eventName") != "INSERT" or not keys.get("sk", {}).get("S", "").startswith("EVT#"):
+        first = datetime.fromisoformat(batch["approximateArrivalOfFirstRecord"])
+        last = datetime.fromisoformat(batch["approximateArrivalOfLastRecord"])
+    except (KeyError, TypeError, ValueError):
         return None
-    ddb = dict(record["dynamodb"])
-    created = ddb.get("ApproximateCreationDateTime")
-    if created is not None and not isinstance(created, (int, float)):
-        ddb["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {**record, "dynamodb": ddb, "eventSourceARN": stream_arn}
+    return first - WINDOW_MARGIN, last + WINDOW_MARGIN
+
+
+def notify_reference(body: dict[str, Any]) -> dict[str, Any]:
+    """What NotifySalesFunction takes, from a parked message: Lambda's on-failure record holds it as the
+    request; a whole bus event (EventBridge's own dead-letter queue) is narrowed down to it."""
+    event = body.get("requestPayload", body)
+    if isinstance(event, dict) and isinstance(event.get("detail"), dict):
+        event = {k: event["detail"][k] for k in NOTIFY_REFERENCE if k in event["detail"]}
+    return event if isinstance(event, dict) else {}
 
 
 def _transition_record(raw: dict[str, Any], n: int) -> dict[str, Any]:
@@ -196,14 +187,22 @@ def _transition_record(raw: dict[str, Any], n: int) -> dict[str, Any]:
 
 
 @dataclass
+class _ScorePlan:
+    """Per parked message, the leads to rebuild (target -> the leads found that score on it), or why not."""
+
+    leads: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    stuck: dict[str, str] = field(default_factory=dict)  # message id -> why it cannot be rebuilt now
+
+
+@dataclass
 class Redrive:
     queue: str
     sqs: Any
     url: str
     scores: ScoreRepository
     invoke: Invoke
-    streams: Any = None
-    err: TextIO = sys.stderr
+    rebuild: Rebuild | None = None  # for ScoreFailuresQueue
+    err: TextIO = field(default_factory=lambda: sys.stderr)  # the one of the moment (tests capture it)
 
     def _progress(self, done: int, total: int, what: str) -> None:
         print(f"\r{self.queue}: {done}/{total} {what}", end="\n" if done == total else "", file=self.err)
@@ -212,16 +211,21 @@ class Redrive:
         """Shows what is parked; unless `dry_run`, replays it. Returns how many messages stay parked."""
         parked = receive_all(self.sqs, self.url, 30 if dry_run else HOLD_SECONDS)
         describe(self.queue, parked, out)
+        plan = _ScorePlan()
         if self.queue == "PublishFailuresQueue":
             waiting = list(self.scores.unpublished())
             print(f"  {len(waiting)} stage change(s) not yet published", file=out)
+        elif self.queue == "ScoreFailuresQueue" and parked:
+            plan = self._plan(parked, out)
         if dry_run:
             release(self.sqs, self.url, parked)
             return len(parked)
         if self.queue == "PublishFailuresQueue":
             left = self._publish(parked, out)
+        elif self.queue == "ScoreFailuresQueue":
+            left = self._rescore(parked, plan, out)
         else:
-            left = self._replay_each(parked, out)
+            left = self._notify(parked, out)
         release(self.sqs, self.url, left)
         print(f"{self.queue}: {len(parked) - len(left)} resolved, {len(left)} still parked", file=out)
         return len(left)
@@ -229,15 +233,14 @@ class Redrive:
     def _delete(self, p: Parked) -> None:
         self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=p.receipt)
 
-    def _replay_each(self, parked: list[Parked], out: TextIO) -> list[Parked]:
+    def _notify(self, parked: list[Parked], out: TextIO) -> list[Parked]:
         left = []
         for n, p in enumerate(parked, 1):
             try:
-                if self.queue == "NotifyFailuresQueue":
-                    event = p.body.get("requestPayload", p.body)
-                    _succeeded(self.invoke(QUEUES[self.queue], event))
-                else:
-                    self._rescore(p)
+                answer = self.invoke(QUEUES[self.queue], notify_reference(p.body))
+                _succeeded(answer)
+                if isinstance(answer, dict) and answer.get("skipped"):
+                    print(f"  {p.message_id}: {answer.get('transition_id')}: {answer['skipped']}", file=out)
                 self._delete(p)
             except Exception as exc:
                 print(f"  still failing: {p.message_id}: {exc}", file=out)
@@ -245,17 +248,79 @@ class Redrive:
             self._progress(n, len(parked), "replayed")
         return left
 
-    def _rescore(self, p: Parked) -> None:
-        batch = p.body.get("DDBStreamBatchInfo")
-        if not batch:
-            raise ReplayFailed("not a stream batch failure (no DDBStreamBatchInfo)")
-        if self.streams is None:
-            raise ReplayFailed("no stream client")
-        behaviour = [
-            r for r in (_behaviour(r, batch["streamArn"]) for r in _stream_records(self.streams, batch)) if r
-        ]
-        for start in range(0, len(behaviour), SCORE_BATCH):
-            _succeeded(self.invoke("ScoreFunction", {"Records": behaviour[start : start + SCORE_BATCH]}))
+    def _plan(self, parked: list[Parked], out: TextIO) -> _ScorePlan:
+        """Which leads each parked range concerns: one Scan for the events stored in all their windows."""
+        if self.rebuild is None:
+            raise ReplayFailed("no rebuild for ScoreFailuresQueue")
+        plan = _ScorePlan()
+        windows = {p.message_id: arrival_window(p.body) for p in parked}
+        known = [w for w in windows.values() if w is not None]
+        found: list[tuple[str, datetime]] = []
+        if known:
+            start, end = min(w[0] for w in known), max(w[1] for w in known)
+
+            def scanned(items: int, events: int) -> None:
+                print(
+                    f"\r{self.queue}: scanned {items} items, {events} events in the window",
+                    end="",
+                    file=self.err,
+                )
+
+            found = list(self.rebuild.events.stored_between(start, end, scanned))
+            print(file=self.err)
+        targets = self.rebuild.targets(lead for lead, _ in found)
+        for p in parked:
+            window = windows[p.message_id]
+            if window is None:
+                plan.stuck[p.message_id] = "no arrival times (DDBStreamBatchInfo): cannot tell its events"
+                print(f"  {p.message_id}: {plan.stuck[p.message_id]}", file=out)
+                continue
+            concerned: dict[str, set[str]] = {}
+            for lead, at in found:
+                target = targets.get(lead)
+                if window[0] <= at <= window[1] and target is not None:
+                    concerned.setdefault(target, set()).update({lead} - {target})
+                elif window[0] <= at <= window[1]:
+                    plan.stuck[p.message_id] = f"lead {lead} is merged too many times over"
+            plan.leads[p.message_id] = concerned
+            print(
+                f"  {p.message_id}: {len(concerned)} lead(s) to rebuild, events stored "
+                f"{window[0]:%Y-%m-%d %H:%M:%S}..{window[1]:%H:%M:%S} UTC",
+                file=out,
+            )
+        return plan
+
+    def _rescore(self, parked: list[Parked], plan: _ScorePlan, out: TextIO) -> list[Parked]:
+        """Rebuild every lead concerned once; a message goes when all of its leads were rebuilt."""
+        assert self.rebuild is not None  # _plan checked
+        merged: dict[str, set[str]] = {}
+        for concerned in plan.leads.values():
+            for target, leads in concerned.items():
+                merged.setdefault(target, set()).update(leads)
+        failed: set[str] = set()
+        for n, target in enumerate(sorted(merged), 1):
+            try:
+                self.rebuild.lead(target, merged[target])
+            except Exception as exc:
+                failed.add(target)
+                print(f"  still failing: lead {target}: {exc}", file=out)
+            self._progress(n, len(merged), "leads rebuilt")
+        left = []
+        for p in parked:
+            if p.message_id in plan.stuck:
+                print(f"  still parked: {p.message_id}: {plan.stuck[p.message_id]}", file=out)
+                left.append(p)
+            elif failed & set(plan.leads[p.message_id]):
+                left.append(p)
+            else:
+                if not plan.leads[p.message_id]:
+                    print(
+                        f"  {p.message_id}: no event stored in that window is left (expired, or the person "
+                        "erased): nothing to rebuild",
+                        file=out,
+                    )
+                self._delete(p)
+        return left
 
     def _publish(self, parked: list[Parked], out: TextIO) -> list[Parked]:
         """Every unpublished stage change through PublishFunction; the parked messages go once none is
@@ -342,7 +407,6 @@ def _deployed(stack_name: str, region: str | None) -> tuple[Callable[[str], str]
 def run(args: argparse.Namespace, target: targets.Target) -> int:
     endpoint, region = target.endpoint, target.region
     sqs = boto3.client("sqs", region_name=region, endpoint_url=endpoint)
-    streams = boto3.client("dynamodbstreams", region_name=region, endpoint_url=endpoint)
     stop: Callable[[], None] = lambda: None  # noqa: E731
     if args.stack:
         physical, invoke = _deployed(args.stack, region)
@@ -351,7 +415,11 @@ def run(args: argparse.Namespace, target: targets.Target) -> int:
         stack_name, invoke, stop = _local(target)
         url = sqs.get_queue_url(QueueName=f"{stack_name}-{args.queue}")["QueueUrl"]
     try:
-        redrive = Redrive(args.queue, sqs, url, ScoreRepository(target.leads_table), invoke, streams)
+        scores = ScoreRepository(target.leads_table)
+        rebuild = None
+        if args.queue == "ScoreFailuresQueue":  # in this process, against the target's leads table
+            rebuild = Rebuild(EventRepository(target.leads_table), scores, load_model())
+        redrive = Redrive(args.queue, sqs, url, scores, invoke, rebuild)
         left = redrive.run(sys.stdout, dry_run=args.dry_run)
     finally:
         stop()

@@ -6,10 +6,12 @@ events are invoked asynchronously, several at once, up to the function's pool of
 
 import base64
 import json
+import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from local.template import ACCOUNT, BusRule, Stack, StreamSubscription
@@ -72,8 +74,134 @@ def as_ttl_removal(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def as_delivered(event: dict[str, Any], region: str) -> dict[str, Any]:
-    """A bus event as EventBridge hands it to a target: moto's queue copy lacks some envelope fields."""
+    """A bus event as EventBridge puts it on the bus: moto's queue copy lacks some envelope fields."""
     return {"account": ACCOUNT, "region": region, "resources": [], **event}
+
+
+_PATH_STEP = re.compile(r"\.([A-Za-z0-9_\-/]+)|\[(\d+)\]")
+_MISSING = object()
+
+
+def json_path(document: Any, path: str) -> Any:
+    """The value at an EventBridge JSON path (`$`, `$.detail.lead_id`, `$.resources[0]`); _MISSING if none.
+    Wildcards are not supported here: a path with one is an error, not a guess."""
+    if not path.startswith("$"):
+        raise ValueError(f"a JSON path starts with $: {path!r}")
+    value, at = document, 1
+    for step in _PATH_STEP.finditer(path, 1):
+        if step.start() != at:
+            break
+        key, index = step.groups()
+        if key is not None and isinstance(value, dict) and key in value:
+            value = value[key]
+        elif index is not None and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
+        else:
+            return _MISSING
+        at = step.end()
+    if at != len(path):
+        raise ValueError(f"unsupported JSON path {path!r} (dot notation and [index] only)")
+    return value
+
+
+def _in_string(template: str, position: int) -> bool:
+    """Whether `position` of a JSON template is inside a string literal."""
+    inside = escaped = False
+    for char in template[:position]:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = inside
+        elif char == '"':
+            inside = not inside
+    return inside
+
+
+def _as_text(value: Any) -> str:
+    """A value inside a string of the template: as is for a string (EventBridge does not escape it), JSON
+    without its quotes for an object or array, JSON for the rest."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value).replace('"', "")
+    return json.dumps(value)
+
+
+def transformed(transformer: dict[str, Any], event: dict[str, Any], rule_name: str, rule_arn: str) -> Any:
+    """EventBridge's input transformer: each `<name>` of InputTemplate replaced by the value at its
+    InputPathsMap path (or a predefined `aws.events.*` variable). In a JSON template, a placeholder inside a
+    string is replaced by the value's text, one outside by its JSON; a path with no value gives null there
+    and nothing inside a string. The result is the JSON the template makes, else the text itself."""
+    variables: dict[str, Any] = {
+        "aws.events.rule-arn": rule_arn,
+        "aws.events.rule-name": rule_name,
+        "aws.events.event.ingestion-time": event.get("time", ""),
+        "aws.events.event": {k: v for k, v in event.items() if k != "detail"},
+        "aws.events.event.json": event,
+    }
+    for name, path in (transformer.get("InputPathsMap") or {}).items():
+        variables[name] = json_path(event, path)
+    template = str(transformer["InputTemplate"])
+    is_json = template.lstrip().startswith(("{", "["))
+
+    def fill(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name not in variables:
+            return found.group(0)  # not a variable: left as written
+        value = variables[name]
+        if is_json and not _in_string(template, found.start()):
+            return "null" if value is _MISSING else json.dumps(value)
+        return "" if value is _MISSING else _as_text(value)
+
+    text = re.sub(r"<([A-Za-z0-9_.\-]+)>", fill, template)
+    if not is_json:
+        return text
+    return json.loads(text)
+
+
+def target_input(rule: BusRule, event: dict[str, Any], region: str) -> Any:
+    """What a rule's target receives for an event (Input, InputPath or InputTransformer; else the event)."""
+    rule_arn = f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule.bus}/{rule.name}"
+    if rule.input is not None:
+        return json.loads(rule.input)
+    if rule.input_path is not None:
+        value = json_path(event, rule.input_path)
+        return None if value is _MISSING else value
+    if rule.input_transformer is not None:
+        return transformed(rule.input_transformer, event, rule.name, rule_arn)
+    return event
+
+
+def _arrival(record: dict[str, Any]) -> str:
+    seconds = record["dynamodb"].get("ApproximateCreationDateTime") or time.time()
+    return datetime.fromtimestamp(float(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parked_batch(
+    function: str, batch: list[dict[str, Any]], shard_id: str, stream_arn: str, attempts: int
+) -> dict[str, Any]:
+    """What Lambda's on-failure destination receives for a stream batch it gave up on: where the records
+    are and when they arrived, not the records."""
+    return {
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": function,
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": batch[0]["dynamodb"]["SequenceNumber"],
+            "endSequenceNumber": batch[-1]["dynamodb"]["SequenceNumber"],
+            "approximateArrivalOfFirstRecord": _arrival(batch[0]),
+            "approximateArrivalOfLastRecord": _arrival(batch[-1]),
+            "batchSize": len(batch),
+            "streamArn": stream_arn,
+        },
+    }
 
 
 class StreamPoller(threading.Thread):
@@ -179,16 +307,7 @@ class StreamPoller(threading.Thread):
         )
         if not self.sub.on_failure_queue:
             return
-        info = {
-            "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": self.sub.function},
-            "DDBStreamBatchInfo": {
-                "shardId": shard_id,
-                "startSequenceNumber": batch[0]["dynamodb"]["SequenceNumber"],
-                "endSequenceNumber": batch[-1]["dynamodb"]["SequenceNumber"],
-                "batchSize": len(batch),
-                "streamArn": stream_arn,
-            },
-        }
+        info = parked_batch(self.sub.function, batch, shard_id, stream_arn, self.sub.max_retries + 1)
         self.aws["sqs"].send_message(
             QueueUrl=self.queues[self.sub.on_failure_queue], MessageBody=json.dumps(info)
         )
@@ -247,7 +366,8 @@ class BusDelivery(threading.Thread):
 
     def _handle_message(self, message: dict[str, Any]) -> None:
         try:
-            self._deliver(as_delivered(json.loads(message["Body"]), self.region))
+            event = as_delivered(json.loads(message["Body"]), self.region)
+            self._deliver(target_input(self.rule, event, self.region))
             self.aws["sqs"].delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         except Exception as exc:  # the message comes back after its visibility timeout
             if not self.stop_event.is_set():
@@ -257,7 +377,7 @@ class BusDelivery(threading.Thread):
                 self._in_flight -= 1
                 self._changed.notify()
 
-    def _deliver(self, event: dict[str, Any]) -> None:
+    def _deliver(self, event: Any) -> None:
         """Lambda's asynchronous invoke: the first try plus the configured retries, then the destination."""
         error = ""
         for attempt in range(self.rule.async_retries + 1):

@@ -5,7 +5,8 @@
 The API samples (a page view, a batch, an identify, the demo-request form of one visitor) are sent to the
 functions against a fresh local AWS; what they store is events/score_stream.json (the records ScoreFunction
 receives), what scoring then writes is events/publish_stream.json (the records PublishFunction receives),
-and what that publishes is events/notify_sales.json (the event NotifySalesFunction receives). Replaying
+and what that publishes is events/lead_stage_changed.json (the bus event, as any subscriber receives it)
+and events/notify_sales.json (what NotifySalesFunction receives for it: the rule's reference to it). Replaying
 the three in order against a running `make run` is one stage change: one notification. Last, the lead's
 STATE is deleted as the TTL would delete it a year later: events/expire_stream.json (the record
 ExpireFunction receives, which deletes the rest of the lead). Run it after a change to what the functions
@@ -25,7 +26,7 @@ from moto.server import ThreadedMotoServer
 
 from local.aws import clients, delivery_queue_name, provision
 from local.environment import REGION, local_overrides
-from local.events import as_delivered, as_ttl_removal, stream_records
+from local.events import as_delivered, as_ttl_removal, stream_records, target_input
 from local.runner import AWS_HOST, STACK, create_demo_source
 from local.template import ACCOUNT, REPO, Stack, load_stack
 from local.workers import Worker
@@ -75,7 +76,7 @@ def _records(
 
 
 def _bus_events(aws: dict[str, Any], stack: Stack, queues: dict[str, str]) -> list[dict[str, Any]]:
-    """The events the 'lead became SQL' rule delivered to NotifySalesFunction."""
+    """The events on the bus that the 'lead became SQL' rule matched."""
     rule = next(r for r in stack.rules if r.function == "NotifySalesFunction")
     url = queues[delivery_queue_name(stack, rule.name)]
     events = []
@@ -121,9 +122,11 @@ def main() -> int:
                 publishing = {"Records": _records(aws, stack, "PublishFunction", seen)}
                 write("publish_stream.json", publishing)
                 workers["PublishFunction"].invoke(json.dumps(publishing))
-                [notifying] = _bus_events(aws, stack, queues)
-                write("notify_sales.json", notifying)
-                lead = "LEAD#" + notifying["detail"]["lead_id"]
+                [changed] = _bus_events(aws, stack, queues)
+                write("lead_stage_changed.json", changed)
+                rule = next(r for r in stack.rules if r.function == "NotifySalesFunction")
+                write("notify_sales.json", target_input(rule, changed, REGION))
+                lead = "LEAD#" + changed["detail"]["lead_id"]
                 key = {"pk": {"S": lead}, "sk": {"S": "STATE"}}
                 aws["dynamodb"].delete_item(TableName=stack.physical_name("LeadsTable"), Key=key)
                 expiring = {"Records": _records(aws, stack, "ExpireFunction", seen, by_ttl=True)}

@@ -95,6 +95,10 @@ class BusRule:
     # Lambda's asynchronous invocation of the target: retries on function errors, then the destination.
     async_retries: int
     on_failure_queue: str | None  # logical id
+    # What the target receives (at most one, as in EventBridge): the whole event when none is set.
+    input: str | None = None  # constant JSON text
+    input_path: str | None = None  # JSON path into the event
+    input_transformer: dict[str, Any] | None = None  # InputPathsMap and InputTemplate
 
 
 @dataclass
@@ -312,6 +316,11 @@ def load_stack(
                         pattern=json.loads(json.dumps(p["Pattern"])),
                         async_retries=int(invoke.get("MaximumRetryAttempts", 2)),
                         on_failure_queue=on_failure["Fn::GetAtt"][0] if on_failure else None,
+                        input=stack.resolve(p["Input"]) if "Input" in p else None,
+                        input_path=stack.resolve(p["InputPath"]) if "InputPath" in p else None,
+                        input_transformer=stack.resolve(p["InputTransformer"])
+                        if "InputTransformer" in p
+                        else None,
                     )
                 )
     return stack

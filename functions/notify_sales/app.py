@@ -1,10 +1,16 @@
-"""NotifySalesFunction: target of the 'lead became SQL' rule; tells sales once per stage change."""
+"""NotifySalesFunction: target of the 'lead became SQL' rule; tells sales once per stage change.
 
+It is handed a reference to the stage change (the rule's InputTransformer), never the card: what a failure
+parks in NotifyFailuresQueue for 14 days holds no personal data. The card is read when it is sent.
+"""
+
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from leadstream.contracts.events import LeadStageChanged
+from leadstream.notifications.cards import Cards
 from leadstream.notifications.message import Notifier, deliver
 from leadstream.notifications.notifiers import FileNotifier, SlackNotifier, SnsNotifier
 from leadstream.platform import aws, secrets
@@ -12,7 +18,7 @@ from leadstream.platform.errors import NotifyFailed, invalid_event
 from leadstream.platform.idempotency import Once
 from leadstream.platform.observability import logger, metrics, tracer
 from leadstream.platform.settings import NotifySettings
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 settings = NotifySettings.from_env()
 
@@ -30,16 +36,19 @@ def _notifiers() -> dict[str, Notifier]:
 
 
 notifiers = _notifiers()
+cards = Cards(settings.leads_table)
 # One idempotency record per transition and notifier: a retry after one failed resends only there.
 once = Once(settings.idempotency_table, key="[transition_id, channel]")
 
 
-class StageChangedEvent(BaseModel):
-    """The EventBridge envelope, as far as it matters here (Powertools' parser models cost ~80 ms to load)."""
+class StageChangeReference(BaseModel):
+    """What the rule hands over: which stage change (the rest is read from the leads table)."""
 
-    source: str
-    detail_type: str = Field(alias="detail-type")
-    detail: LeadStageChanged
+    transition_id: str
+    lead_id: str
+    from_stage: str | None = None
+    to_stage: str | None = None
+    changed_at: datetime | None = None
 
 
 @once
@@ -54,9 +63,14 @@ def deliver_once(payload: dict[str, Any]) -> dict[str, str]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     once.register(context)
     try:
-        change = StageChangedEvent.model_validate(event).detail
+        reference = StageChangeReference.model_validate(event)
     except ValidationError as exc:
-        raise invalid_event(exc, "Lead Stage Changed event") from None
+        raise invalid_event(exc, "reference to a stage change") from None
+    change = cards.change(reference.lead_id, reference.transition_id)
+    if change is None:  # the person was erased since: nothing of theirs is left to send
+        logger.warning("stage change not found; nothing to send", transition_id=reference.transition_id)
+        metrics.add_metric(name="SalesNotificationsSkipped", unit=MetricUnit.Count, value=1)
+        return {"transition_id": reference.transition_id, "skipped": "lead erased; nothing to send"}
     if not notifiers:
         logger.warning("no notification channel is configured; set NotificationEmail or SlackWebhookUrl")
     payload = change.model_dump(mode="json")

@@ -28,7 +28,7 @@ from moto.server import ThreadedMotoServer
 
 from local.aws import clients, delivery_queue_name, provision
 from local.environment import REGION, local_overrides
-from local.events import as_delivered, as_ttl_removal
+from local.events import as_delivered, as_ttl_removal, target_input
 from local.runner import STACK, create_demo_source
 from local.template import Stack, load_stack
 from tests.builders import stream_records
@@ -264,8 +264,9 @@ def accounts(aws: dict[str, Any], stack: Stack) -> Any:
 
 @pytest.fixture
 def published(aws: dict[str, Any], stack: Stack) -> Any:
-    """The events on the bus that the template's 'lead became SQL' rule matched, as its target receives
-    them (each call takes the ones delivered since the last call)."""
+    """The events on the bus that the template's 'lead became SQL' rule matched, as EventBridge put them on
+    the bus (each call takes the ones delivered since the last call). Its target receives `handed_over`
+    of each."""
     rule = next(r for r in stack.rules if r.function == "NotifySalesFunction")
     url = aws["queues"][delivery_queue_name(stack, rule.name)]
 
@@ -280,6 +281,18 @@ def published(aws: dict[str, Any], stack: Stack) -> Any:
                 aws["sqs"].delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     return read
+
+
+@pytest.fixture
+def handed_over(stack: Stack) -> Any:
+    """What the 'lead became SQL' rule hands NotifySalesFunction for a bus event (its target input, as the
+    template sets it: a reference to the stage change)."""
+    rule = next(r for r in stack.rules if r.function == "NotifySalesFunction")
+
+    def handed(event: dict[str, Any]) -> Any:
+        return target_input(rule, event, REGION)
+
+    return handed
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from local.aws import clients, provision
 from local.environment import REGION, local_overrides
 from local.template import Stack, load_stack
 from tests.builders import LambdaContext, http_request, page_view
-from tests.integration.test_sample_events import sample
+from tests.integration.test_sample_events import sample, the_samples_story
 
 CTX = LambdaContext()
 
@@ -97,7 +97,7 @@ def cold_start(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
 
 @pytest.fixture
 def slack_wired(
-    cold_start: Any, moto_endpoint: str, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+    cold_start: Any, moto_endpoint: str, webhook: Webhook, leads_table: str, monkeypatch: pytest.MonkeyPatch
 ) -> Stack:
     """The Slack stack's resources (its webhook secret among them) in the local AWS, and NotifySalesFunction's
     environment as that stack gives it (the file channel of the local runner is off)."""
@@ -106,23 +106,25 @@ def slack_wired(
     monkeypatch.delenv("NOTIFICATIONS_FILE", raising=False)
     for variable, value in stack.functions["NotifySalesFunction"].environment.items():
         monkeypatch.setenv(variable, value)
+    # the cards it reads are those the test stack's functions write (track, form, score in this process)
+    monkeypatch.setenv("LEADS_TABLE", leads_table)
     return stack
 
 
 def test_slack_hears_of_a_new_sql_once_with_a_message_a_rep_can_read_on_a_phone(
-    slack_wired: Stack, cold_start: Any, webhook: Webhook
+    slack_wired: Stack, cold_start: Any, webhook: Webhook, track: Any, form: Any, score: Any
 ):
     env = slack_wired.functions["NotifySalesFunction"].declared
     assert webhook.url not in json.dumps(env)  # the URL is in the secret, not in the environment
     assert env["SLACK_WEBHOOK_SECRET"] == slack_wired.physical_name("SlackWebhookSecret")
+    the_samples_story(track, form, score)
     event = sample("notify_sales.json")
 
     with secret_reads() as read:
         handler = cold_start()
         assert read == []  # not read at cold start: only when first needed
         result = handler.lambda_handler(event, CTX)
-        handler.lambda_handler(event, CTX)  # EventBridge delivers the event again
-        handler.lambda_handler({**event, "id": "another-delivery"}, CTX)  # the change is published again
+        handler.lambda_handler(event, CTX)  # EventBridge delivers the event again (or it is published again)
 
     assert read == [env["SLACK_WEBHOOK_SECRET"]]  # read once, then cached
     assert "slack" in result["channels"]
@@ -149,14 +151,15 @@ def test_slack_hears_of_a_new_sql_once_with_a_message_a_rep_can_read_on_a_phone(
 
 
 def test_a_slack_error_fails_the_invocation_and_lambdas_retry_tells_slack_once(
-    slack_wired: Stack, cold_start: Any, webhook: Webhook
+    slack_wired: Stack, cold_start: Any, webhook: Webhook, track: Any, form: Any, score: Any
 ):
+    the_samples_story(track, form, score)
     event = sample("notify_sales.json")
     handler = cold_start()
     webhook.status = 500
 
     with pytest.raises(NotifyFailed, match="slack"):
-        handler.lambda_handler(event, CTX)  # Lambda retries, then parks the event in NotifyFailuresQueue
+        handler.lambda_handler(event, CTX)  # Lambda retries, then parks it in NotifyFailuresQueue
 
     webhook.status = 200
     handler.lambda_handler(event, CTX)  # Lambda's retry
@@ -167,7 +170,7 @@ def test_a_slack_error_fails_the_invocation_and_lambdas_retry_tells_slack_once(
 
 
 def test_an_unreachable_slack_raises_too():
-    change = LeadStageChanged.model_validate(sample("notify_sales.json")["detail"])
+    change = LeadStageChanged.model_validate(sample("lead_stage_changed.json")["detail"])
 
     with pytest.raises(NotifyFailed, match="unreachable"):
         deliver(change, SlackNotifier("http://127.0.0.1:9/hook", timeout=1))
@@ -201,7 +204,17 @@ def request_demo(track: Any, form: Any, name: str, company: str, title: str = "V
 
 
 def test_slack_markup_typed_into_a_demo_request_reaches_slack_as_text_never_as_markup(
-    track, form, score, publish, new_records, filters, published, slack_wired, cold_start, webhook
+    track,
+    form,
+    score,
+    publish,
+    new_records,
+    filters,
+    published,
+    handed_over,
+    slack_wired,
+    cold_start,
+    webhook,
 ):
     request_demo(track, form, name="<!channel> Urgent", company="<https://evil.example|BigCorp>")
     score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
@@ -209,7 +222,7 @@ def test_slack_markup_typed_into_a_demo_request_reaches_slack_as_text_never_as_m
     [event] = published()
     assert event["detail"]["card"]["name"] == "<!channel> Urgent"  # the data is kept as typed
 
-    cold_start().lambda_handler(event, CTX)
+    cold_start().lambda_handler(handed_over(event), CTX)
 
     (message,) = webhook.received
     # Block Kit plain_text: Slack shows it as typed, with no mention, link, formatting or emoji code
@@ -226,7 +239,7 @@ def test_slack_markup_typed_into_a_demo_request_reaches_slack_as_text_never_as_m
 
 
 def test_formatting_characters_and_control_characters_stay_out_of_slack(webhook):
-    detail = sample("notify_sales.json")["detail"]
+    detail = sample("lead_stage_changed.json")["detail"]
     detail["card"].update(name="*Jane* _Doe_ ~x~ `y` :fire:", company="Acme\x1b[31m\u202eLtd")
     change = LeadStageChanged.model_validate(detail)
 
@@ -258,7 +271,7 @@ class RecordingSns:
 
 
 def test_a_name_with_a_line_break_cannot_break_the_e_mail_subject_or_add_lines():
-    detail = sample("notify_sales.json")["detail"]
+    detail = sample("lead_stage_changed.json")["detail"]
     detail["card"].update(
         name="Jane\r\nBcc: everyone@example.com\nWhy: Requested a demo (+500)" + "!" * 200,
         title="CEO\x1b]0;owned\x07",

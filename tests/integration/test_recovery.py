@@ -3,9 +3,18 @@
 import argparse
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from leadstream.privacy.repository import PrivacyRepository
+from leadstream.scoring.lifecycle import Stage
+from leadstream.scoring.model_file import load_model
+from leadstream.scoring.rebuild import Rebuild
+from leadstream.tracking.repository import EventRepository
 
 from cli import redrive as redrive_cli
 from cli import target as targets
@@ -13,7 +22,7 @@ from local.environment import REGION
 from tests.builders import LambdaContext, http_request, page_view
 from tests.integration.conftest import eventbridge_rejects, lead_of, notifications
 from tests.integration.test_publish import sql_leads
-from tests.integration.test_sample_events import sample
+from tests.integration.test_sample_events import sample, the_samples_story
 from tests.integration.test_scoring_flow import visit_and_request_demo
 
 CTX = LambdaContext()
@@ -37,13 +46,15 @@ def parked_stream_batch(
 
 
 def redrive(aws: dict[str, Any], scores: Any, queue: str, **handlers: Any) -> redrive_cli.Redrive:
-    """The redrive with the functions in-process (the CLI runs them in workers or in Lambda)."""
+    """The redrive with the functions in-process (the CLI runs them in workers or in Lambda), and the score
+    rebuild in-process as the CLI runs it, with the shipped model."""
 
     def invoke(function: str, event: dict[str, Any]) -> Any:
         return handlers[function].lambda_handler(event, CTX)
 
+    rebuild = Rebuild(EventRepository(scores.table), scores, load_model())
     return redrive_cli.Redrive(
-        queue, aws["sqs"], aws["queues"][queue], scores, invoke, aws["dynamodbstreams"], io.StringIO()
+        queue, aws["sqs"], aws["queues"][queue], scores, invoke, rebuild, io.StringIO()
     )
 
 
@@ -102,22 +113,36 @@ def test_a_stage_change_already_on_the_bus_is_not_published_again_by_a_redrive(
     assert published() == []
 
 
-def test_a_parked_notification_is_redriven_into_one_notification(aws, notify, notifications_file, scores):
-    event = sample("notify_sales.json")
+def parked_notification(aws: dict[str, Any], handed: Any) -> None:
+    """What Lambda's on-failure destination writes for NotifySalesFunction's event after its retries: the
+    request it was handed, and the error."""
     parked = {
         "version": "1.0",
-        "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
-        "requestPayload": event,
+        "timestamp": "2026-11-24T05:00:00.000Z",
+        "requestContext": {
+            "requestId": "e4b46cbf-b738-xmpl-8880-a18cdf61200e",
+            "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:NotifySalesFunction:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": handed,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
         "responsePayload": {"errorMessage": "slack answered 500"},
     }
     aws["sqs"].send_message(QueueUrl=aws["queues"]["NotifyFailuresQueue"], MessageBody=json.dumps(parked))
 
+
+def test_a_parked_notification_is_redriven_into_one_notification(
+    aws, track, form, score, notify, notifications_file, scores
+):
+    the_samples_story(track, form, score)
+    event = sample("notify_sales.json")
+    parked_notification(aws, event)
+
     out = io.StringIO()
     assert redrive(aws, scores, "NotifyFailuresQueue", NotifySalesFunction=notify).run(out) == 0
 
-    assert [n["transition_id"] for n in notifications(notifications_file)] == [
-        event["detail"]["transition_id"]
-    ]
+    assert [n["transition_id"] for n in notifications(notifications_file)] == [event["transition_id"]]
     assert queued(aws, "NotifyFailuresQueue") == 0
     assert redrive(aws, scores, "NotifyFailuresQueue", NotifySalesFunction=notify).run(out) == 0
     assert len(notifications(notifications_file)) == 1
@@ -162,39 +187,288 @@ def test_the_dry_run_lists_what_is_parked_and_why(aws, moto_endpoint, leads_tabl
     assert queued(aws, "NotifyFailuresQueue") == 2  # nothing replayed, nothing deleted
 
 
-def only_shard(aws: dict[str, Any], records: list[dict[str, Any]]) -> str:
-    stream = aws["dynamodbstreams"].describe_stream(StreamArn=records[0]["eventSourceARN"])
-    [shard] = stream["StreamDescription"]["Shards"]
-    return str(shard["ShardId"])
+# --- ScoreFailuresQueue: a parked range is rebuilt from the stored events, not read from the stream -------
 
 
-def test_a_parked_score_batch_still_on_the_stream_is_scored_once(track, score, new_records, scores, aws):
-    for path in ("/", "/pricing"):
-        track.lambda_handler(http_request("/v1/page", page_view("cat", path)), CTX)
-    records = new_records("ScoreFunction")
-    parked_stream_batch(aws, "ScoreFailuresQueue", records, only_shard(aws, records))
+class Stored:
+    """When events were stored: from a moment before the first to one after the last (seconds)."""
+
+    first: datetime
+    last: datetime
+
+
+@contextmanager
+def storing() -> Iterator[Stored]:
+    window = Stored()
+    window.first = datetime.now(UTC)
+    yield window
+    window.last = datetime.now(UTC)
+
+
+def parked_score_range(aws: dict[str, Any], stored: Stored, size: int = 1) -> None:
+    """What Lambda's on-failure destination writes for a stream batch ScoreFunction gave up on: where the
+    records were and when they arrived, not the records. Here a range the stream has dropped since (its
+    sequence numbers are nowhere): the redrive must not need it."""
+    info = {
+        "requestContext": {
+            "requestId": "316aa6d0-8154-xmpl-9af7-85d5f4a6bc81",
+            "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:ScoreFunction",
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 6,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": "2026-11-24T05:00:00.000Z",
+        "DDBStreamBatchInfo": {
+            "shardId": "shardId-00000001573689847184-864758bb",
+            "startSequenceNumber": "800000000003126276362",
+            "endSequenceNumber": "800000000003126276399",
+            "approximateArrivalOfFirstRecord": f"{stored.first:%Y-%m-%dT%H:%M:%S}Z",
+            "approximateArrivalOfLastRecord": f"{stored.last:%Y-%m-%dT%H:%M:%S}Z",
+            "batchSize": size,
+            "streamArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/gone/stream/2026-11-01T00:00:00.000",
+        },
+    }
+    aws["sqs"].send_message(QueueUrl=aws["queues"]["ScoreFailuresQueue"], MessageBody=json.dumps(info))
+
+
+def stage_changes(scores: Any) -> list[tuple[str, str, str]]:
+    """(lead, from, to) of every stage change waiting in the outbox."""
+    return sorted((t.id.split(":")[0], t.from_stage, t.to_stage) for _, _, t in scores.unpublished())
+
+
+def test_a_parked_range_the_stream_dropped_is_rebuilt_and_its_stage_change_published_once(
+    track, form, score, publish, new_records, published, scores, aws
+):
+    with storing() as stored:
+        visit_and_request_demo(track, form, anonymous_id="ann", email="ann@acme.com")
+    new_records("ScoreFunction")  # ScoreFunction gave up on these: parked, and long gone from the stream
+    parked_score_range(aws, stored, size=4)
+    # a twin journey, scored on time: what the rebuild must come to
+    visit_and_request_demo(track, form, anonymous_id="bob", email="bob@acme.com")
+    assert score.lambda_handler({"Records": new_records("ScoreFunction")}, CTX) == {"batchItemFailures": []}
 
     out = io.StringIO()
-    assert redrive(aws, scores, "ScoreFailuresQueue", ScoreFunction=score).run(out) == 0
-    assert scores.load(lead_of("cat")).score.page_views == 2
+    assert redrive(aws, scores, "ScoreFailuresQueue").run(out) == 0
+
+    ann, bob = scores.load(lead_of("ann")).score, scores.load(lead_of("bob")).score
+    assert ann.stage is Stage.SQL
+    assert ann.contributions == bob.contributions
+    assert (
+        (ann.events, ann.page_views, ann.sessions) == (bob.events, bob.page_views, bob.sessions) == (4, 3, 1)
+    )
+    assert ann.score_at(score.model, datetime.now(UTC)) == pytest.approx(
+        bob.score_at(score.model, datetime.now(UTC)), abs=0.1
+    )
+    ann_changes = [(f, t) for lead, f, t in stage_changes(scores) if lead == lead_of("ann")]
+    assert ann_changes == [(f, t) for lead, f, t in stage_changes(scores) if lead == lead_of("bob")]
+    assert "1 resolved, 0 still parked" in out.getvalue()
     assert queued(aws, "ScoreFailuresQueue") == 0
 
-    # replayed again (a second parked copy): the replay guards skip what was applied
-    parked_stream_batch(aws, "ScoreFailuresQueue", records, only_shard(aws, records))
-    assert redrive(aws, scores, "ScoreFailuresQueue", ScoreFunction=score).run(io.StringIO()) == 0
-    assert scores.load(lead_of("cat")).score.page_views == 2
+    assert publish.lambda_handler({"Records": new_records("PublishFunction")}, CTX) == {
+        "batchItemFailures": []
+    }
+    assert sorted(sql_leads(published())) == sorted([lead_of("ann"), lead_of("bob")])  # once each
 
 
-def test_a_parked_score_batch_the_stream_no_longer_holds_stays_parked_and_says_so(
+def test_an_event_parked_before_a_later_one_was_applied_counts_too(track, score, new_records, scores, aws):
+    with storing() as stored:
+        track.lambda_handler(http_request("/v1/page", page_view("cat", "/pricing")), CTX)
+    new_records("ScoreFunction")  # parked
+    parked_score_range(aws, stored)
+    track.lambda_handler(http_request("/v1/page", page_view("cat", "/docs")), CTX)
+    assert score.lambda_handler({"Records": new_records("ScoreFunction")}, CTX) == {"batchItemFailures": []}
+    assert set(scores.load(lead_of("cat")).score.contributions) == {"page_view"}  # the later one only
+
+    assert redrive(aws, scores, "ScoreFailuresQueue").run(io.StringIO()) == 0
+
+    cat = scores.load(lead_of("cat")).score
+    assert set(cat.contributions) == {"pricing_page", "page_view"}
+    assert cat.page_views == 2
+
+
+def test_a_second_redrive_of_the_same_range_changes_nothing(track, form, score, new_records, scores, aws):
+    with storing() as stored:
+        visit_and_request_demo(track, form, anonymous_id="dan", email="dan@acme.com")
+    new_records("ScoreFunction")
+    parked_score_range(aws, stored, size=4)
+    assert redrive(aws, scores, "ScoreFailuresQueue").run(io.StringIO()) == 0
+    first = scores.load(lead_of("dan")).score
+    outbox = stage_changes(scores)
+    assert new_records("PublishFunction") != []
+
+    parked_score_range(aws, stored, size=4)  # parked twice (or the operator runs it again)
+    assert redrive(aws, scores, "ScoreFailuresQueue").run(io.StringIO()) == 0
+
+    assert replace(scores.load(lead_of("dan")).score, transitions=()) == replace(first, transitions=())
+    assert stage_changes(scores) == outbox
+    assert new_records("PublishFunction") == []  # no new stage change to publish
+
+
+def test_a_record_the_stream_still_brings_after_a_rebuild_is_not_counted_twice(
     track, score, new_records, scores, aws
 ):
-    track.lambda_handler(http_request("/v1/page", page_view("dan", "/")), CTX)
-    records = new_records("ScoreFunction")
-    gone = [{**r, "dynamodb": {**r["dynamodb"], "SequenceNumber": "1".zfill(21)}} for r in records]
-    shard = only_shard(aws, records)
-    parked_stream_batch(aws, "ScoreFailuresQueue", gone, shard)  # a range older than the stream keeps
+    with storing() as stored:
+        track.lambda_handler(http_request("/v1/page", page_view("eve", "/pricing")), CTX)
+    late = new_records("ScoreFunction")  # still on the stream: ScoreFunction gets it after the rebuild
+    parked_score_range(aws, stored)
+    assert redrive(aws, scores, "ScoreFailuresQueue").run(io.StringIO()) == 0
+    rebuilt = scores.load(lead_of("eve")).score
+
+    assert score.lambda_handler({"Records": late}, CTX) == {"batchItemFailures": []}
+
+    assert scores.load(lead_of("eve")).score == rebuilt
+    # and what comes next counts as ever
+    track.lambda_handler(http_request("/v1/page", page_view("eve", "/docs")), CTX)
+    assert score.lambda_handler({"Records": new_records("ScoreFunction")}, CTX) == {"batchItemFailures": []}
+    assert scores.load(lead_of("eve")).score.page_views == 2
+
+
+def test_a_parked_event_of_a_merged_lead_is_rebuilt_into_the_lead_that_absorbed_it(
+    track, score, new_records, scores, aws
+):
+    identify = {"anonymousId": "laptop", "traits": {"email": "fay@acme.com"}}
+    track.lambda_handler(http_request("/v1/page", page_view("laptop", "/")), CTX)
+    track.lambda_handler(http_request("/v1/identify", identify), CTX)
+    assert score.lambda_handler({"Records": new_records("ScoreFunction")}, CTX) == {"batchItemFailures": []}
+    with storing() as stored:  # a second device: its lead is handed over to the known one
+        track.lambda_handler(http_request("/v1/page", page_view("phone", "/pricing")), CTX)
+        track.lambda_handler(http_request("/v1/identify", {**identify, "anonymousId": "phone"}), CTX)
+    new_records("ScoreFunction")  # parked
+    parked_score_range(aws, stored, size=2)
 
     out = io.StringIO()
-    assert redrive(aws, scores, "ScoreFailuresQueue", ScoreFunction=score).run(out) == 1
-    assert f"the stream no longer holds shard {shard}" in out.getvalue()
+    assert redrive(aws, scores, "ScoreFailuresQueue").run(out) == 0
+
+    fay = scores.load(lead_of("laptop")).score
+    assert {"pricing_page", "page_view"} <= set(fay.contributions)
+    assert fay.page_views == 2
+    assert "1 lead(s) to rebuild" in out.getvalue()
+    # the phone's next visit is forwarded as ever, and its history is not folded in a second time
+    track.lambda_handler(http_request("/v1/page", page_view("phone", "/docs")), CTX)
+    assert score.lambda_handler({"Records": new_records("ScoreFunction")}, CTX) == {"batchItemFailures": []}
+    assert scores.load(lead_of("laptop")).score.page_views == 3
+
+
+def test_the_dry_run_says_how_many_leads_each_parked_range_concerns(
+    track, moto_endpoint, leads_table, aws, capsys
+):
+    with storing() as stored:
+        for visitor in ("gus", "hal"):
+            track.lambda_handler(http_request("/v1/page", page_view(visitor, "/")), CTX)
+    parked_score_range(aws, stored, size=2)
+    top = argparse.ArgumentParser()
+    redrive_cli.add_parser(top.add_subparsers(dest="command"))
+    args = top.parse_args(["redrive", "ScoreFailuresQueue", "--dry-run"])
+    args.stack = None
+    target = targets.Target(leads_table, "", "", "http://api", REGION, moto_endpoint)
+
+    assert redrive_cli.run(args, target) == 1
+
+    captured = capsys.readouterr()
+    assert "ScoreFailuresQueue: 1 parked, oldest 0 min ago" in captured.out
+    assert (
+        "1 x RetryAttemptsExhausted: 2 record(s) of shard shardId-00000001573689847184-864758bb"
+        in captured.out
+    )
+    assert "2 lead(s) to rebuild" in captured.out
+    assert "scanned" in captured.err  # the scan's progress
+    assert scores_untouched(aws, leads_table)
     assert queued(aws, "ScoreFailuresQueue") == 1
+
+
+def scores_untouched(aws: dict[str, Any], table: str) -> bool:
+    items = aws["dynamodb"].scan(TableName=table)["Items"]
+    return not any(i["sk"]["S"] == "STATE" and "behaviour" in i for i in items)
+
+
+def test_a_range_whose_events_are_all_gone_is_dropped_saying_so(aws, scores):
+    window = Stored()
+    window.first = window.last = datetime(2026, 1, 1, tzinfo=UTC)
+    parked_score_range(aws, window)
+
+    out = io.StringIO()
+    assert redrive(aws, scores, "ScoreFailuresQueue").run(out) == 0
+
+    assert "nothing to rebuild" in out.getvalue()
+    assert queued(aws, "ScoreFailuresQueue") == 0
+
+
+# --- NotifyFailuresQueue: a parked notification is a reference, the card is read when it is sent ----------
+
+
+def test_a_parked_notification_holds_no_personal_data_and_its_redrive_sends_the_full_card(
+    track, form, score, publish, notify, new_records, published, handed_over, scores, aws, notifications_file
+):
+    visit_and_request_demo(track, form, anonymous_id="ivy", email="ivy@acme.com")
+    score.lambda_handler({"Records": new_records("ScoreFunction")}, CTX)
+    publish.lambda_handler({"Records": new_records("PublishFunction")}, CTX)
+    [event] = published()
+    parked_notification(aws, handed_over(event))  # Slack was down through Lambda's retries
+
+    bodies = [
+        m["Body"]
+        for m in aws["sqs"].receive_message(
+            QueueUrl=aws["queues"]["NotifyFailuresQueue"], MaxNumberOfMessages=10, VisibilityTimeout=0
+        )["Messages"]
+    ]
+    assert len(bodies) == 1
+    for personal in ("ivy@acme.com", "Jane Doe", "Acme", "@"):
+        assert personal not in bodies[0]
+    assert json.loads(bodies[0])["requestPayload"]["transition_id"] == event["detail"]["transition_id"]
+
+    out = io.StringIO()
+    assert redrive(aws, scores, "NotifyFailuresQueue", NotifySalesFunction=notify).run(out) == 0
+
+    [sent] = notifications(notifications_file)
+    assert sent["card"] == event["detail"]["card"]  # the card as the bus told it: name, e-mail, reasons...
+    assert sent["subject"].startswith("New SQL: Jane Doe at Acme")
+    assert queued(aws, "NotifyFailuresQueue") == 0
+
+
+def test_a_parked_notification_of_a_person_erased_since_is_dropped_saying_so(
+    track,
+    form,
+    score,
+    publish,
+    notify,
+    new_records,
+    published,
+    handed_over,
+    scores,
+    aws,
+    notifications_file,
+    leads_table,
+    stack,
+):
+    visit_and_request_demo(track, form, anonymous_id="joe", email="joe@acme.com")
+    score.lambda_handler({"Records": new_records("ScoreFunction")}, CTX)
+    publish.lambda_handler({"Records": new_records("PublishFunction")}, CTX)
+    [event] = published()
+    parked_notification(aws, handed_over(event))
+    privacy = PrivacyRepository(leads_table, stack.physical_name("AccountsTable"))
+    lead = privacy.partition(leads_table, f"LEAD#{lead_of('joe')}")
+    privacy.delete(leads_table, [(i["pk"]["S"], i["sk"]["S"]) for i in lead])  # what an erasure leaves
+
+    out = io.StringIO()
+    assert redrive(aws, scores, "NotifyFailuresQueue", NotifySalesFunction=notify).run(out) == 0
+
+    assert f"{event['detail']['transition_id']}: lead erased; nothing to send" in out.getvalue()
+    assert notifications(notifications_file) == []
+    assert queued(aws, "NotifyFailuresQueue") == 0
+
+
+def test_a_whole_bus_event_parked_by_eventbridge_itself_is_redriven_by_reference(
+    aws, track, form, score, notify, notifications_file, scores
+):
+    """EventBridge's own dead-letter queue (the rule could not invoke the function at all) may hold the
+    event as it was on the bus: the redrive hands the function only its reference."""
+    the_samples_story(track, form, score)
+    bus_event = sample("lead_stage_changed.json")
+    aws["sqs"].send_message(QueueUrl=aws["queues"]["NotifyFailuresQueue"], MessageBody=json.dumps(bus_event))
+
+    assert redrive(aws, scores, "NotifyFailuresQueue", NotifySalesFunction=notify).run(io.StringIO()) == 0
+
+    assert [n["transition_id"] for n in notifications(notifications_file)] == [
+        bus_event["detail"]["transition_id"]
+    ]

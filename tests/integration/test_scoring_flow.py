@@ -98,7 +98,17 @@ def test_an_unreadable_record_is_reported_and_the_rest_are_scored(track, score, 
 
 
 def test_a_new_sql_is_published_once_and_sales_notified_once(
-    track, form, score, publish, notify, new_records, filters, scores, published, notifications_file: Path
+    track,
+    form,
+    score,
+    publish,
+    notify,
+    new_records,
+    filters,
+    scores,
+    published,
+    handed_over,
+    notifications_file: Path,
 ):
     visit_and_request_demo(track, form)
     score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
@@ -121,9 +131,9 @@ def test_a_new_sql_is_published_once_and_sales_notified_once(
     assert [(r["label"], r["points"]) for r in card["reasons"]] == why
     assert why[0] == ("Requested a demo", points(score.model, "demo_request"))  # the biggest reason first
 
-    notify.lambda_handler(event, CTX)
-    notify.lambda_handler(event, CTX)  # EventBridge redelivery
-    notify.lambda_handler({**event, "id": "another-delivery-id"}, CTX)  # a re-publish of the same change
+    notify.lambda_handler(handed_over(event), CTX)
+    notify.lambda_handler(handed_over(event), CTX)  # EventBridge redelivery
+    notify.lambda_handler(handed_over({**event, "id": "another-delivery-id"}), CTX)  # a re-publish
 
     sent = notifications(notifications_file)
     assert len(sent) == 1
@@ -185,10 +195,11 @@ def test_a_second_device_joins_the_known_lead_and_brings_its_history(
 
 
 def test_a_retry_after_one_channel_failed_resends_only_to_that_channel(
-    notify, aws, stack, notifications_file
+    track, form, score, notify, aws, stack, notifications_file
 ):
-    from tests.integration.test_sample_events import sample
+    from tests.integration.test_sample_events import sample, the_samples_story
 
+    the_samples_story(track, form, score)
     event = sample("notify_sales.json")
     topic_arn = stack.arn("SalesNotificationsTopic")
     aws["sns"].delete_topic(TopicArn=topic_arn)  # e-mail channel down

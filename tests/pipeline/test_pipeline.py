@@ -170,29 +170,35 @@ def test_a_visitor_who_requests_a_demo_becomes_one_sql_and_one_notification(
     # the replay wrote nothing either (a write would drop the recorded transition): no outbox record
     assert lead_score(runner, ANON) == scored
 
-    # and EventBridge delivers the SQL event again, and another lead's SQL after it
+    # and EventBridge delivers the SQL event again, and another lead's SQL after it (a second visitor who
+    # reads pricing and asks for a demo: the rule hands over references, so the change must be real)
     detail = {
         k: note[k]
         for k in ("version", "transition_id", "lead_id", "from_stage", "to_stage", "changed_at", "card")
     }
-    marker = {
-        **detail,
-        "transition_id": "Lmarker:SQL:1",
-        "lead_id": "Lmarker",
-        "card": {**detail["card"], "lead_id": "Lmarker", "name": "Mark Er", "email": "mark@marker.example"},
-    }
     aws["events"].put_events(Entries=[stage_changed(detail)])
-    aws["events"].put_events(Entries=[stage_changed(marker)])
+    pricing = {
+        "type": "page",
+        "anonymousId": "marker-2",
+        "messageId": "marker-pricing",
+        "writeKey": DEMO_WRITE_KEY,
+        "context": {"page": {"path": "/demo/pricing.html", "url": f"{runner.base}/demo/pricing.html"}},
+    }
+    assert runner.post("/v1/p", json.dumps(pricing).encode(), "text/plain", auth=False) == 200
+    form = b"name=Mark+Er&email=mark%40marker.example&company=Marker&title=Head+of+Sales&anonymousId=marker-2"
+    assert runner.post("/v1/forms/demo-request", form, "application/x-www-form-urlencoded") == 200
+
+    def marker_notes() -> list[str]:
+        return [n["transition_id"] for n in runner.notes() if n["card"]["email"] == "mark@marker.example"]
 
     # The rule's target handles events concurrently, as Lambda does: once the rule's delivery queue holds
     # nothing (neither waiting nor being handled), both events have been handled.
-    assert eventually(lambda: any(n["transition_id"] == "Lmarker:SQL:1" for n in runner.notes())), (
-        runner.log_path.read_text()
-    )
+    assert eventually(marker_notes), runner.log_path.read_text()
     assert eventually(lambda: bus_deliveries_done(runner)), runner.log_path.read_text()
     assert sorted(n["transition_id"] for n in runner.notes()) == sorted(
-        [note["transition_id"], "Lmarker:SQL:1"]
+        [note["transition_id"], *marker_notes()]
     )
+    assert len(marker_notes()) == 1
 
 
 def test_ctrl_c_stops_everything(tmp_path: Path):
@@ -329,7 +335,7 @@ def test_replaying_score_publish_and_notify_samples_notifies_sales_once(runner: 
     assert replay("ScoreFunction", "score_stream.json") == {"batchItemFailures": []}
     # the runner's PublishFunction publishes the stage change that scoring recorded; sales hears of it
     notes = eventually(runner.notes)
-    assert [n["transition_id"] for n in notes] == [notify_sample["detail"]["transition_id"]], (
+    assert [n["transition_id"] for n in notes] == [notify_sample["transition_id"]], (
         runner.log_path.read_text()
     )
 

@@ -12,6 +12,7 @@ LeadsTable:
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from pynamodb.attributes import (
     ListAttribute,
@@ -174,13 +175,21 @@ class ProfileRepository:
                 item = self.items.get(lead_pk(lead_id), PROFILE_SK)
             except self.items.DoesNotExist:
                 return None
-        return Profile(
-            lead_id=lead_id,
-            email=item.email,
-            name=item.name,
-            title=item.title,
-            company=item.company,
-            phone=item.phone,
-            account=item.account,
-            email_kind=item.email_kind,
-        )
+        return _profile(item)
+
+    def from_image(self, image: dict[str, Any]) -> Profile:
+        """A PROFILE item in DynamoDB JSON (as BatchGetItem returns it)."""
+        return _profile(self.items.from_raw_data(image))
+
+
+def _profile(item: ProfileItem) -> Profile:
+    return Profile(
+        lead_id=item.pk.removeprefix("LEAD#"),
+        email=item.email,
+        name=item.name,
+        title=item.title,
+        company=item.company,
+        phone=item.phone,
+        account=item.account,
+        email_kind=item.email_kind,
+    )

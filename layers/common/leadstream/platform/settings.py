@@ -70,7 +70,7 @@ class PublishSettings(LeadsSettings):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
 
 
-class NotifySettings(_FromEnv):
+class NotifySettings(LeadsSettings):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
     slack_webhook_secret: str | None = Field(default=None, alias="SLACK_WEBHOOK_SECRET")  # name or ARN
     notify_topic_arn: str | None = Field(default=None, alias="NOTIFY_TOPIC_ARN")

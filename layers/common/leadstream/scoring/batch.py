@@ -3,8 +3,8 @@
 Per batch: one BatchGetItem for every lead in it (plus one per merge hop to reach the leads that absorbed
 merged ones), then one conditional PutItem per lead that changed, all in parallel. Records of one lead
 are applied in stream order in one write, so per-lead ordering holds; the replay guards of `replay` make
-any redelivery harmless; a write that loses to another writer fails only that lead's records, which the
-stream redelivers.
+any redelivery harmless (and skip what a rebuild already counted); a write that loses to another writer
+fails only that lead's records, which the stream redelivers.
 
 Events are stored under the lead of the visitor's own identifier (identity.device_lead). When that lead
 has been merged into another (a second device identified with a known e-mail), its events are forwarded:
@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -85,7 +85,7 @@ def _lead_expiries(records: list[DynamoDBRecord], events: EventRepository) -> di
     return latest
 
 
-def _targets(scores: ScoreRepository, states: dict[str, StoredScore]) -> dict[str, str | None]:
+def targets_of(scores: ScoreRepository, states: dict[str, StoredScore]) -> dict[str, str | None]:
     """lead -> the lead that scores its events now (itself unless merged); None past MAX_MERGE_HOPS.
     Loads the leads on the way into `states`, one BatchGetItem per hop."""
     targets: dict[str, str | None] = {}
@@ -107,7 +107,8 @@ def _targets(scores: ScoreRepository, states: dict[str, StoredScore]) -> dict[st
 def _apply(
     model: ScoringModel, work: _Work, groups: "OrderedDict[str, Records]", states: dict[str, StoredScore]
 ) -> tuple[StoredScore, LeadScore, int] | None:
-    """The target's new guards and score, and how many records were replays; None if nothing changed."""
+    """The target's new guards and score, and how many records were replays; None if nothing changed.
+    A record is a replay when the guards say it was applied, or when a rebuild counted its event."""
     stored = states[work.target]
     score = stored.score
     transitions: list[Transition] = []
@@ -116,32 +117,31 @@ def _apply(
     for lead in work.leads:
         items = groups[lead]
         if lead == work.target:
-            fresh = [(seq, ev) for seq, ev in items if not stored.applied(seq)]
-            if fresh:
-                stored = replace(stored, seq=padded(fresh[-1][0]))
+            new = [(seq, ev) for seq, ev in items if not stored.applied(seq)]
+            if new:
+                stored = replace(stored, seq=padded(new[-1][0]))
         else:
             own = states[lead]
             first_time = lead not in stored.absorbed
-            fresh = [
-                (s, ev) for s, ev in items if not own.applied(s) and not stored.applied(s, from_lead=lead)
-            ]
-            if not fresh and not first_time:
+            new = [(s, ev) for s, ev in items if not own.applied(s) and not stored.applied(s, from_lead=lead)]
+            if not new and not first_time:
                 skipped += len(items)
                 continue
             # the merged lead's own score (final: it is never written again) joins the target exactly once
             if first_time:
                 score = merge(model, score, own.score)
-            last = fresh[-1][0] if fresh else (own.seq or "0")
+            last = new[-1][0] if new else (own.seq or "0")
             stored = replace(stored, absorbed={**stored.absorbed, lead: padded(last)})
             changed = True
+        fresh = [ev for _, ev in new if not stored.included(ev.message_id)]
         skipped += len(items) - len(fresh)
         if fresh:
-            score = apply_events(model, score, [ev for _, ev in fresh])
+            score = apply_events(model, score, fresh)
             transitions += score.transitions
             changed = True
     if not changed:
         return None
-    return stored, replace(score, transitions=tuple(transitions)), skipped
+    return stored.pruned(datetime.now(UTC)), replace(score, transitions=tuple(transitions)), skipped
 
 
 def _sequence(record: DynamoDBRecord) -> str:
@@ -156,7 +156,7 @@ def score_batch(
 ) -> BatchResult:
     groups, failed = _group(records, events)
     states = scores.load_many(groups) if groups else {}
-    targets = _targets(scores, states)
+    targets = targets_of(scores, states)
     expiries = _lead_expiries(records, events)
     plan: OrderedDict[str, _Work] = OrderedDict()
     erased = 0

@@ -1,10 +1,11 @@
 """Data access for lead scores: the STATE item (LeadsTable).
 
-LEAD#<id> / STATE         score, stage, per-rule totals, replay guards, write version, `expires_at` (the
-                          latest `lead_expires` of the events applied: the table's TTL deletes an inactive
-                          lead's STATE, and ExpireFunction the rest) and, only on the write that changed
-                          stage, the transitions (kept for readers of STATE). After `people erase`, for a
-                          day: a tombstone (`erased`, `expires_at` only) that scoring never writes over
+LEAD#<id> / STATE         score, stage, per-rule totals, replay guards (`seq`, `absorbed`, and `rebuilt`
+                          after a rebuild), write version, `expires_at` (the latest `lead_expires` of the
+                          events applied: the table's TTL deletes an inactive lead's STATE, and
+                          ExpireFunction the rest) and, only on the write that changed stage, the
+                          transitions (kept for readers of STATE). After `people erase`, for a day: a
+                          tombstone (`erased`, `expires_at` only) that scoring never writes over
 LEAD#<id> / TRANS#<n>     one stage change, durable (the outbox): its insert wakes PublishFunction; it keeps
                           `unpublished` = "1" (the sparse index UNPUBLISHED_INDEX) until it is published
 """
@@ -51,6 +52,7 @@ class StateItem(Item):
 
     seq = UnicodeAttribute(null=True)
     absorbed = MapAttribute[str, str](null=True)
+    rebuilt = MapAttribute[str, int](null=True)  # message key -> when stored: events a rebuild counted
     version = NumberAttribute(null=True)
     behaviour = NumberAttribute(null=True)
     as_of = NumberAttribute(null=True)
@@ -163,6 +165,7 @@ def _stored(item: StateItem) -> StoredScore:
         item.merged_into,
         item.expires_at,
         bool(item.erased),
+        {k: int(v) for k, v in item.rebuilt.as_dict().items()} if item.rebuilt else {},
     )
 
 
@@ -233,6 +236,7 @@ class ScoreRepository:
             STATE_SK,
             seq=stored.seq,
             absorbed=stored.absorbed or None,
+            rebuilt=stored.rebuilt or None,
             version=(stored.version or 0) + 1,
             behaviour=round(score.behaviour, 4),
             as_of=timestamp(score.as_of),

@@ -1,7 +1,8 @@
 """Lead scoring: behaviour and fit points, decay with inactivity, stage thresholds.
 
 Everything here is O(1) per event: a lead's score is a stored value with the time it was valid at
-(``as_of``); decay is evaluated from those two numbers, never by re-reading history.
+(``as_of``); decay is evaluated from those two numbers, never by re-reading history. The exception is
+``rebuild``: a lead scored again from its stored events, for the operator's redrive only.
 
 Rule caps (``max_times``) apply to what still counts: each occurrence of a rule weighs 1 when it happens
 and fades with the same half-life as its points (``LeadScore.weights``). An occurrence earns the rule's
@@ -9,6 +10,7 @@ points only while the rule's faded weight leaves room for a whole one, so a view
 nothing and cannot use up today's points, while views of the same day still stop at the cap.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -257,3 +259,38 @@ def merge(model: ScoringModel, into: LeadScore, other: LeadScore) -> LeadScore:
         page_views=into.page_views + other.page_views,
         sessions=into.sessions + other.sessions,
     )
+
+
+def rebuild(model: ScoringModel, current: LeadScore, events: Iterable[BehaviourEvent]) -> LeadScore:
+    """`current`'s score recomputed from `events` (each message once, in the order they happened).
+
+    The stage and the transitions made so far are kept: a stage above `current`'s is a new transition.
+    Fit points, `known` and an earlier first touch carry over (their events may have expired), and the
+    counts never go below what STATE had counted."""
+    ordered = sorted({e.message_id: e for e in events}.values(), key=lambda e: (e.at, e.message_id))
+    start = LeadScore(
+        lead_id=current.lead_id,
+        stage=current.stage,
+        known=current.known,
+        fit_points=dict(current.fit_points),
+        transition_count=current.transition_count,
+    )
+    fresh = apply_events(model, start, ordered)
+    earlier = current.first_seen is not None and (
+        fresh.first_seen is None or current.first_seen < fresh.first_seen
+    )
+    return replace(
+        fresh,
+        first_seen=current.first_seen if earlier else fresh.first_seen,
+        first_touch=current.first_touch if earlier and current.first_touch else fresh.first_touch,
+        last_touch=fresh.last_touch or current.last_touch,
+        last_seen=_latest(fresh.last_seen, current.last_seen),
+        last_visit=_latest(fresh.last_visit, current.last_visit),
+        events=max(fresh.events, current.events),
+        page_views=max(fresh.page_views, current.page_views),
+        sessions=max(fresh.sessions, current.sessions),
+    )
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return max(a, b) if a and b else a or b

@@ -146,7 +146,11 @@ class Ingest:
         lead_id, own, event = self._prepare(msg, req, {})
         if lead_id is None:
             return Recorded("", stored=False, suppressed=True)
-        stored = self.events.record(own, event, req.expires(), self._lead_expires(req)) if event else True
+        stored = (
+            self.events.record(own, event, req.expires(), req.received_at, self._lead_expires(req))
+            if event
+            else True
+        )
         return Recorded(lead_id, stored)
 
     def batch(self, messages: list[Message], req: Request) -> int:
@@ -158,7 +162,7 @@ class Ingest:
             if lead_id is not None and event is not None:
                 events.append((own, event, req.expires(), self._lead_expires(req)))
         if events:
-            self.events.record_many(events)
+            self.events.record_many(events, req.received_at)
         return len(events)
 
     def _prepare(
@@ -232,7 +236,9 @@ class Ingest:
             source_id=req.source.id,
             ip=req.anonymised_ip(None),
         )
-        stored = self.events.record(device_lead(ids), event, req.expires(), self._lead_expires(req))
+        stored = self.events.record(
+            device_lead(ids), event, req.expires(), req.received_at, self._lead_expires(req)
+        )
         return Recorded(lead_id, stored)
 
     def email(
@@ -266,7 +272,9 @@ class Ingest:
             source_id=req.source.id,
             ip=req.anonymised_ip(None),
         )
-        return self.events.record(email_lead(email_key), event, req.expires(), self._lead_expires(req))
+        return self.events.record(
+            email_lead(email_key), event, req.expires(), req.received_at, self._lead_expires(req)
+        )
 
     def _lead_of(self, ids: list[Identifier], now: datetime) -> str | None:
         """The lead a message belongs to, or None when one of its identifiers is suppressed (an erased

@@ -1,0 +1,104 @@
+"""Rebuilding a lead's score from its stored events, when the stream can no longer tell what was missed.
+
+ScoreFunction scores each event once, as its stream record arrives. A record it gave up on is parked, and
+the stream forgets it after 24 hours; the event itself stays in the table (`EVT#`, with `rcv`, when it was
+stored). A rebuild scores the lead again from scratch from every event still stored under it and under
+the leads merged into it, in the order they happened, and writes STATE as ScoreFunction does (conditional
+on `version`; a lost race is read and rebuilt again). The stage never moves back; a stage reached for the
+first time is a transition through the TRANS# outbox, published once like any other.
+
+What expired events gave (fit traits, being a known contact, the first touch, counts) carries over from
+STATE; their behaviour points had faded to almost nothing by then. The events the stream may still
+deliver are recorded in `rebuilt` (see `replay`), so ScoreFunction does not count them twice.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from leadstream.platform.errors import ConcurrentUpdate
+from leadstream.scoring.batch import MAX_MERGE_HOPS, targets_of
+from leadstream.scoring.model import ScoringModel
+from leadstream.scoring.replay import STREAM_RETENTION, StoredScore, message_key, padded
+from leadstream.scoring.repository import ScoreRepository
+from leadstream.scoring.score import rebuild
+from leadstream.tracking.repository import EventRepository
+
+MAX_ATTEMPTS = 5  # writes lost to ScoreFunction (or identity) before the lead is left for the next run
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    lead_id: str
+    events: int  # events counted (the lead's own and its merged leads')
+    transitions: int  # stages reached for the first time
+
+
+class Rebuild:
+    """Rebuilds leads with the repositories of the events and the scores (and a clock, for tests)."""
+
+    def __init__(
+        self,
+        events: EventRepository,
+        scores: ScoreRepository,
+        model: ScoringModel,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.events = events
+        self.scores = scores
+        self.model = model
+        self.clock = clock
+
+    def targets(self, leads: Iterable[str]) -> dict[str, str | None]:
+        """lead -> the lead that scores its events now (itself unless merged; None past MAX_MERGE_HOPS)."""
+        wanted = list(dict.fromkeys(leads))
+        return targets_of(self.scores, self.scores.load_many(wanted)) if wanted else {}
+
+    def lead(self, lead_id: str, merged: Iterable[str] = ()) -> Rebuilt:
+        """Rebuild a lead (not itself merged) with every lead merged into it: those its STATE absorbed, and
+        `merged` (leads that point at it and whose events it has not seen yet). Raises ConcurrentUpdate when
+        other writers won MAX_ATTEMPTS times."""
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return self._once(lead_id, set(merged), MAX_MERGE_HOPS)
+            except ConcurrentUpdate:
+                continue
+        raise ConcurrentUpdate(f"lead {lead_id} kept changing while it was being rebuilt")
+
+    def _merged(self, target: StoredScore, also: set[str]) -> dict[str, StoredScore]:
+        """The leads merged into `target`, transitively through the leads they absorbed in turn."""
+        found: dict[str, StoredScore] = {}
+        wanted = (set(target.absorbed) | also) - {target.score.lead_id}
+        for _ in range(MAX_MERGE_HOPS + 1):
+            if not wanted:
+                break
+            loaded = self.scores.load_many(wanted)
+            found.update(loaded)
+            wanted = {lead for s in loaded.values() for lead in s.absorbed} - set(found)
+            wanted.discard(target.score.lead_id)
+        return found
+
+    def _once(self, lead_id: str, also: set[str], hops: int) -> Rebuilt:
+        stored = self.scores.load(lead_id)
+        if stored.merged_into is not None and hops > 0:  # handed over since: rebuild the lead that has it
+            return self._once(stored.merged_into, also | {lead_id}, hops - 1)
+        merged = self._merged(stored, also)
+        events = []
+        now = self.clock()
+        recent = (now - STREAM_RETENTION).timestamp()
+        rebuilt = dict(stored.rebuilt)
+        for lead in [lead_id, *merged]:
+            for event, stored_at in self.events.of_lead(lead):
+                events.append(event)
+                at = (stored_at or event.at).timestamp()  # older items have no `rcv`: when it happened
+                if at >= recent:
+                    rebuilt[message_key(event.message_id)] = int(at)
+        if not events:
+            return Rebuilt(lead_id, 0, 0)
+        score = rebuild(self.model, stored.score, events)
+        absorbed = dict(stored.absorbed)
+        for lead, state in merged.items():  # their scores are in the rebuild: never folded in again
+            absorbed.setdefault(lead, padded(state.seq or "0"))
+        guards = replace(stored, absorbed=absorbed, rebuilt=rebuilt).pruned(now)
+        self.scores.save(guards, score)
+        return Rebuilt(lead_id, len(events), len(score.transitions))
