@@ -192,7 +192,19 @@ def idempotency_records(aws: Any, stack: Any) -> list[dict[str, Any]]:
 
 
 def test_erase_takes_the_idempotency_records_of_her_stage_changes_and_leaves_bobs(
-    aws, track, form, score, publish, notify, new_records, filters, published, stack, moto_endpoint, capsys
+    aws,
+    track,
+    form,
+    score,
+    publish,
+    notify,
+    new_records,
+    filters,
+    published,
+    handed_over,
+    stack,
+    moto_endpoint,
+    capsys,
 ):
     visit_and_request_demo(track, form, "anon-1", EMAIL)
     visit_and_request_demo(track, form, "bob-1", "bob@beta.co.uk")
@@ -203,7 +215,7 @@ def test_erase_takes_the_idempotency_records_of_her_stage_changes_and_leaves_bob
         "batchItemFailures": []
     }
     for event in published():
-        notify.lambda_handler(event, CTX)
+        notify.lambda_handler(handed_over(event), CTX)
     written = idempotency_records(aws, stack)
 
     code, out = cli(moto_endpoint, capsys, "export", EMAIL)

@@ -155,7 +155,7 @@ class Ingest:
 
     def batch(self, messages: list[Message], req: Request) -> int:
         """Many calls: each identity resolved once per batch, events written 25 to a request."""
-        events = []
+        events: list[tuple[str, BehaviourEvent, datetime, datetime | None]] = []
         resolved: dict[tuple[Identifier, ...], str | None] = {}
         for msg in messages:
             lead_id, own, event = self._prepare(msg, req, resolved)
