@@ -99,8 +99,9 @@ class KnownOrigins:
         if since is not None and time.monotonic() - since < self.ttl:
             self._known.move_to_end(origin)
             return origin
-        # no look-up for what no source can list ("null", other schemes, junk): DynamoDB would refuse some
-        if browser_origin(origin) is None or not self.repo.origin_in_use(origin):
+        if browser_origin(origin) is None:  # no source can list it: no look-up (DynamoDB refuses some)
+            raise Forbidden("the Origin header is not a website's origin (http(s)://host[:port])")
+        if not self.repo.origin_in_use(origin):
             self._known.pop(origin, None)
             raise Forbidden(
                 f"origin {origin} is not allowed: no active source lists it. Add it with "
@@ -182,7 +183,7 @@ class SourceAdmin:
         added origin pass CORS at once; a removed one is refused within a minute."""
         source = self.get(source_id)
         gone = {o.rstrip("/") for o in remove}
-        origins = tuple(o for o in dict.fromkeys((*source.allowed_origins, *(o.rstrip("/") for o in add))))
+        origins = dict.fromkeys((*source.allowed_origins, *(o.rstrip("/") for o in add)))
         changed = replace(source, allowed_origins=tuple(o for o in origins if o not in gone))
         self.repo.save_source(changed, now)
         return changed

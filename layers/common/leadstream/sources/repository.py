@@ -66,8 +66,7 @@ def _origin(origin: str) -> str:
 
 
 def _indexed(source: Source | None) -> set[str]:
-    """The origins the index lists for `source`: its own while it is active, none otherwise."""
-    return set(source.allowed_origins) if source is not None and source.active else set()
+    return set(source.preflight_origins) if source is not None else set()
 
 
 class SourceRepository:
