@@ -92,7 +92,7 @@ def bench_stack(endpoint: str) -> Stack:
     return load_stack(
         STACK,
         REGION,
-        {"StageName": "bench", "AllowedOrigins": ",".join(DEMO_ORIGINS), "LocalAwsEndpoint": endpoint},
+        {"StageName": "bench", "LocalAwsEndpoint": endpoint},
         local_overrides(log_level=log_level, tracing=True, metrics=True),
     )
 

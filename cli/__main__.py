@@ -3,6 +3,7 @@
   python -m cli sources create "Marketing site" --origin https://www.example.com
   python -m cli sources list
   python -m cli sources rotate <source-id>            (the old key keeps working for --grace-hours)
+  python -m cli sources origins <source-id> --add https://shop.example.com [--remove URL]
   python -m cli sources disable <source-id>           (enable to undo)
   python -m cli links sign --url https://www.example.com/offer --email jane@acme.com --campaign launch
   python -m cli report [--json] [--by channel|campaign]
@@ -68,11 +69,15 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
         print(f"Snippet:   {tag}")
         if not args.origin:
             print("No --origin given: browsers cannot send with this key (servers and SDKs can).")
+            print(f"Add a site later: python -m cli sources origins {created.source.id} --add <origin>")
         else:
-            print(
-                "Browsers also need these origins in the stack's AllowedOrigins parameter (CORS), e.g. "
-                f"sam deploy --parameter-overrides AllowedOrigins={','.join(args.origin)},<the others>"
-            )
+            print(f"Browsers on {', '.join(created.source.allowed_origins)} can send now (no redeploy).")
+        return 0
+    if args.action == "origins":
+        return _origins(args, admin, now)
+    if args.action == "reindex":
+        changed = admin.reindex_origins()
+        print(f"Origin index rebuilt from the sources: {changed} item(s) written or removed.")
         return 0
     if args.action == "list":
         rows = []
@@ -115,6 +120,26 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
     status = SourceStatus.DISABLED if args.action == "disable" else SourceStatus.ACTIVE
     admin.set_status(args.source_id, status, now)
     print(f"Source {cell(args.source_id)} is {status.value} (takes effect within a minute).")
+    return 0
+
+
+def _origins(args: argparse.Namespace, admin: SourceAdmin, now: datetime) -> int:
+    source = admin.get(args.source_id)
+    if args.add or args.remove:
+        changed = admin.set_origins(source.id, tuple(args.add), tuple(args.remove), now)
+        added = [o for o in changed.allowed_origins if o not in source.allowed_origins]
+        removed = [o for o in source.allowed_origins if o not in changed.allowed_origins]
+        if added:
+            print(f"Added {', '.join(added)}: browsers there can send now (no redeploy).")
+        if removed:
+            print(f"Removed {', '.join(removed)}: browsers there are refused within a minute.")
+        if not added and not removed:
+            print("Nothing changed.")
+        source = changed
+    shown = ", ".join(source.allowed_origins) or "none (browsers cannot send with its keys)"
+    print(f"Origins of {cell(source.id)}: {cell(shown)}")
+    if not source.active:
+        print("The source is disabled: browsers are refused until `sources enable`.")
     return 0
 
 
@@ -220,6 +245,17 @@ def parser() -> argparse.ArgumentParser:
     rotate.add_argument("--grace-hours", type=float, default=24.0)
     for name in ("disable", "enable"):
         actions.add_parser(name, help=f"{name} a source").add_argument("source_id")
+    origins = actions.add_parser("origins", help="show, add or remove the sites a source's browsers use")
+    origins.add_argument("source_id")
+    for flag, verb in (("--add", "allow"), ("--remove", "stop allowing")):
+        origins.add_argument(
+            flag,
+            action="append",
+            default=[],
+            type=options.origin,
+            help=f"{verb} a site origin, scheme://host[:port], e.g. https://www.example.com (repeat)",
+        )
+    actions.add_parser("reindex", help="rebuild the CORS origin index from the sources (after an upgrade)")
 
     sign = commands.add_parser("links", help="signed e-mail links and open pixels")
     sign_actions = sign.add_subparsers(dest="action", required=True)

@@ -197,9 +197,16 @@ def make_server(
                 return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
             return {}
 
-        def _send(self, status: int, headers: list[tuple[str, str]] | dict[str, str], body: bytes) -> None:
+        def _send(
+            self,
+            status: int,
+            headers: list[tuple[str, str]] | dict[str, str],
+            body: bytes,
+            preflight: bool = False,
+        ) -> None:
             pairs = list(headers.items()) if isinstance(headers, dict) else headers
-            if cors:  # with a CorsConfiguration, API Gateway's CORS headers replace the function's
+            # With a CorsConfiguration, API Gateway's CORS headers replace the function's.
+            if cors and not preflight:
                 pairs = [(k, v) for k, v in pairs if not k.lower().startswith("access-control-")]
             pairs += list(self._cors_headers().items())
             skip = HOP_BY_HOP | {"content-length"}
@@ -225,6 +232,8 @@ def make_server(
                 self._message(HTTPStatus(code))
 
         def do_OPTIONS(self) -> None:
+            """API Gateway answers preflights itself only when the API has a CorsConfiguration; without one
+            (Leadstream's: its functions answer CORS) OPTIONS goes to the route as any other method."""
             if not cors:
                 self._route("OPTIONS")
                 return
@@ -234,7 +243,7 @@ def make_server(
                 "Access-Control-Allow-Headers": ",".join(cors.get("AllowHeaders", [])),
                 "Access-Control-Max-Age": str(cors.get("MaxAge", 0)),
             }
-            self._send(204, headers if self._cors_headers() else {}, b"")
+            self._send(204, headers if self._cors_headers() else {}, b"", preflight=True)
 
         def do_GET(self) -> None:
             path = urlsplit(self.path).path

@@ -232,11 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     endpoints_file: Path | None = None
     try:
-        origins = f"http://localhost:{args.port},http://127.0.0.1:{args.port}"
         stack = load_stack(
             STACK,
             REGION,
-            {"StageName": "local", "AllowedOrigins": origins, "LocalAwsEndpoint": endpoint},
+            {"StageName": "local", "LocalAwsEndpoint": endpoint},
             function_environment(args),
             args.template,
         )

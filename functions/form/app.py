@@ -3,12 +3,12 @@
 import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from leadstream.platform import secrets
-from leadstream.platform.http import body_text, install_error_handlers, request_facts
+from leadstream.platform.http import BrowserResolver, body_text, install_error_handlers, request_facts
 from leadstream.platform.observability import logger, metrics, tracer
 from leadstream.platform.settings import IngestSettings
 from leadstream.sources.directory import SourceDirectory
@@ -31,7 +31,7 @@ forms = Forms(
     ),
 )
 bots.prepare()  # every submission is checked for a bot: load the patterns at init, not in a request
-app = APIGatewayHttpResolver()
+app = BrowserResolver()  # its JSON answers, refusals included, are readable by the page that posted
 install_error_handlers(app)
 
 THANK_YOU_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">

@@ -5,16 +5,23 @@ from pathlib import Path
 from typing import Any
 
 import leadstream
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from leadstream.platform import secrets
 from leadstream.platform.errors import NotFound
-from leadstream.platform.http import body_text, install_error_handlers, json_object, request_facts
+from leadstream.platform.http import (
+    BrowserResolver,
+    body_text,
+    install_error_handlers,
+    json_object,
+    preflight,
+    request_facts,
+)
 from leadstream.platform.observability import logger, metrics, tracer
 from leadstream.platform.settings import IngestSettings
-from leadstream.sources.directory import SourceDirectory
+from leadstream.sources.directory import KnownOrigins, SourceDirectory
 from leadstream.sources.repository import SourceRepository
 from leadstream.tracking import bots
 from leadstream.tracking.ingest import Ingest
@@ -39,8 +46,9 @@ intake = Intake(
         settings.lead_retention_days,
     ),
 )
+origins = KnownOrigins(sources)
 bots.prepare()  # nearly every call is checked for a bot: load the patterns at init, not in a request
-app = APIGatewayHttpResolver()
+app = BrowserResolver()
 install_error_handlers(app)
 
 SNIPPET = Path(leadstream.__file__).parent / "static" / "lb.min.js"
@@ -71,6 +79,13 @@ def segment_call(call: str) -> dict[str, Any]:
     body = json_object(body_text(app, MAX_MESSAGE_BYTES), max_depth=MAX_MESSAGE_DEPTH)
     _report(intake.single(SINGLE_CALLS[call], body, request_facts(app, body)))
     return {"success": True}
+
+
+@app.route("/v1/.+", method="OPTIONS")
+def cors_preflight() -> Response[str]:
+    """The CORS preflight of any path (template.yaml routes OPTIONS /v1/{proxy+} here, FormFunction's too):
+    yes for the origin of an active source, a 403 naming the fix for any other."""
+    return preflight(origins.admit(app.current_event.headers.get("origin")))
 
 
 @cache

@@ -381,7 +381,7 @@ def auth(kind: str) -> tuple[dict[str, str], str | None]:
     }[kind]
 
 
-def _sendable(value: str) -> bool:
+def sendable(value: str) -> bool:
     """What HTTP can carry in a header value at all (no line breaks, no unpaired surrogates)."""
     return not any(c in "\r\n" or 0xD800 <= ord(c) <= 0xDFFF for c in value)
 
@@ -395,7 +395,7 @@ wild_headers = st.fixed_dictionaries(
         "dnt": st.sampled_from(["1", "0"]),
         "sec-gpc": st.sampled_from(["1", "0"]),
     },
-).map(lambda sent: {name: value for name, value in sent.items() if _sendable(value)})
+).map(lambda sent: {name: value for name, value in sent.items() if sendable(value)})
 clean_headers = st.fixed_dictionaries(
     {}, optional={"origin": st.sampled_from([SITE, "http://localhost:3000"]), "user-agent": st.just(BROWSER)}
 )

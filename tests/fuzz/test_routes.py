@@ -50,6 +50,8 @@ ROUTES = load_stack(STACK, REGION, {"StageName": "test"}, {}).routes  # read onl
 def kind(route: Route) -> str:
     """What a route takes, by its path (a new route fails here until the suite knows what to send it)."""
     last = route.path.rsplit("/", 1)[1]
+    if route.method == "OPTIONS":
+        return "preflight"
     if route.path.startswith("/v1/forms/"):
         return "form"
     if last in BATCH_CALLS:
@@ -61,12 +63,12 @@ def kind(route: Route) -> str:
 
 # Examples per route: about 40 s for the suite in `make test`. FUZZ_SCALE=10 for a deeper run.
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
-EXAMPLES = {"single": 25, "batch": 50, "form": 120, "pixel": 40, "click": 40, "snippet": 10}
+EXAMPLES = {"single": 25, "batch": 50, "form": 120, "pixel": 40, "click": 40, "snippet": 10, "preflight": 40}
 
 
 def test_every_route_of_the_template_is_fuzzed() -> None:
     assert {kind(route) for route in ROUTES} == set(EXAMPLES)
-    assert len(ROUTES) >= 19
+    assert len(ROUTES) >= 20
 
 
 # --- building requests ---------------------------------------------------------------------------------
@@ -285,6 +287,43 @@ def snippet_fetches(draw: st.DrawFn, route: Route) -> Sent:
     return Sent(request(route, route.path, b"", headers, ""))
 
 
+# The demo source's origins (tests/integration/conftest.py): the only ones a preflight may pass.
+KNOWN_ORIGINS = {gen.SITE, "http://localhost:3000", "http://localhost"}
+
+
+@st.composite
+def preflights(draw: st.DrawFn, route: Route) -> Sent:
+    rest = draw(gen.mostly(st.sampled_from([*SINGLE_CALLS, *BATCH_CALLS, "forms/demo-request"]), gen.text))
+    asked = st.fixed_dictionaries(
+        {},
+        optional={
+            "origin": gen.mostly(
+                st.sampled_from([*sorted(KNOWN_ORIGINS), "https://evil.example", "null", gen.SITE.upper()]),
+                gen.text | gen.urls | st.just("https://" + "a" * 5000 + ".test"),
+            ),
+            "access-control-request-method": gen.mostly(st.sampled_from(["POST", "GET"]), gen.text),
+            "access-control-request-headers": gen.mostly(
+                st.sampled_from(["content-type", "authorization,content-type"]), gen.text
+            ),
+        },
+    ).map(lambda sent: {name: value for name, value in sent.items() if gen.sendable(value)})
+    path = "/v1/" + (quote(rest, safe="/", errors="surrogatepass") or "t")  # {proxy+}: one character at least
+    return Sent(request(route, path, b"", draw(asked), "", path_params={"proxy": path.removeprefix("/v1/")}))
+
+
+def check_preflight(sent: Sent, response: dict[str, Any]) -> None:
+    """A yes names the origin that asked, one a source lists; anything else allows nothing."""
+    origin = sent.event["headers"].get("origin")
+    cors = {
+        k.lower(): v for k, v in (response.get("headers") or {}).items() if k.lower().startswith("access-")
+    }
+    if origin in KNOWN_ORIGINS:
+        assert (response["statusCode"], cors["access-control-allow-origin"]) == (204, origin)
+    else:
+        assert response["statusCode"] in (400, 403), response
+        assert cors == {}
+
+
 # --- what a response may have stored ---------------------------------------------------------------------
 
 
@@ -415,6 +454,7 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
         "pixel": lambda: link_fetches(route, secret_of(stack, aws)),
         "click": lambda: link_fetches(route, secret_of(stack, aws)),
         "snippet": lambda: snippet_fetches(route),
+        "preflight": lambda: preflights(route),
     }[kind(route)]()
 
     @settings(gen.FUZZ, max_examples=round(EXAMPLES[kind(route)] * SCALE))
@@ -424,6 +464,8 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
             response = function.lambda_handler(sent.event, CTX)
         note(f"status {response['statusCode']}")  # --hypothesis-show-statistics shows what was reached
         store.check(sent, response, writes)
+        if kind(route) == "preflight":
+            check_preflight(sent, response)
         if kind(route) == "pixel":
             assert (response["statusCode"], response["headers"]["Content-Type"]) == (200, "image/gif")
 

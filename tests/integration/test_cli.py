@@ -231,6 +231,81 @@ def test_an_origin_is_stored_as_browsers_send_it(aws, moto_endpoint, capsys):
     assert "https://docs.acme.test" in [s["origins"] for s in json.loads(out)]
 
 
+def preflight_status(track: Any, origin: str) -> int:
+    track.origins.forget()  # what a minute does for a warm container
+    headers = {"origin": origin, "access-control-request-method": "POST"}
+    event = http_request(
+        "/v1/t", None, method="OPTIONS", route="/v1/{proxy+}", headers=headers, write_key=None
+    )
+    return int(track.lambda_handler(event, CTX)["statusCode"])
+
+
+def test_a_site_created_with_an_origin_can_send_from_browsers_without_a_redeploy(
+    aws, track, moto_endpoint, capsys
+):
+    code, out = run(capsys, moto_endpoint, "sources", "create", "Docs", "--origin", "https://docs.acme.test")
+
+    assert code == 0
+    assert "Browsers on https://docs.acme.test can send now (no redeploy)." in out
+    assert "AllowedOrigins" not in out
+    assert "deploy --" not in out
+    assert preflight_status(track, "https://docs.acme.test") == 204
+
+
+def test_origins_adds_and_removes_sites_of_a_source_as_browsers_send_them(aws, track, moto_endpoint, capsys):
+    code, out = run(
+        capsys,
+        moto_endpoint,
+        "sources",
+        "origins",
+        "demo-site",
+        "--add",
+        "HTTPS://Shop.Acme.test:443/",
+        "--remove",
+        "http://localhost:3000",
+    )
+
+    assert code == 0
+    assert "Added https://shop.acme.test: browsers there can send now (no redeploy)." in out
+    assert "Removed http://localhost:3000" in out
+    code, listed = run(capsys, moto_endpoint, "sources", "list", "--json")
+    origins = next(s["origins"] for s in json.loads(listed) if s["id"] == "demo-site").split(",")
+    assert "https://shop.acme.test" in origins
+    assert "http://localhost:3000" not in origins
+    assert preflight_status(track, "https://shop.acme.test") == 204
+    assert preflight_status(track, "http://localhost:3000") == 403
+
+    code, out = run(capsys, moto_endpoint, "sources", "origins", "demo-site")
+    assert code == 0
+    assert "Origins of demo-site: " in out
+    assert "https://shop.acme.test" in out
+
+
+@pytest.mark.parametrize("flag", ["--add", "--remove"])
+def test_origins_refuses_what_is_no_origin_and_changes_nothing(aws, moto_endpoint, capsys, flag):
+    before = run(capsys, moto_endpoint, "sources", "list", "--json")[1]
+    with pytest.raises(SystemExit) as exited:
+        main(["--endpoint", moto_endpoint, "sources", "origins", "demo-site", flag, "https://*.acme.test"])
+
+    assert exited.value.code == 2
+    assert f"argument {flag}:" in capsys.readouterr().err
+    assert run(capsys, moto_endpoint, "sources", "list", "--json")[1] == before
+
+
+def test_origins_of_an_unknown_source_is_a_clear_error(aws, moto_endpoint, capsys):
+    code, out = run(capsys, moto_endpoint, "sources", "origins", "nope", "--add", "https://shop.acme.test")
+
+    assert code == 1
+    assert "no source 'nope'" in out
+
+
+def test_reindex_says_what_it_changed(aws, moto_endpoint, capsys):
+    code, out = run(capsys, moto_endpoint, "sources", "reindex")
+
+    assert code == 0
+    assert "0 item(s) written or removed" in out
+
+
 def test_sources_list_shows_escape_sequences_in_a_name_as_text(aws, moto_endpoint, capsys):
     name = f"{ESC}]0;owned{ESC}\\{ESC}[2J{ESC}[31mRed"
     assert run(capsys, moto_endpoint, "sources", "create", name)[0] == 0

@@ -4,6 +4,7 @@
 
 import base64
 import gzip
+import http.client
 import json
 import socket
 import threading
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from local.gateway import make_server
 from tests.pipeline.harness import TEST_STACK, Answer, Runner, eventually, local_invoke
 
 pytestmark = pytest.mark.slow
@@ -180,6 +182,49 @@ def test_a_route_nobody_serves_is_a_json_404(echo):
     answer = echo.request("POST", "/nothing-here", b"{}")
 
     assert (answer.status, answer.json()) == (404, {"message": "Not Found"})
+
+
+# --- CORS --------------------------------------------------------------------------------------------------
+
+
+def test_without_a_cors_configuration_an_options_request_goes_to_its_route_as_api_gateway_sends_it(echo):
+    asked = {"Origin": "https://www.acme.test", "Access-Control-Request-Method": "POST"}
+    answer = echo.request("OPTIONS", "/echo", headers=asked)
+
+    event = echoed(answer)["event"]
+    assert (event["requestContext"]["http"]["method"], event["headers"]["origin"]) == (
+        "OPTIONS",
+        "https://www.acme.test",
+    )
+    assert not [k for k, _ in answer.headers if k.lower().startswith("access-control-")]
+    missing = echo.request("OPTIONS", "/nothing-here", headers=asked)
+    assert (missing.status, missing.json()) == (404, {"message": "Not Found"})
+
+
+def test_with_a_cors_configuration_the_gateway_answers_preflights_itself():
+    cors = {"AllowOrigins": ["https://www.acme.test"], "AllowMethods": ["GET", "POST"], "MaxAge": 600}
+    server = make_server("127.0.0.1", 0, [], {}, cors, lambda line: None, "lsk_test")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def preflight(origin: str) -> http.client.HTTPResponse:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        connection.request("OPTIONS", "/v1/t", headers={"Origin": origin})
+        answer = connection.getresponse()
+        answer.read()
+        connection.close()
+        return answer
+
+    try:
+        allowed, foreign = preflight("https://www.acme.test"), preflight("https://evil.example")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert (allowed.status, foreign.status) == (204, 204)
+    assert allowed.getheader("Access-Control-Allow-Origin") == "https://www.acme.test"
+    assert allowed.getheader("Access-Control-Allow-Methods") == "GET,POST"
+    assert allowed.getheader("Access-Control-Max-Age") == "600"
+    assert not [k for k, _ in foreign.getheaders() if k.lower().startswith("access-control-")]
 
 
 # --- failures, timeouts ------------------------------------------------------------------------------------

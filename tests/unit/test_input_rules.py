@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from leadstream.identity.identifiers import account_domain, email_digest, normalise_email
 from leadstream.platform.errors import BadRequest
-from leadstream.platform.http import check_json, json_object, location
+from leadstream.platform.http import browser_origin, check_json, json_object, location
 from leadstream.sources.model import IpMode, Source, anonymise_ip, plausible_write_key
 from leadstream.tracking.forms import thank_you_url
 from leadstream.tracking.intake import check_time
@@ -299,3 +299,32 @@ def test_a_thank_you_url_on_the_site_is_written_again_and_a_foreign_one_refused(
         thank_you_url("https://evil.example/", "https://www.acme.test/form", SITE)
     with pytest.raises(BadRequest, match="user name"):
         thank_you_url("https://www.acme.test@evil.example/", None, SITE)
+
+
+# --- origins ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["https://www.acme.test", "http://localhost:3000", "http://127.0.0.1:8080", "http://[::1]:3000"],
+)
+def test_a_websites_origin_as_browsers_send_it_is_one(origin: str) -> None:
+    assert browser_origin(origin) == origin
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        None,
+        "null",  # sandboxed frames, files
+        "file://",
+        "chrome-extension://abcdef",
+        "https://www.acme.test/",  # a path: not an origin
+        "https://WWW.acme.test",  # browsers send the host in lower case
+        "https://www.acme.test\r\nSet-Cookie: a=1",
+        "https://*.acme.test",
+        "https://" + "a" * 300 + ".test",  # longer than any host name
+    ],
+)
+def test_anything_else_is_no_websites_origin(origin: str | None) -> None:
+    assert browser_origin(origin) is None

@@ -1,12 +1,13 @@
 """Sessions and touches on a lead; IP anonymisation, link signatures and origin checks of sources."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from leadstream.identity.identifiers import email_digest
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.score import apply_events
-from leadstream.sources.model import IpMode, Source, anonymise_ip
+from leadstream.sources.model import IpMode, Source, SourceStatus, anonymise_ip
 from leadstream.tracking import email_links as links
 from leadstream.tracking.attribution import Channel, Touch
 from leadstream.tracking.events import BehaviourEvent, EventType
@@ -172,3 +173,11 @@ def test_given_a_source_then_only_its_origins_may_send_from_a_browser() -> None:
     assert not source.allows_origin("https://evil.example")
     assert source.allows_origin(None)  # servers and SDKs outside a browser send no Origin
     assert not Source("s", "Server only").allows_origin("https://www.example.com")
+
+
+def test_given_a_source_then_preflights_pass_for_its_origins_only_while_it_is_active() -> None:
+    source = Source("s", "Site", ("https://www.example.com", "https://shop.example.com"))
+
+    assert source.preflight_origins == {"https://www.example.com", "https://shop.example.com"}
+    assert replace(source, status=SourceStatus.DISABLED).preflight_origins == frozenset()
+    assert Source("s", "Server only").preflight_origins == frozenset()

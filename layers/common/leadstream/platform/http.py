@@ -1,4 +1,4 @@
-"""What every HTTP entry point shares: body limits, JSON errors and the mapping of faults to statuses."""
+"""What every HTTP entry point shares: body limits, JSON errors, faults mapped to statuses, and CORS."""
 
 import base64
 import gzip
@@ -8,14 +8,15 @@ import math
 import re
 import sys
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, override
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from leadstream.platform.errors import (
@@ -291,3 +292,57 @@ def request_facts(app: APIGatewayHttpResolver, body: dict[str, Any] | None = Non
         do_not_track=headers.get("dnt") == "1" or headers.get("sec-gpc") == "1",
         content_type=(headers.get("content-type") or "").split(";")[0].strip().lower(),
     )
+
+
+# --- CORS: answered by the functions, from the sources table (the HTTP API has no CorsConfiguration), so a
+# site's origin works as soon as the command line wrote it. Never `*`: always the one origin that asked.
+
+CORS_METHODS = "GET, POST, OPTIONS"
+CORS_HEADERS = "content-type, authorization"  # what the snippet and Segment-style SDKs send
+CORS_MAX_AGE = 86400  # seconds a browser may reuse a preflight's yes (Chromium keeps one 2 h at most)
+MAX_ORIGIN_LENGTH = 300  # scheme, a host name of at most 253 characters, a port
+_ORIGIN = re.compile(r"https?://(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def browser_origin(value: str | None) -> str | None:
+    """`value` if it is a website's origin as browsers send it (`http(s)://host[:port]`, lower case), else
+    None: no Origin, "null" (sandboxed frames, files), other schemes, anything malformed or too long."""
+    if value is None or len(value) > MAX_ORIGIN_LENGTH or not _ORIGIN.fullmatch(value):
+        return None
+    return value
+
+
+def preflight(origin: str) -> Response[str]:
+    """The yes to a CORS preflight from `origin` (the caller decided it may send)."""
+    headers = {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Methods": CORS_METHODS,
+        "Access-Control-Allow-Headers": CORS_HEADERS,
+        "Access-Control-Max-Age": str(CORS_MAX_AGE),
+        "Vary": "Origin",
+    }
+    return Response(status_code=HTTPStatus.NO_CONTENT.value, headers=headers, body="")
+
+
+class BrowserResolver(APIGatewayHttpResolver):
+    """The resolver of the functions browsers call from a source's site. Every answer to a request with an
+    Origin carries that origin back (`Access-Control-Allow-Origin`, `Vary: Origin`), so that the page can
+    read it — a refusal's JSON included ("origin X is not allowed for this source"). That gives nothing
+    away: a success only follows an origin the source allows (the source directory refuses any other with
+    a 403), and an error's body holds no data. A preflight (OPTIONS) is answered by its route alone:
+    `preflight` for an origin a source lists, no CORS headers for any other."""
+
+    @override
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        answer = super().resolve(event, context)
+        method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
+        origin = browser_origin((event.get("headers") or {}).get("origin"))
+        if origin is None or method == "OPTIONS":
+            return answer
+        headers: dict[str, str] = answer.setdefault("headers", {})
+        for name in [n for n in headers if n.lower().startswith("access-control-allow-")]:
+            del headers[name]  # one answer, one origin: this one
+        headers["Access-Control-Allow-Origin"] = origin
+        vary = next((n for n in headers if n.lower() == "vary"), None)
+        headers[vary or "Vary"] = f"{headers[vary]}, Origin" if vary else "Origin"
+        return answer

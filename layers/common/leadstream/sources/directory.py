@@ -1,11 +1,13 @@
-"""Sources: authenticating calls by write key and origin, and the operator's create/rotate/disable."""
+"""Sources: authenticating calls by write key and origin, the origins CORS preflights may pass, and the
+operator's create/rotate/disable/origins."""
 
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from leadstream.platform.errors import Forbidden, NotFound, Unauthorized
+from leadstream.platform.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from leadstream.platform.http import browser_origin
 from leadstream.sources.model import (
     Privacy,
     Source,
@@ -35,11 +37,28 @@ class SourceDirectory:
         write_key = self.repo.key(key)
         source = self.repo.source(write_key.source_id) if write_key else None
         expires = write_key.expires_at if write_key else None
+        self._remember(key, source, expires)
+        return source, expires
+
+    def _remember(self, key: str, source: Source | None, expires: datetime | None) -> None:
         self._cache[key] = (time.monotonic(), source, expires)
         self._cache.move_to_end(key)
         while len(self._cache) > self.size:
             self._cache.popitem(last=False)
-        return source, expires
+
+    def _allows(self, key: str, source: Source, expires: datetime | None, origin: str | None) -> Source:
+        """The source, if it allows `origin`; else read afresh once (an origin added a moment ago works at
+        once, whatever this container remembers), and Forbidden if it still does not."""
+        if source.allows_origin(origin):
+            return source
+        fresh = self.repo.source(source.id)
+        if fresh is not None:
+            self._remember(key, fresh, expires)
+        if fresh is None or not fresh.allows_origin(origin):
+            raise Forbidden(f"origin {origin} is not allowed for this source")
+        if not fresh.active:
+            raise Unauthorized("this source is disabled")
+        return fresh
 
     def forget(self) -> None:
         """Drop every cached answer (a new container starts with none)."""
@@ -55,9 +74,45 @@ class SourceDirectory:
             raise Unauthorized("unknown or retired write key")
         if not source.active:
             raise Unauthorized("this source is disabled")
-        if not source.allows_origin(origin):
-            raise Forbidden(f"origin {origin} is not allowed for this source")
-        return source
+        return self._allows(key, source, expires, origin)
+
+
+class KnownOrigins:
+    """Which origins a CORS preflight may pass: those of active sources (the origin index). A yes is cached
+    a minute per container; a no is never cached, so an origin the command line added works at once."""
+
+    def __init__(self, repo: SourceRepository, ttl_seconds: float = 60.0, size: int = 512) -> None:
+        self.repo = repo
+        self.ttl = ttl_seconds
+        self.size = size  # bounded, as the write keys' cache
+        self._known: OrderedDict[str, float] = OrderedDict()
+
+    def forget(self) -> None:
+        self._known.clear()
+
+    def admit(self, origin: str | None) -> str:
+        """The origin, if an active source lists it; BadRequest without one, Forbidden (naming the command
+        that fixes it) for any other."""
+        if origin is None:
+            raise BadRequest("a CORS preflight (OPTIONS) needs the Origin header a browser sends")
+        since = self._known.get(origin)
+        if since is not None and time.monotonic() - since < self.ttl:
+            self._known.move_to_end(origin)
+            return origin
+        if browser_origin(origin) is None:  # no source can list it: no look-up (DynamoDB refuses some)
+            raise Forbidden("the Origin header is not a website's origin (http(s)://host[:port])")
+        if not self.repo.origin_in_use(origin):
+            self._known.pop(origin, None)
+            raise Forbidden(
+                f"origin {origin} is not allowed: no active source lists it. Add it with "
+                f"`python -m cli sources origins <source-id> --add {origin}` "
+                f"(or `sources create <name> --origin {origin}`)"
+            )
+        self._known[origin] = time.monotonic()
+        self._known.move_to_end(origin)
+        while len(self._known) > self.size:
+            self._known.popitem(last=False)
+        return origin
 
 
 @dataclass(frozen=True)
@@ -120,6 +175,21 @@ class SourceAdmin:
         source = replace(self.get(source_id), status=status)
         self.repo.save_source(source, now)
         return source
+
+    def set_origins(
+        self, source_id: str, add: tuple[str, ...], remove: tuple[str, ...], now: datetime
+    ) -> Source:
+        """Add and remove allowed origins (an origin both added and removed is removed). Browsers on an
+        added origin pass CORS at once; a removed one is refused within a minute."""
+        source = self.get(source_id)
+        gone = {o.rstrip("/") for o in remove}
+        origins = dict.fromkeys((*source.allowed_origins, *(o.rstrip("/") for o in add)))
+        changed = replace(source, allowed_origins=tuple(o for o in origins if o not in gone))
+        self.repo.save_source(changed, now)
+        return changed
+
+    def reindex_origins(self) -> int:
+        return self.repo.reindex_origins()
 
 
 def mask(key: str) -> str:

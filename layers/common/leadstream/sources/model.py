@@ -65,6 +65,11 @@ class Source:
         """A browser's Do-Not-Track or Global Privacy Control, when this source honours them."""
         return self.privacy.honour_dnt and do_not_track
 
+    @property
+    def preflight_origins(self) -> frozenset[str]:
+        """The origins whose CORS preflights pass for this source: its own while it is active."""
+        return frozenset(self.allowed_origins) if self.active else frozenset()
+
     def allows_origin(self, origin: str | None) -> bool:
         """Browsers say where a call comes from; servers and SDKs outside a browser send no Origin."""
         if origin is None:

@@ -6,6 +6,10 @@ COUNTERS#<id> / FORMS#<minute>  form submissions that minute (the rate limit); e
 (The counters have a partition of their own, so that IAM can let the tracking functions update them and
 nothing else: dynamodb:LeadingKeys "COUNTERS#*".)
 KEY#<write key> / KEY         which source a key belongs to; a rotated key gets expires_at
+ORIGIN#<origin> / SOURCE#<id>   the origin index: one item per origin of each active source, written with
+                                the source (`save_source`), so that a CORS preflight asks "is this origin an
+                                active source's?" in one Query. (A partition of its own: IAM lets the
+                                tracking functions query ORIGIN#* and nothing else.)
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -59,6 +63,14 @@ def _counters(source_id: str) -> str:
     return f"COUNTERS#{source_id}"
 
 
+def _origin(origin: str) -> str:
+    return f"ORIGIN#{origin}"
+
+
+def _indexed(source: Source | None) -> set[str]:
+    return set(source.preflight_origins) if source is not None else set()
+
+
 class SourceRepository:
     def __init__(self, table: str) -> None:
         self.items = bind(_SourceItem, table)
@@ -97,6 +109,14 @@ class SourceRepository:
         ]
 
     def save_source(self, source: Source, now: datetime) -> None:
+        """The source's profile, then its origins in the index (added and removed as they changed, and as
+        its status did). A failure in between is repaired by saving again; the index only ever answers
+        preflights, the profile decides who may send (`SourceDirectory.authenticate`)."""
+        with mapped_errors("reading a source"):
+            try:
+                before = self.items.get(f"SOURCE#{source.id}", "PROFILE", consistent_read=True)
+            except self.items.DoesNotExist:
+                before = None
         item = self.items(
             f"SOURCE#{source.id}",
             "PROFILE",
@@ -109,10 +129,40 @@ class SourceRepository:
             honour_dnt=source.privacy.honour_dnt,
             salt=source.salt,
             allow_import=source.allow_import or None,
-            created_at=now.timestamp(),
+            created_at=before.created_at if before and before.created_at else now.timestamp(),
         )
         with mapped_errors("saving a source"):
             item.save()
+        self._index(source.id, _indexed(_source(before) if before else None), _indexed(source))
+
+    def _index(self, source_id: str, indexed: set[str], wanted: set[str]) -> None:
+        if indexed == wanted:
+            return
+        with mapped_errors("indexing a source's origins"), self.items.batch_write() as batch:
+            for origin in sorted(wanted - indexed):
+                batch.save(self.items(_origin(origin), f"SOURCE#{source_id}", source_id=source_id))
+            for origin in sorted(indexed - wanted):
+                batch.delete(self.items(_origin(origin), f"SOURCE#{source_id}"))
+
+    def reindex_origins(self) -> int:
+        """Rebuild the origin index from the profiles (a stack from before the index, or an index a failed
+        save left behind); how many items were written or removed."""
+        with mapped_errors("reading the origin index"):
+            found: dict[str, set[str]] = {}
+            for row in self.items.scan(self.items.pk.startswith("ORIGIN#")):
+                found.setdefault(row.sk.removeprefix("SOURCE#"), set()).add(row.pk.removeprefix("ORIGIN#"))
+        changed = 0
+        wanted = {source.id: _indexed(source) for source in self.sources()}
+        for source_id in sorted(set(found) | set(wanted)):
+            indexed, listed = found.get(source_id, set()), wanted.get(source_id, set())
+            self._index(source_id, indexed, listed)
+            changed += len(indexed ^ listed)
+        return changed
+
+    def origin_in_use(self, origin: str) -> bool:
+        """Whether an active source lists `origin` (one Query of the origin index, one item at most)."""
+        with mapped_errors("reading the origin index"):
+            return any(True for _ in self.items.query(_origin(origin), limit=1))
 
     def add_key(self, key: str, source_id: str) -> None:
         item = self.items(f"KEY#{key}", "KEY", source_id=source_id)
