@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from leadstream.identity.identifiers import Identifier, device_lead
 
+MAX_ROOT_HOPS = 8  # merge marks followed to a root (one hop once settled; more only for older data)
+
 
 @dataclass(frozen=True)
 class Resolution:

@@ -26,7 +26,7 @@ from leadstream.identity.identifiers import (
 )
 from leadstream.identity.profile import Profile
 from leadstream.identity.repository import IdentityRepository, Mark, ProfileRepository
-from leadstream.identity.resolution import Resolution, head, resolve
+from leadstream.identity.resolution import MAX_ROOT_HOPS, Resolution, head, resolve
 from leadstream.platform.errors import StoreUnavailable
 from leadstream.platform.observability import metrics
 from leadstream.privacy.suppression import suppression_hash, suppression_hashes
@@ -37,7 +37,6 @@ from leadstream.tracking.repository import EventRepository
 from leadstream.tracking.segment import Contact, FormSubmission, Message, clean_text
 
 RESOLVE_ATTEMPTS = 5  # reads and decisions per identify when concurrent calls keep changing the identity
-MAX_ROOT_HOPS = 8  # merge marks followed to a root (one hop once settled; more only for older data)
 
 
 @dataclass(frozen=True)
