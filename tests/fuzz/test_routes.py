@@ -305,7 +305,9 @@ def captured_writes() -> Iterator[list[tuple[str, dict[str, Any]]]]:
         elif model.name == "BatchWriteItem":
             for table, requests in params["RequestItems"].items():
                 writes.extend((table, key(r["PutRequest"]["Item"])) for r in requests)
-        elif model.name == "TransactWriteItems":  # a merge: its puts and updates (a ConditionCheck writes nothing)
+        elif (
+            model.name == "TransactWriteItems"
+        ):  # a merge: its puts and updates (a ConditionCheck writes nothing)
             for action in params["TransactItems"]:
                 if "Put" in action:
                     writes.append((action["Put"]["TableName"], key(action["Put"]["Item"])))

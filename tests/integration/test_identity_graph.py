@@ -6,6 +6,7 @@ Through the public interfaces: the tracking API's answers, the identity reposito
 marks), profiles, and the scored STATE after the stream is scored (as ScoreFunction receives it).
 """
 
+import argparse
 import importlib.util
 import itertools
 import threading
@@ -22,6 +23,9 @@ from leadstream.identity.repository import IdentityRepository
 from leadstream.scoring.batch import MAX_MERGE_HOPS
 from leadstream.scoring.repository import ScoreRepository
 
+from cli import people
+from cli import target as targets
+from local.runner import DEMO_SOURCE
 from tests.builders import LambdaContext, http_request, page_view
 from tests.integration.conftest import lead_of
 
@@ -218,3 +222,45 @@ def test_any_sequence_of_identifies_keeps_a_forest_with_one_root_per_person(
     mine = {s.lead_id: s for s in scores.scores() if s.lead_id in set(roots.values())}
     assert set(mine) == {roots[Identifier(IdKind.ANONYMOUS, run + d)] for d in devices}
     assert sum(s.events for s in mine.values()) == len(calls) + len(devices)  # each event once
+
+
+# --- why leads merged --------------------------------------------------------------------------------------
+
+
+def test_an_operator_sees_why_when_and_from_which_source_a_persons_leads_merged(track, moto_endpoint, capsys):
+    identify(track, "laptop", user_id="u7")
+    identify(track, "phone", email="jane@acme.com")
+    identify(track, "laptop", user_id="u7", email="jane@acme.com")  # the phone's lead joins: same e-mail
+    alias = {"previousId": "tablet", "userId": "u7", "messageId": str(uuid.uuid4())}
+    assert track.lambda_handler(http_request("/v1/alias", alias), CTX)["statusCode"] == 200
+
+    code, out = merges_cli(moto_endpoint, capsys, "JANE@acme.com")
+
+    assert code == 0
+    laptop, phone, tablet = lead_of("laptop"), lead_of("phone"), lead_of("tablet")
+    assert out.splitlines()[0] == f"Lead {laptop}: 5 merge(s)."
+    rows = [line.split() for line in out.splitlines()[2:]]
+    assert sorted((r[1], r[2], " ".join(r[3:-2]), r[-2], r[-1]) for r in rows) == sorted(
+        [
+            (
+                lead_of(user_id="u7"),
+                laptop,
+                "same user id",
+                "identify",
+                DEMO_SOURCE,
+            ),  # its own lead, handed over
+            (lead_of(email="jane@acme.com"), phone, "same e-mail", "identify", DEMO_SOURCE),
+            (phone, laptop, "same e-mail", "identify", DEMO_SOURCE),
+            (tablet, laptop, "alias call", "alias", DEMO_SOURCE),
+            (lead_of(user_id="tablet"), laptop, "alias call", "alias", DEMO_SOURCE),
+        ]
+    )
+    assert "jane" not in "".join(out.splitlines()[1:])  # lead ids and sources, nothing personal
+
+
+def merges_cli(moto_endpoint: str, capsys: Any, email: str) -> tuple[int, str]:
+    top = argparse.ArgumentParser()
+    people.add_parser(top.add_subparsers(dest="command", required=True))
+    code = people.run(top.parse_args(["people", "merges", email]), targets.local(moto_endpoint, "x"))
+    out, _ = capsys.readouterr()
+    return code, out

@@ -5,6 +5,7 @@ LeadsTable:
   LEAD#<id> / PROFILE       contact details (cold: changes on identify only)
   LEAD#<id> / STATE         `merged_into` only (the rest of STATE is scoring's)
   LEAD#<id> / MEMBERS       a root's `members`: the leads merged into it (each points at it directly)
+  LEAD#<id> / MERGE#<lead>  why and when `lead` was merged into this one, and from which source
   LEAD#<id> / LINKED#<kind>:<hash>   an identifier that belongs to the lead (linked, or the lead's own):
                             lets privacy find a person's identifiers without a scan
   SUPPRESS#<keyed hash> / SUPPRESS   an erased person's identifier (privacy writes it; read here, in the
@@ -26,9 +27,18 @@ from pynamodb.attributes import (
 )
 
 from leadstream.identity.identifiers import Identifier
+from leadstream.identity.merges import Merge
 from leadstream.identity.profile import Profile
 from leadstream.platform import aws
-from leadstream.platform.dynamo import Item, bind, mapped_errors, save_unless, timestamp, update_unless
+from leadstream.platform.dynamo import (
+    Item,
+    bind,
+    mapped_errors,
+    moment,
+    save_unless,
+    timestamp,
+    update_unless,
+)
 from leadstream.platform.errors import StoreUnavailable
 
 LINK_SK = "LINK"
@@ -37,6 +47,7 @@ SUPPRESS_PREFIX = "SUPPRESS#"
 SUPPRESS_SK = "SUPPRESS"
 PROFILE_SK = "PROFILE"
 STATE_SK = "STATE"
+MERGE_PREFIX = "MERGE#"
 MEMBERS_SK = "MEMBERS"
 MERGE_UPDATE = (
     "SET merged_into = :into, version = if_not_exists(version, :no) + :one "
@@ -93,6 +104,18 @@ class MergeMarkItem(Item):
     transitions = ListAttribute[dict[str, object]](null=True)
 
 
+class MergeItem(Item):
+    """LEAD#<root> / MERGE#<lead>: why `lead` was merged into the root (no personal data)."""
+
+    class Meta:
+        abstract = True
+
+    cause = UnicodeAttribute()
+    call = UnicodeAttribute()
+    source_id = UnicodeAttribute(null=True)
+    merged_at = NumberAttribute()
+
+
 @dataclass(frozen=True)
 class Mark:
     """A lead's place in the forest: the lead it was merged into (None for a root), and its members."""
@@ -130,6 +153,7 @@ class IdentityRepository:
         self.links = bind(LinkItem, leads_table)
         self.marks_model = bind(MergeMarkItem, leads_table)
         self.records = bind(LinkedItem, leads_table)
+        self.history = bind(MergeItem, leads_table)
 
     def linked(self, ids: Iterable[Identifier]) -> dict[str, str]:
         """identifier key -> lead id, for those of `ids` that are linked (one BatchGetItem)."""
@@ -179,9 +203,27 @@ class IdentityRepository:
         BatchGetItem of their STATE and MEMBERS items."""
         return self.look_up([], [], leads).marks
 
-    def merge(self, root: str, into: str) -> bool:
+    def merges(self, lead_id: str) -> list[Merge]:
+        """The merges into a lead, as their records say (one Query of its partition's MERGE# items)."""
+        model = self.history
+        with mapped_errors("reading merges"):
+            found = list(model.query(lead_pk(lead_id), model.sk.startswith(MERGE_PREFIX)))
+        return [
+            Merge(
+                lead_id=i.sk.removeprefix(MERGE_PREFIX),
+                into=lead_id,
+                cause=i.cause,
+                call=i.call,
+                source_id=i.source_id,
+                at=moment(i.merged_at),  # type: ignore[arg-type]
+            )
+            for i in found
+        ]
+
+    def merge(self, root: str, into: str, why: Merge | None = None) -> bool:
         """Merge a root into another root, in one transaction: `root` is marked merged unless it already
-        is, only while `into` is still a root, and `into` records it as a member. False (nothing written)
+        is, only while `into` is still a root, and `into` records it as a member (and `why`, if given).
+        False (nothing written)
         when either was merged meanwhile or another writer got there first: re-read and decide again."""
         if root == into:
             raise ValueError("a lead cannot be merged into itself")
@@ -216,6 +258,16 @@ class IdentityRepository:
                 }
             },
         ]
+        if why is not None:
+            record = self.history(
+                lead_pk(into),
+                MERGE_PREFIX + root,
+                cause=why.cause,
+                call=why.call,
+                source_id=why.source_id,
+                merged_at=timestamp(why.at),
+            )
+            actions.append({"Put": {"TableName": table, "Item": record.serialize()}})
         try:
             aws.client("dynamodb").transact_write_items(TransactItems=actions)
         except ClientError as exc:

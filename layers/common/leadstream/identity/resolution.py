@@ -18,7 +18,7 @@ must all name one root:
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from leadstream.identity.identifiers import Identifier, device_lead
+from leadstream.identity.identifiers import Identifier, IdKind, device_lead
 
 MAX_ROOT_HOPS = 8  # merge marks followed to a root (one hop once settled; more only for older data)
 
@@ -28,6 +28,7 @@ class Resolution:
     lead_id: str  # the root these identifiers belong to (profile, account, score)
     links: tuple[Identifier, ...]  # identifiers to link to it
     merges: tuple[str, ...]  # other roots to merge into it, in a stable order
+    because: tuple[IdKind, ...] = ()  # for each merge, the kind of identifier that joins it to the winner
 
 
 def head(ident: Identifier, linked: Mapping[str, str]) -> str:
@@ -45,4 +46,11 @@ def resolve(ids: list[Identifier], linked: Mapping[str, str], roots: Mapping[str
     links = tuple(i for i in ids if i.key not in linked and i.derived_lead_id() != winner)
     # the sender's own lead holds this message's events: its root joins too, even when its link is elsewhere
     others = dict.fromkeys([*(roots[head(i, linked)] for i in ids), roots[device_lead(ids)]])
-    return Resolution(winner, links, tuple(r for r in others if r != winner))
+    merges = tuple(r for r in others if r != winner)
+    chooser = next((i for i in ids if i.key in linked), ids[0])  # the identifier that named the winner
+
+    def because(merged: str) -> IdKind:
+        naming = next((i for i in ids if roots[head(i, linked)] == merged), chooser)
+        return naming.kind if naming.kind is not IdKind.ANONYMOUS else chooser.kind
+
+    return Resolution(winner, links, merges, tuple(because(r) for r in merges))

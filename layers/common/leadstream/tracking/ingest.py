@@ -24,6 +24,7 @@ from leadstream.identity.identifiers import (
     normalise_email,
     organisation_domain,
 )
+from leadstream.identity.merges import Merge, cause
 from leadstream.identity.profile import Profile
 from leadstream.identity.repository import IdentityRepository, Mark, ProfileRepository
 from leadstream.identity.resolution import MAX_ROOT_HOPS, Resolution, head, resolve
@@ -185,7 +186,9 @@ class Ingest:
         else:
             ids = identifiers(msg.anonymous_id, msg.user_id, email)
         key = (tuple(ids), msg.type in ("identify", "group"))  # they write the profile: on the root
-        lead_id = resolved[key] if key in resolved else self._lead_of(ids, now, root=key[1])
+        lead_id = (
+            resolved[key] if key in resolved else self._lead_of(ids, now, key[1], msg.type, req.source.id)
+        )
         resolved[key] = lead_id
         own = device_lead(ids)
         if lead_id is None:
@@ -224,7 +227,7 @@ class Ingest:
     def form(self, form_id: str, sub: FormSubmission, req: Request) -> Recorded:
         email = normalise_email(str(sub.email))
         ids = identifiers(sub.anonymous_id, None, email)
-        lead_id = self._lead_of(ids, req.received_at)
+        lead_id = self._lead_of(ids, req.received_at, True, "form", req.source.id)
         if lead_id is None:
             return Recorded("", stored=False, suppressed=True)
         fit = self._identify(lead_id, email, sub, req.received_at)
@@ -282,7 +285,9 @@ class Ingest:
             email_lead(email_key), event, req.expires(), req.received_at, self._lead_expires(req)
         )
 
-    def _lead_of(self, ids: list[Identifier], now: datetime, root: bool = True) -> str | None:
+    def _lead_of(
+        self, ids: list[Identifier], now: datetime, root: bool, call: str, source_id: str | None
+    ) -> str | None:
         """The root lead a message belongs to, or None when one of its identifiers is suppressed (an erased
         person). Only a message with a known identifier (user id, e-mail) needs a look-up: its links, the
         suppression entries and its identifiers' own leads' merge marks in one BatchGetItem, then the
@@ -290,7 +295,7 @@ class Ingest:
         the winner (merged) before the event is stored, so scoring forwards them; `identity.resolution`
         has the policy. With `root` False (a call that writes no profile), a message whose identifiers
         all name one lead already, their own leads merged, changes nothing: that lead is the answer,
-        without following it to its root (scoring does).
+        without following it to its root (scoring does). Each merge records why (`call`, `source_id`).
 
         Every write is conditional and none is ignored: a link someone else wrote first, or a root merged
         meanwhile, means another call got there first, so this one reads again and decides again (all of
@@ -316,7 +321,7 @@ class Ingest:
                     return lead
             roots = self._roots(found.marks, heads | {device_lead(ids)})
             resolution = resolve(ids, found.linked, roots)
-            if self._settle(resolution, ids, now):
+            if self._settle(resolution, ids, now, call, source_id):
                 return resolution.lead_id
         raise StoreUnavailable("identity kept changing under concurrent calls")
 
@@ -349,15 +354,18 @@ class Ingest:
                 self.identities.move(member, lead, found[lead])
         return found
 
-    def _settle(self, resolution: Resolution, ids: list[Identifier], now: datetime) -> bool:
+    def _settle(
+        self, resolution: Resolution, ids: list[Identifier], now: datetime, call: str, source_id: str | None
+    ) -> bool:
         """Write what a resolution decided: links, then merges (each root's members moved up to the
         winner). False as soon as a condition fails: another call changed the identity first."""
         winner = resolution.lead_id
         for ident in resolution.links:
             if not self.identities.link(ident, winner, now):
                 return False
-        for root in resolution.merges:
-            if not self.identities.merge(root, into=winner):
+        for root, joined_by in zip(resolution.merges, resolution.because, strict=True):
+            why = Merge(root, winner, cause(call, joined_by), call, source_id, now)
+            if not self.identities.merge(root, winner, why):
                 return False
             for member in self.identities.marks([root])[root].members:
                 self.identities.move(member, root, winner)
