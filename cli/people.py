@@ -1,4 +1,5 @@
-"""python -m cli people export|erase <email>: what is held about a person, and erasing it.
+"""python -m cli people export|erase|merges <email>: what is held about a person, erasing it, and how
+their leads became one.
 
 Personal data goes to stdout only (never to logs); progress and questions go to stderr. The lead wires it
 into cli/__main__.py with `people.add_parser(commands)` and `people.run(args, target)` for "people".
@@ -10,6 +11,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
+from leadstream.identity.history import merge_history
+from leadstream.identity.repository import IdentityRepository
 from leadstream.privacy.people import People, Person
 from leadstream.privacy.repository import IdempotencyRecords, ParkedMessages, PrivacyRepository, Raw
 
@@ -24,6 +27,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     for name, text in (
         ("export", "print every item held about the person as JSON (personal data: stdout only)"),
         ("erase", "delete every item about the person and suppress their identifiers"),
+        ("merges", "list the merges that made the person's lead: why, from which source, when"),
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument("email")
@@ -68,7 +72,27 @@ def _confirmed(args: argparse.Namespace, person: Person) -> bool:
     return answer.strip().lower() == "erase"
 
 
+def _merges(args: argparse.Namespace, target: targets.Target) -> int:
+    root, merges = merge_history(IdentityRepository(target.leads_table), args.email)
+    print(f"Lead {root}: {len(merges)} merge(s).")
+    rows = [
+        {
+            "at": m.at.isoformat(timespec="seconds"),
+            "lead": m.lead_id,
+            "into": m.into,
+            "cause": m.cause,
+            "call": m.call,
+            "source": m.source_id or "",
+        }
+        for m in merges
+    ]
+    output.table(rows, ["at", "lead", "into", "cause", "call", "source"], sys.stdout)
+    return 0
+
+
 def run(args: argparse.Namespace, target: targets.Target) -> int:
+    if args.action == "merges":
+        return _merges(args, target)
     people = _people(target)
     person = _find(people, args)
     if args.action == "export":

@@ -344,6 +344,15 @@ def captured_writes() -> Iterator[list[tuple[str, dict[str, Any]]]]:
         elif model.name == "BatchWriteItem":
             for table, requests in params["RequestItems"].items():
                 writes.extend((table, key(r["PutRequest"]["Item"])) for r in requests)
+        elif (
+            model.name == "TransactWriteItems"
+        ):  # a merge: its puts and updates (a ConditionCheck writes nothing)
+            for action in params["TransactItems"]:
+                if "Put" in action:
+                    writes.append((action["Put"]["TableName"], key(action["Put"]["Item"])))
+                for kind in ("Update", "Delete"):
+                    if kind in action:
+                        writes.append((action[kind]["TableName"], key(action[kind]["Key"])))
         else:
             assert not model.name.startswith(("Transact", "Delete", "Execute")), model.name
 

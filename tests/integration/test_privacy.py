@@ -297,3 +297,19 @@ def test_erase_takes_every_account_membership_she_had(
     assert cli(moto_endpoint, capsys, "erase", EMAIL, "--yes")[0] == 0
 
     assert all(lead not in accounts(domain)[1] for domain in joined)
+
+
+def test_erase_takes_a_lead_merged_into_hers_by_another_devices_identify(
+    aws, track, new_records, items, moto_endpoint, capsys
+):
+    call(track, "/v1/identify", {"anonymousId": "laptop", "userId": "u7"})
+    call(track, "/v1/page", page_view("phone", "/pricing"))
+    call(track, "/v1/identify", {"anonymousId": "phone", "traits": {"email": EMAIL}})
+    # the laptop learns her e-mail: the phone's lead joins the laptop's, with no event of its own since
+    call(track, "/v1/identify", {"anonymousId": "laptop", "userId": "u7", "traits": {"email": EMAIL}})
+    phone, laptop = lead_of("phone"), lead_of("laptop")
+
+    assert cli(moto_endpoint, capsys, "erase", EMAIL, "--yes")[0] == 0
+
+    for lead in (phone, laptop):  # the laptop's lead holds her e-mail now, and the phone's history
+        assert_only_tombstones([i for i in items() if i["pk"]["S"] == f"LEAD#{lead}"], lead)

@@ -4,6 +4,8 @@ LeadsTable:
   ID#<kind>:<hash> / LINK   identifier -> lead id (e-mails and user ids are hashed)
   LEAD#<id> / PROFILE       contact details (cold: changes on identify only)
   LEAD#<id> / STATE         `merged_into` only (the rest of STATE is scoring's)
+  LEAD#<id> / MEMBERS       a root's `members`: the leads merged into it (each points at it directly)
+  LEAD#<id> / MERGE#<lead>  why and when `lead` was merged into this one, and from which source
   LEAD#<id> / LINKED#<kind>:<hash>   an identifier that belongs to the lead (linked, or the lead's own):
                             lets privacy find a person's identifiers without a scan
   SUPPRESS#<keyed hash> / SUPPRESS   an erased person's identifier (privacy writes it; read here, in the
@@ -11,9 +13,11 @@ LeadsTable:
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
@@ -23,8 +27,19 @@ from pynamodb.attributes import (
 )
 
 from leadstream.identity.identifiers import Identifier
+from leadstream.identity.merges import Merge
 from leadstream.identity.profile import Profile
-from leadstream.platform.dynamo import Item, bind, mapped_errors, save_unless, timestamp, update_unless
+from leadstream.platform import aws
+from leadstream.platform.dynamo import (
+    Item,
+    bind,
+    mapped_errors,
+    moment,
+    save_unless,
+    timestamp,
+    update_unless,
+)
+from leadstream.platform.errors import StoreUnavailable
 
 LINK_SK = "LINK"
 LINKED_PREFIX = "LINKED#"
@@ -32,6 +47,14 @@ SUPPRESS_PREFIX = "SUPPRESS#"
 SUPPRESS_SK = "SUPPRESS"
 PROFILE_SK = "PROFILE"
 STATE_SK = "STATE"
+MERGE_PREFIX = "MERGE#"
+MEMBERS_SK = "MEMBERS"
+MERGE_UPDATE = (
+    "SET merged_into = :into, version = if_not_exists(version, :no) + :one "
+    "REMOVE transition_to, transitions, expires_at"  # a merged lead neither changes stage nor expires
+)
+# a transaction that lost to another writer: nothing was written, re-read and decide again
+LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict"}
 
 
 def lead_pk(lead_id: str) -> str:
@@ -59,22 +82,53 @@ class LinkItem(Item):
     class Meta:
         abstract = True
 
-    lead_id = UnicodeAttribute(null=True)  # null only on SUPPRESS items read in the same BatchGetItem
+    lead_id = UnicodeAttribute(null=True)  # null only on SUPPRESS, STATE, MEMBERS items read with links
     linked_at = NumberAttribute(null=True)
+    merged_into = UnicodeAttribute(null=True)  # STATE items read in the same BatchGetItem
+    members = UnicodeSetAttribute(null=True)  # MEMBERS items read in the same BatchGetItem
 
 
 class MergeMarkItem(Item):
     """The part of a lead's STATE item identity writes: which lead absorbed it (and so that it no longer
-    expires on its own: its items live as long as the lead that absorbed it)."""
+    expires on its own: its items live as long as the lead that absorbed it). Read with it, the lead's
+    MEMBERS item: the leads merged into it."""
 
     class Meta:
         abstract = True
 
     merged_into = UnicodeAttribute(null=True)
+    members = UnicodeSetAttribute(null=True)  # MEMBERS only
     expires_at = TTLAttribute(null=True)
     version = NumberAttribute(null=True)
     transition_to = UnicodeAttribute(null=True)
     transitions = ListAttribute[dict[str, object]](null=True)
+
+
+class MergeItem(Item):
+    """LEAD#<root> / MERGE#<lead>: why `lead` was merged into the root (no personal data)."""
+
+    class Meta:
+        abstract = True
+
+    cause = UnicodeAttribute()
+    call = UnicodeAttribute()
+    source_id = UnicodeAttribute(null=True)
+    merged_at = NumberAttribute()
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A lead's place in the forest: the lead it was merged into (None for a root), and its members."""
+
+    merged_into: str | None = None
+    members: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class LookUp:
+    linked: dict[str, str]  # identifier key -> lead, for those linked
+    suppressed: bool  # one of the keyed hashes asked about is an erased person's
+    marks: dict[str, Mark]  # lead -> its mark, for the leads asked about
 
 
 class ProfileItem(Item):
@@ -95,9 +149,11 @@ class ProfileItem(Item):
 
 class IdentityRepository:
     def __init__(self, leads_table: str) -> None:
+        self.table = leads_table
         self.links = bind(LinkItem, leads_table)
-        self.marks = bind(MergeMarkItem, leads_table)
+        self.marks_model = bind(MergeMarkItem, leads_table)
         self.records = bind(LinkedItem, leads_table)
+        self.history = bind(MergeItem, leads_table)
 
     def linked(self, ids: Iterable[Identifier]) -> dict[str, str]:
         """identifier key -> lead id, for those of `ids` that are linked (one BatchGetItem)."""
@@ -108,11 +164,26 @@ class IdentityRepository:
     ) -> tuple[dict[str, str], bool]:
         """(identifier key -> lead id for those linked, whether any of `keyed_hashes` is suppressed): the
         links and the suppression entries in one BatchGetItem."""
+        found = self.look_up(ids, keyed_hashes, [])
+        return found.linked, found.suppressed
+
+    def look_up(
+        self, ids: Iterable[Identifier], keyed_hashes: Iterable[str], leads: Iterable[str]
+    ) -> "LookUp":
+        """The links of `ids`, whether any of `keyed_hashes` is suppressed, and the marks of `leads`: one
+        strongly consistent BatchGetItem."""
+        wanted = set(leads)
         keys = [(link_pk(i), LINK_SK) for i in ids] + [(suppress_pk(h), SUPPRESS_SK) for h in keyed_hashes]
+        keys += [(lead_pk(lead), sk) for lead in wanted for sk in (STATE_SK, MEMBERS_SK)]
         with mapped_errors("resolving identity"):
-            found = list(self.links.batch_get(keys))
+            found = list(self.links.batch_get(keys, consistent_read=True)) if keys else []
         links = {i.pk.removeprefix("ID#"): i.lead_id for i in found if i.pk.startswith("ID#") and i.lead_id}
-        return links, any(i.pk.startswith(SUPPRESS_PREFIX) for i in found)
+        merged = {i.pk: i.merged_into for i in found if i.sk == STATE_SK and i.merged_into}
+        members = {i.pk: frozenset(i.members) for i in found if i.sk == MEMBERS_SK and i.members}
+        marks = {
+            lead: Mark(merged.get(lead_pk(lead)), members.get(lead_pk(lead), frozenset())) for lead in wanted
+        }
+        return LookUp(links, any(i.pk.startswith(SUPPRESS_PREFIX) for i in found), marks)
 
     def remember(self, lead_id: str, ids: Iterable[Identifier], now: datetime) -> None:
         """Record on the lead the identifiers that belong to it (LINKED# items, written again harmlessly)."""
@@ -127,9 +198,107 @@ class IdentityRepository:
         item = self.links(link_pk(ident), LINK_SK, lead_id=lead_id, linked_at=timestamp(now))
         return save_unless(item, self.links.pk.does_not_exist(), "linking an identifier")
 
+    def marks(self, leads: Iterable[str]) -> dict[str, Mark]:
+        """lead -> its mark (merged_into and members), for each of `leads`: one strongly consistent
+        BatchGetItem of their STATE and MEMBERS items."""
+        return self.look_up([], [], leads).marks
+
+    def merges(self, lead_id: str) -> list[Merge]:
+        """The merges into a lead, as their records say (one Query of its partition's MERGE# items)."""
+        model = self.history
+        with mapped_errors("reading merges"):
+            found = list(model.query(lead_pk(lead_id), model.sk.startswith(MERGE_PREFIX)))
+        return [
+            Merge(
+                lead_id=i.sk.removeprefix(MERGE_PREFIX),
+                into=lead_id,
+                cause=i.cause,
+                call=i.call,
+                source_id=i.source_id,
+                at=moment(i.merged_at),  # type: ignore[arg-type]
+            )
+            for i in found
+        ]
+
+    def merge(self, root: str, into: str, why: Merge | None = None) -> bool:
+        """Merge a root into another root, in one transaction: `root` is marked merged unless it already
+        is, only while `into` is still a root, and `into` records it as a member (and `why`, if given).
+        False (nothing written)
+        when either was merged meanwhile or another writer got there first: re-read and decide again."""
+        if root == into:
+            raise ValueError("a lead cannot be merged into itself")
+        table = self.table
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": _key(root, STATE_SK),
+                    "UpdateExpression": MERGE_UPDATE,
+                    "ConditionExpression": "attribute_not_exists(merged_into)",
+                    "ExpressionAttributeValues": {
+                        ":into": {"S": into},
+                        ":no": {"N": "0"},
+                        ":one": {"N": "1"},
+                    },
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "TableName": table,
+                    "Key": _key(into, STATE_SK),
+                    "ConditionExpression": "attribute_not_exists(merged_into)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": _key(into, MEMBERS_SK),
+                    "UpdateExpression": "ADD members :root",
+                    "ExpressionAttributeValues": {":root": {"SS": [root]}},
+                }
+            },
+        ]
+        if why is not None:
+            record = self.history(
+                lead_pk(into),
+                MERGE_PREFIX + root,
+                cause=why.cause,
+                call=why.call,
+                source_id=why.source_id,
+                merged_at=timestamp(why.at),
+            )
+            actions.append({"Put": {"TableName": table, "Item": record.serialize()}})
+        try:
+            aws.client("dynamodb").transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
+            if code == "TransactionCanceledException" and reasons & LOST_RACE:
+                return False
+            raise StoreUnavailable(f"merging leads failed ({code})") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"merging leads failed ({type(exc).__name__})") from exc
+        return True
+
+    def move(self, member: str, parent: str, root: str) -> None:
+        """Point a merged lead at the root above its parent (path compression), recorded on the root first
+        and removed from the parent last, so a failure part-way leaves it findable. A lead that no longer
+        points at `parent` was moved by someone else: left as it is."""
+        marks = self.marks_model
+        with mapped_errors("moving a merged lead"):
+            marks(lead_pk(root), MEMBERS_SK).update(actions=[marks.members.add({member})])
+        update_unless(
+            marks(lead_pk(member), STATE_SK),
+            [marks.merged_into.set(root)],
+            marks.merged_into == parent,
+            "moving a merged lead",
+        )
+        with mapped_errors("moving a merged lead"):
+            marks(lead_pk(parent), MEMBERS_SK).update(actions=[marks.members.delete({member})])
+
     def mark_merged(self, lead_id: str, into: str) -> None:
         """Point a lead at the lead that absorbs it. The first mark wins; STATE is created if needed."""
-        marks = self.marks
+        marks = self.marks_model
         update_unless(
             marks(lead_pk(lead_id), STATE_SK),
             [
@@ -142,6 +311,10 @@ class IdentityRepository:
             marks.merged_into.does_not_exist(),
             "marking a merged lead",
         )
+
+
+def _key(lead_id: str, sk: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": lead_pk(lead_id)}, "sk": {"S": sk}}
 
 
 class ProfileRepository:

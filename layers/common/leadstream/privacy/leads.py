@@ -4,7 +4,8 @@ export/erase` reads about a person and what ExpireFunction deletes when an inact
 From the lead's partition (STATE, PROFILE, events, TRANS#, LINKED# records): each LINKED# record names an
 identifier that belongs to the lead, whose link (ID#<key>/LINK) is the lead's while it points at it, and
 whose own lead, when STATE says it was merged into one of these leads, is walked the same way (so a lead
-merged into a merged lead is found too). STATE's `absorbed` names the leads whose scores were folded in.
+merged into a merged lead is found too). STATE's `absorbed` names the leads whose scores were folded in,
+MEMBERS the leads identity merged into it.
 A PROFILE names the accounts the lead joined (`account`, `accounts`): their memberships are the lead's.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from leadstream.identity.identifiers import lead_for_key
-from leadstream.identity.repository import LINK_SK, LINKED_PREFIX, PROFILE_SK, STATE_SK, lead_pk
+from leadstream.identity.repository import LINK_SK, LINKED_PREFIX, MEMBERS_SK, PROFILE_SK, STATE_SK, lead_pk
 from leadstream.privacy.repository import PrivacyRepository, Raw
 
 LEADS = "leads"
@@ -59,6 +60,12 @@ def _string(item: Raw | None, name: str) -> str | None:
     return str(value) if value is not None else None
 
 
+def members(items: list[Raw]) -> list[str]:
+    """The leads identity merged into this one (its MEMBERS item), scored or not."""
+    found = next((i for i in items if i["sk"]["S"] == MEMBERS_SK), None)
+    return list((found or {}).get("members", {}).get("SS", []))
+
+
 def absorbed(state: Raw | None) -> list[str]:
     """The leads whose scores a STATE item (DynamoDB JSON) folded in."""
     return list((state or {}).get("absorbed", {}).get("M", {}))
@@ -91,7 +98,7 @@ def gather(
             sk = item["sk"]["S"]
             if sk.startswith(LINKED_PREFIX) and sk.removeprefix(LINKED_PREFIX) not in held.identifier_keys:
                 held.identifier_keys.append(sk.removeprefix(LINKED_PREFIX))
-        maybe += absorbed(_state(items))
+        maybe += absorbed(_state(items)) + members(items)
         for key in held.identifier_keys:
             if key in looked_up:
                 continue

@@ -16,6 +16,7 @@ from typing import Any
 
 from leadstream.identity.identifiers import Identifier, IdKind, normalise_email
 from leadstream.identity.repository import LINK_SK, LINKED_PREFIX, STATE_SK, lead_pk
+from leadstream.identity.resolution import MAX_ROOT_HOPS
 from leadstream.notifications.notifiers import FileNotifier, SlackNotifier, SnsNotifier
 from leadstream.privacy.leads import ACCOUNTS, LEADS, gather, kind_of
 from leadstream.privacy.repository import (
@@ -124,6 +125,11 @@ class People:
         email_id = Identifier(IdKind.EMAIL, address)
         link = repo.get(leads_table, f"ID#{email_id.key}", LINK_SK)
         lead_id = link["lead_id"]["S"] if link and "lead_id" in link else email_id.derived_lead_id()
+        for _ in range(MAX_ROOT_HOPS):  # the person is the root the e-mail's lead was merged into
+            state = repo.get(leads_table, lead_pk(lead_id), STATE_SK) or {}
+            if "S" not in state.get("merged_into", {}):
+                break
+            lead_id = state["merged_into"]["S"]
         own = repo.partition(leads_table, lead_pk(lead_id))
         keys = [email_id.key]
         mine = LINKED_PREFIX + email_id.key

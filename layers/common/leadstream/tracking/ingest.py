@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,9 +24,11 @@ from leadstream.identity.identifiers import (
     normalise_email,
     organisation_domain,
 )
+from leadstream.identity.merges import Merge, cause
 from leadstream.identity.profile import Profile
-from leadstream.identity.repository import IdentityRepository, ProfileRepository
-from leadstream.identity.resolution import resolve
+from leadstream.identity.repository import IdentityRepository, Mark, ProfileRepository
+from leadstream.identity.resolution import MAX_ROOT_HOPS, Resolution, head, resolve
+from leadstream.platform.errors import StoreUnavailable
 from leadstream.platform.observability import metrics
 from leadstream.privacy.suppression import suppression_hash, suppression_hashes
 from leadstream.sources.model import DEFAULT_LEAD_RETENTION_DAYS, Source, anonymise_ip
@@ -32,6 +36,8 @@ from leadstream.tracking.attribution import Channel, Touch, classify
 from leadstream.tracking.events import BehaviourEvent, EventType
 from leadstream.tracking.repository import EventRepository
 from leadstream.tracking.segment import Contact, FormSubmission, Message, clean_text
+
+RESOLVE_ATTEMPTS = 5  # reads and decisions per identify when concurrent calls keep changing the identity
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,7 @@ class Ingest:
     def batch(self, messages: list[Message], req: Request) -> int:
         """Many calls: each identity resolved once per batch, events written 25 to a request."""
         events: list[tuple[str, BehaviourEvent, datetime, datetime | None]] = []
-        resolved: dict[tuple[Identifier, ...], str | None] = {}
+        resolved: dict[tuple[tuple[Identifier, ...], bool], str | None] = {}
         for msg in messages:
             lead_id, own, event = self._prepare(msg, req, resolved)
             if lead_id is not None and event is not None:
@@ -166,7 +172,7 @@ class Ingest:
         return len(events)
 
     def _prepare(
-        self, msg: Message, req: Request, resolved: dict[tuple[Identifier, ...], str | None]
+        self, msg: Message, req: Request, resolved: dict[tuple[tuple[Identifier, ...], bool], str | None]
     ) -> tuple[str | None, str, BehaviourEvent | None]:
         """(the lead it belongs to, the sender's own lead its event is stored under, the event); the lead
         is None for a suppressed (erased) sender: nothing is stored. `resolved` remembers identities
@@ -179,8 +185,11 @@ class Ingest:
             ids = alias_identifiers(msg.previous_id, msg.user_id)
         else:
             ids = identifiers(msg.anonymous_id, msg.user_id, email)
-        lead_id = resolved[tuple(ids)] if tuple(ids) in resolved else self._lead_of(ids, now)
-        resolved[tuple(ids)] = lead_id
+        key = (tuple(ids), msg.type in ("identify", "group"))  # they write the profile: on the root
+        lead_id = (
+            resolved[key] if key in resolved else self._lead_of(ids, now, key[1], msg.type, req.source.id)
+        )
+        resolved[key] = lead_id
         own = device_lead(ids)
         if lead_id is None:
             return None, own, None
@@ -218,7 +227,7 @@ class Ingest:
     def form(self, form_id: str, sub: FormSubmission, req: Request) -> Recorded:
         email = normalise_email(str(sub.email))
         ids = identifiers(sub.anonymous_id, None, email)
-        lead_id = self._lead_of(ids, req.received_at)
+        lead_id = self._lead_of(ids, req.received_at, True, "form", req.source.id)
         if lead_id is None:
             return Recorded("", stored=False, suppressed=True)
         fit = self._identify(lead_id, email, sub, req.received_at)
@@ -276,29 +285,93 @@ class Ingest:
             email_lead(email_key), event, req.expires(), req.received_at, self._lead_expires(req)
         )
 
-    def _lead_of(self, ids: list[Identifier], now: datetime) -> str | None:
-        """The lead a message belongs to, or None when one of its identifiers is suppressed (an erased
-        person). Only a message with a known identifier (user id, e-mail) needs a look-up (links and
-        suppression entries, one BatchGetItem); linking it may hand the visitor's own lead over to a known
-        one (marked merged) before the event is stored, so scoring forwards it. The identifiers that
-        linking gives a lead are recorded on it (LINKED#), so that privacy can find them."""
+    def _lead_of(
+        self, ids: list[Identifier], now: datetime, root: bool, call: str, source_id: str | None
+    ) -> str | None:
+        """The root lead a message belongs to, or None when one of its identifiers is suppressed (an erased
+        person). Only a message with a known identifier (user id, e-mail) needs a look-up: its links, the
+        suppression entries and its identifiers' own leads' merge marks in one BatchGetItem, then the
+        marks up to the roots; an anonymous page view reads nothing. Linking may hand other roots over to
+        the winner (merged) before the event is stored, so scoring forwards them; `identity.resolution`
+        has the policy. With `root` False (a call that writes no profile), a message whose identifiers
+        all name one lead already, their own leads merged, changes nothing: that lead is the answer,
+        without following it to its root (scoring does). Each merge records why (`call`, `source_id`).
+
+        Every write is conditional and none is ignored: a link someone else wrote first, or a root merged
+        meanwhile, means another call got there first, so this one reads again and decides again (all of
+        them converge on one root). If the identity keeps changing under it, the caller gets a 503 and its
+        retry converges: every write here is idempotent. The identifiers are recorded on the root
+        (LINKED#), so that privacy can find them."""
         if all(i.kind is IdKind.ANONYMOUS for i in ids):
             return device_lead(ids)
         keyed = suppression_hashes(self.suppression_secret(), ids) if self.suppression_secret else []
-        linked, suppressed = self.identities.linked_unless_suppressed(ids, keyed)
-        if suppressed:
-            _suppressed()
-            return None
-        resolution = resolve(ids, linked)
-        owner = resolution.lead_id
-        belonging = [i for i in ids if linked.get(i.key) == owner or i.derived_lead_id() == owner]
+        own = {i.derived_lead_id() for i in ids}
+        for attempt in range(RESOLVE_ATTEMPTS):
+            if attempt:
+                metrics.add_metric(name="IdentityRaces", unit=MetricUnit.Count, value=1)
+                time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - jitter, not a secret
+            found = self.identities.look_up(ids, keyed, own)
+            if found.suppressed:
+                _suppressed()
+                return None
+            heads = {head(i, found.linked) for i in ids}
+            if not root and len(heads) == 1:
+                [lead] = heads
+                if all(found.marks[o].merged_into for o in own if o != lead):
+                    return lead
+            roots = self._roots(found.marks, heads | {device_lead(ids)})
+            resolution = resolve(ids, found.linked, roots)
+            if self._settle(resolution, ids, now, call, source_id):
+                return resolution.lead_id
+        raise StoreUnavailable("identity kept changing under concurrent calls")
+
+    def _roots(self, marks: dict[str, Mark], leads: set[str]) -> dict[str, str]:
+        """lead -> its root, following `merged_into` from `leads` (`marks`: those already read; one
+        BatchGetItem per hop). Any lead on the way that does not point at its root directly, and any
+        member of a merged lead (a move cut short), is moved up to the root: chains stay one hop long."""
+        marks = {**marks, **self.identities.marks(leads - marks.keys())} if leads - marks.keys() else marks
+        for _ in range(MAX_ROOT_HOPS):
+            above = {m.merged_into for m in marks.values() if m.merged_into and m.merged_into not in marks}
+            if not above:
+                break
+            marks.update(self.identities.marks(above))
+        else:
+            raise StoreUnavailable("a merge chain too long to follow")
+
+        def root(lead: str) -> str:
+            path = [lead]
+            while (up := marks[path[-1]].merged_into) is not None:
+                if up in path:
+                    raise StoreUnavailable("a merge cycle written before roots were kept")
+                path.append(up)
+            return path[-1]
+
+        found = {lead: root(lead) for lead in marks}
+        for lead, mark in marks.items():
+            if mark.merged_into is not None and mark.merged_into != found[lead]:
+                self.identities.move(lead, mark.merged_into, found[lead])
+            for member in mark.members if mark.merged_into is not None else ():
+                self.identities.move(member, lead, found[lead])
+        return found
+
+    def _settle(
+        self, resolution: Resolution, ids: list[Identifier], now: datetime, call: str, source_id: str | None
+    ) -> bool:
+        """Write what a resolution decided: links, then merges (each root's members moved up to the
+        winner). False as soon as a condition fails: another call changed the identity first."""
+        winner = resolution.lead_id
         for ident in resolution.links:
-            if self.identities.link(ident, owner, now):
-                belonging.append(ident)
-            self.identities.mark_merged(ident.derived_lead_id(), into=owner)
-        if resolution.links:
-            self.identities.remember(owner, belonging, now)
-        return owner
+            if not self.identities.link(ident, winner, now):
+                return False
+        for root, joined_by in zip(resolution.merges, resolution.because, strict=True):
+            why = Merge(root, winner, cause(call, joined_by), call, source_id, now)
+            if not self.identities.merge(root, winner, why):
+                return False
+            for member in self.identities.marks([root])[root].members:
+                self.identities.move(member, root, winner)
+        if resolution.links or resolution.merges:
+            self.identities.remember(winner, ids, now)
+        return True
 
     def _identify(self, lead_id: str, email: str | None, contact: Contact, now: datetime) -> dict[str, str]:
         """Save contact details and the account; return the non-personal traits scoring looks at."""

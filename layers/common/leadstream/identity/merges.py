@@ -1,0 +1,27 @@
+"""Why two leads became one: the record each merge leaves on the lead that absorbed it (pure: no I/O)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from leadstream.identity.identifiers import IdKind
+
+CAUSES = {IdKind.EMAIL: "same e-mail", IdKind.USER: "same user id", IdKind.ANONYMOUS: "same device"}
+
+
+@dataclass(frozen=True)
+class Merge:
+    lead_id: str  # the lead merged
+    into: str  # the root it was merged into then
+    cause: str  # same e-mail, same user id, alias call, form on a known device
+    call: str  # the kind of call that merged them (identify, track, alias, form, ...)
+    source_id: str | None  # the source whose key sent it
+    at: datetime
+
+
+def cause(call: str, joined_by: IdKind) -> str:
+    """Why a call merged two leads, in the words an operator reads."""
+    if call == "alias":
+        return "alias call"
+    if call == "form":
+        return "form on a known device"
+    return CAUSES[joined_by]
