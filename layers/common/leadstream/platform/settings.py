@@ -61,11 +61,17 @@ class ScoringSettings(LeadsSettings):
     scoring_model: Path | None = Field(default=None, alias="SCORING_MODEL_PATH")
 
 
+class AccountSettings(ScoringSettings):
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    account_model: Path | None = Field(default=None, alias="ACCOUNT_MODEL_PATH")
+
+
 class ExpireSettings(LeadsSettings):
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
 
 
 class PublishSettings(LeadsSettings):
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
 
