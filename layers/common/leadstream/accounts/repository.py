@@ -211,6 +211,11 @@ def _mark(lead_id: str, raw: str | None) -> MemberMark:
     )
 
 
+def state_from_item(raw: dict[str, Any]) -> AccountState:
+    """An account's STATE item in DynamoDB JSON (as GetItem or a stream image carries it): no client."""
+    return _state(raw["pk"]["S"].removeprefix("ACCOUNT#"), json.loads(raw["state"]["S"]))
+
+
 def event_id(event: AccountEvent) -> str:
     return event.change_id if isinstance(event, AccountStageChanged) else event.surge_id
 
