@@ -14,12 +14,14 @@ its time grows with the table; DynamoDB's does not. The bench's moto backs each 
 transaction instead (the same rollback), or filling 1,000 members would outlast the functions' timeouts.
 """
 
+import contextlib
 import copy
 import statistics
 import sys
 import time
 import types
 from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from moto.dynamodb import models as moto_dynamodb
@@ -27,6 +29,7 @@ from moto.dynamodb import models as moto_dynamodb
 from bench.costs import Invocation, Worker
 from bench.lambdaenv import LocalAws
 
+COMMAND = ".venv/bin/python -m bench.accounts"
 SIZES = (1, 20, 1000)  # 20: the board (the strongest leads an account keeps) is full from here on
 SAMPLES = 5  # new leads measured per size (the median is reported; they are all the same)
 DAY = 86400.0
@@ -121,7 +124,8 @@ def _measure(local: LocalAws, worker: Worker, domain: str, n: int, at: float) ->
     }
 
 
-def _back_each_table_up_once() -> None:
+@contextlib.contextmanager
+def _each_table_backed_up_once() -> Iterator[None]:
     """moto's TransactWriteItems deep-copies a table once per item it writes there (for the rollback):
     within one call, the copies of one table are the same, so make each once."""
     original = moto_dynamodb.DynamoDBBackend.transact_write_items
@@ -141,36 +145,66 @@ def _back_each_table_up_once() -> None:
             vars(moto_dynamodb)["copy"] = copy
 
     moto_dynamodb.DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        moto_dynamodb.DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+
+
+Row = dict[str, float]
+
+
+def measure(progress: Callable[[str], None] = lambda message: None) -> dict[int, Row]:
+    """Per account size: the median cost of one new lead's change, in requests and units."""
+    rows: dict[int, Row] = {}
+    with _each_table_backed_up_once():
+        local = LocalAws()
+        try:
+            local.fresh()
+            worker = Worker(local.stack, local.stack.functions["AccountFunction"], local.scratch_dir("logs"))
+            try:
+                at = time.time() - DAY
+                for size in SIZES:
+                    progress(f"accounts: {size} members")
+                    domain = f"size{size}.example"
+                    _fill(local, worker, domain, size, at)
+                    worker.invoke({"Records": [_state_record("warm-up", 1, 1.0, at)]}, costing=False)
+                    samples = [_measure(local, worker, domain, n, at + 60 * (n + 1)) for n in range(SAMPLES)]
+                    rows[size] = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
+            finally:
+                worker.stop()
+        finally:
+            local.stop()
+    return rows
+
+
+def section(rows: dict[int, Row]) -> list[str]:
+    lines = [
+        "## Accounts: one lead change, at 1 and at 1,000 members",
+        "",
+        f"`{COMMAND}` (also part of `make bench`). AccountFunction in its Lambda-like process; an account "
+        "filled as the stack fills it (each lead's PROFILE names the account, the membership exists, "
+        "AccountFunction rolls the leads' STATE records up in batches of 100); then one more lead joins and "
+        f"its one STATE record is measured ({SAMPLES} leads per size, median). Requests and units counted "
+        "by the botocore hooks, as above. From 20 members the account's board (its strongest leads, "
+        "`engagement.keep`) is full and its STATE stops growing.",
+        "",
+        "| members | DynamoDB requests | BatchGetItem | TransactWriteItems | read units | write units |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size, row in rows.items():
+        lines.append(
+            f"| {size:,} | {row['requests']:g} | {row['BatchGetItem']:g} | {row['TransactWriteItems']:g} "
+            f"| {row['read units']:g} | {row['write units']:g} |"
+        )
+    return [*lines, ""]
 
 
 def main() -> int:
     started = time.perf_counter()
-    _back_each_table_up_once()
-    local = LocalAws()
-    try:
-        local.fresh()
-        worker = Worker(local.stack, local.stack.functions["AccountFunction"], local.scratch_dir("logs"))
-        try:
-            at = time.time() - DAY
-            rows = {}
-            for size in SIZES:
-                domain = f"size{size}.example"
-                _fill(local, worker, domain, size, at)
-                worker.invoke({"Records": [_state_record("warm-up", 1, 1.0, at)]}, costing=False)
-                samples = [_measure(local, worker, domain, n, at + 60 * (n + 1)) for n in range(SAMPLES)]
-                rows[size] = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
-        finally:
-            worker.stop()
-    finally:
-        local.stop()
-    print(f"bench.accounts: {time.perf_counter() - started:.0f} s, {SAMPLES} new leads per account size")
-    print("| Members | DynamoDB requests | BatchGetItem | TransactWriteItems | Read units | Write units |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for size, row in rows.items():
-        print(
-            f"| {size:,} | {row['requests']:g} | {row['BatchGetItem']:g} | {row['TransactWriteItems']:g} "
-            f"| {row['read units']:g} | {row['write units']:g} |"
-        )
+    rows = measure()
+    print(f"bench.accounts: {time.perf_counter() - started:.0f} s\n")
+    print("\n".join(section(rows)))
     return 0
 
 
