@@ -16,7 +16,7 @@ from leadstream.scoring.model_file import load_model
 
 from local.template import Stack
 from tests.builders import LambdaContext, stream_records
-from tests.integration.conftest import bus_entries, dynamodb_calls
+from tests.integration.conftest import bus_entries, dynamodb_calls, notifications
 from tests.integration.test_scoring_flow import visit_and_request_demo
 from tests.unit.account_model import ECONOMIC_BUYER, ROLES, TECHNICAL, USER, build_account_model
 
@@ -160,3 +160,39 @@ def test_the_handler_rolls_the_template_filtered_records_up_on_the_shipped_model
     assert state.people == 3
     # its own STATE writes are not lead changes: nothing of the accounts table wakes it
     assert new_records(filters["AccountFunction"]) == []
+
+
+def test_the_sales_notification_names_the_account_and_its_other_engaged_people(
+    track,
+    form,
+    score,
+    account,
+    publish,
+    notify,
+    new_records,
+    filters,
+    published,
+    handed_over,
+    notifications_file,
+    stack,
+):
+    people_of_acme(track, form, score, new_records, filters)
+    written = new_records()  # what scoring wrote: each consumer gets what its filter lets through
+    leads = {s.function: s for s in stack.streams if s.table == "LeadsTable"}
+    for function, handler in (("AccountFunction", account), ("PublishFunction", publish)):
+        batch = [r for r in written if leads[function].matches(r)]
+        assert handler.lambda_handler({"Records": batch}, CTX) == {"batchItemFailures": []}
+    [cat] = [e for e in published() if e["detail"]["card"]["email"] == f"cat@{ACME}"]
+
+    notify.lambda_handler(handed_over(cat), CTX)
+
+    [sent] = notifications(notifications_file)
+    lines = sent["text"].splitlines()
+    [about] = [line for line in lines if line.startswith(f"Account {ACME}: score ")]
+    assert "stage MQA, 3 engaged of 3 people" in about
+    assert "buying committee 60% covered" in about  # CFO, CTO, engineer: three of the five roles
+    [others] = [line for line in lines if line.startswith("Also engaged there: ")]
+    assert "CFO (" in others
+    assert "CTO (" in others
+    assert "Software Engineer" not in others  # cat herself is the lead of this notification
+    assert f"ann@{ACME}" not in sent["text"]  # nobody else's e-mail goes out with it
