@@ -1,4 +1,5 @@
-"""AccountFunction: rolls lead changes (STATE records of the leads table stream) up into their accounts.
+"""AccountFunction: rolls lead changes (STATE records of the leads table stream) up into their accounts, and
+applies an account's traits (its PROFILE, from the accounts table stream).
 
 Records are grouped per account (one read for the batch, one transaction per account), so this handler
 reports partial batch failures itself instead of going record by record through BatchProcessor.

@@ -15,10 +15,18 @@ from leadstream.contracts.events import ACCOUNT_STAGE_CHANGED, ACCOUNT_SURGED
 from leadstream.scoring.model_file import load_model
 
 from local.template import Stack
-from tests.builders import LambdaContext, stream_records
+from tests.builders import LambdaContext, http_request, stream_records
 from tests.integration.conftest import bus_entries, dynamodb_calls, notifications
 from tests.integration.test_scoring_flow import visit_and_request_demo
-from tests.unit.account_model import ECONOMIC_BUYER, ROLES, TECHNICAL, USER, build_account_model
+from tests.unit.account_model import (
+    ECONOMIC_BUYER,
+    MID_SIZE,
+    ROLES,
+    SOFTWARE,
+    TECHNICAL,
+    USER,
+    build_account_model,
+)
 
 CTX = LambdaContext()
 ACME = "acme.com"
@@ -32,15 +40,16 @@ def ledger(aws: dict[str, Any], stack: Stack) -> AccountLedger:
 
 @pytest.fixture
 def account_records(aws: dict[str, Any], stack: Stack) -> Any:
-    """New records of the accounts table's stream that PublishFunction's subscription to it lets through."""
+    """New records of the accounts table's stream that a function's subscription to it lets through
+    (PublishFunction unless named)."""
     table = stack.physical_name("AccountsTable")
-    sub = next(s for s in stack.streams if s.function == "PublishFunction" and s.table == "AccountsTable")
+    subs = {s.function: s for s in stack.streams if s.table == "AccountsTable"}
     seen: set[str] = set()
 
-    def read() -> list[dict[str, Any]]:
+    def read(function: str = "PublishFunction") -> list[dict[str, Any]]:
         fresh = [r for r in stream_records(aws, table) if r["eventID"] not in seen]
         seen.update(r["eventID"] for r in fresh)
-        return [r for r in fresh if sub.matches(r)]
+        return [r for r in fresh if subs[function].matches(r)]
 
     return read
 
@@ -196,3 +205,34 @@ def test_the_sales_notification_names_the_account_and_its_other_engaged_people(
     assert "CTO (" in others
     assert "Software Engineer" not in others  # cat herself is the lead of this notification
     assert f"ann@{ACME}" not in sent["text"]  # nobody else's e-mail goes out with it
+
+
+def test_a_group_call_gives_the_account_its_traits_and_fit_and_a_replay_changes_nothing(
+    track, ledger, scores, account_records
+):
+    group = {
+        "userId": "u-1",
+        "groupId": "g-1",
+        "traits": {
+            "name": "Initech",
+            "website": "https://initech.com",
+            "industry": "Software",
+            "employees": 120,
+        },
+    }
+    assert track.lambda_handler(http_request("/v1/group", group), CTX)["statusCode"] == 200
+    batch = account_records("AccountFunction")
+    assert batch != []  # the account's PROFILE: named on the join, traits on the group call
+
+    roll(batch, ledger, scores)
+
+    state = ledger.state("initech.com")
+    assert state is not None
+    assert state.traits == {"name": "Initech", "industry": "Software", "employees": "120"}
+    assert state.fit(build_account_model()) == SOFTWARE + MID_SIZE
+    assert account_records("AccountFunction") == []  # its own STATE write does not wake it
+
+    with dynamodb_calls() as calls:
+        roll(batch, ledger, scores)
+    assert ledger.state("initech.com") == state
+    assert "TransactWriteItems" not in calls

@@ -7,9 +7,12 @@ marks; then one TransactWriteItems per account (in parallel) saves its STATE (co
 the members' new marks and an ATRANS# outbox item per account event. An account is never read member by
 member: `apply_change` takes the member's mark out and its new version in.
 
+The AccountsTable stream brings an account's PROFILE (a join names it, a group call sets its traits):
+`describe` applies its traits first, in the same transaction as the account's lead changes.
+
 A lead's change is its STATE's `version` (monotonic), so a replayed or out-of-order record is a no-op
-(`apply_change` ignores a version not newer than the mark). A write that loses to another writer fails
-that account's records, which the stream redelivers.
+(`apply_change` ignores a version not newer than the mark); a PROFILE's version is its write time. A
+write that loses to another writer fails that account's records, which the stream redelivers.
 """
 
 from collections.abc import Callable
@@ -23,7 +26,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from leadstream.accounts.model import AccountModel
 from leadstream.accounts.repository import AccountLedger
-from leadstream.accounts.score import AccountEvent, LeadChange, MemberMark, apply_change
+from leadstream.accounts.score import AccountEvent, LeadChange, MemberMark, apply_change, describe
 from leadstream.platform.observability import logger
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.repository import ScoreRepository
@@ -34,6 +37,16 @@ MEMBERS_PER_WRITE = 90  # a transaction holds 100 items: STATE, the marks and a 
 # The STATE attributes an account reads: a change to anything else (counters, touches, replay guards)
 # does not reach the account.
 _COUNTED = ("behaviour", "as_of", "fit", "stage", "known")
+
+
+@dataclass(frozen=True)
+class _Traits:
+    """An account's latest traits in the batch (from its PROFILE: a join or a group call)."""
+
+    traits: dict[str, str]
+    version: int
+    at: datetime
+    sequences: list[str]
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,32 @@ def lead_changes(
     return leads, unreadable
 
 
+def _is_account(record: DynamoDBRecord) -> bool:
+    return str(record.raw_event["dynamodb"]["Keys"]["pk"]["S"]).startswith("ACCOUNT#")
+
+
+def account_traits(
+    records: list[DynamoDBRecord], ledger: AccountLedger
+) -> tuple[dict[str, _Traits], list[str]]:
+    """Each account's latest traits among the batch's account PROFILE records, and the unreadable ones."""
+    found: dict[str, _Traits] = {}
+    unreadable: list[str] = []
+    for record in records:
+        seq = _sequence(record)
+        try:
+            domain, traits, version, at = ledger.traits_from_image(record.raw_event["dynamodb"]["NewImage"])
+        except Exception as exc:
+            logger.error("unreadable account profile record", sequence_number=seq, error=type(exc).__name__)
+            unreadable.append(seq)
+            continue
+        known = found.get(domain)
+        if known is None or version > known.version:
+            found[domain] = _Traits(traits, version, at, [*(known.sequences if known else []), seq])
+        else:
+            known.sequences.append(seq)
+    return found, unreadable
+
+
 def _with_title(change: LeadChange, title: str | None) -> LeadChange:
     if not change.member:
         return change
@@ -127,9 +166,11 @@ def roll_up(
     model: AccountModel,
     leads_model: ScoringModel,
 ) -> BatchResult:
-    changed, failed = lead_changes(records, scores)
+    described, failed = account_traits([r for r in records if _is_account(r)], ledger)
+    changed, unreadable = lead_changes([r for r in records if not _is_account(r)], scores)
+    failed += unreadable
     joined = ledger.lead_accounts(changed) if changed else {}
-    per_account: dict[str, list[LeadChange]] = {}
+    per_account: dict[str, list[LeadChange]] = {domain: [] for domain in described}
     for lead_id, (domains, title) in joined.items():
         for domain in sorted(domains):
             per_account.setdefault(domain, []).append(_with_title(changed[lead_id].change, title))
@@ -140,15 +181,20 @@ def roll_up(
     def run(domain: str) -> tuple[int, int]:
         stored, updates, events = states[domain], 0, 0
         changes = per_account[domain]
-        for start in range(0, len(changes), MEMBERS_PER_WRITE):
+        for start in range(0, max(len(changes), 1), MEMBERS_PER_WRITE):
             state, new_marks, made = stored.state, list[MemberMark](), list[AccountEvent]()
+            traits = described.get(domain) if start == 0 else None
+            if traits is not None:  # the account's own traits first: its fit counts in what follows
+                applied = describe(model, leads_model, state, traits.traits, traits.version, traits.at)
+                state = applied.state
+                made += applied.events
             for change in changes[start : start + MEMBERS_PER_WRITE]:
                 applied = apply_change(model, leads_model, state, marks[domain, change.lead_id], change)
                 if applied.mark is not None and applied.mark != marks[domain, change.lead_id]:
                     new_marks.append(applied.mark)
                 state = applied.state
                 made += applied.events
-            if not new_marks:
+            if state == stored.state:
                 continue  # every change was a replay: nothing to write
             version = ledger.save(stored, state, new_marks, made, datetime.now(UTC))
             stored = type(stored)(state, version)
@@ -161,6 +207,7 @@ def roll_up(
     for domain, outcome in _each(run, list(per_account)):
         if outcome is None:
             failed += [seq for change in per_account[domain] for seq in changed[change.lead_id].sequences[:1]]
+            failed += described[domain].sequences[:1] if domain in described else []
             continue
         accounts += outcome[0] > 0
         events += outcome[1]

@@ -231,6 +231,7 @@ class AccountLedger:
     def __init__(self, accounts_table: str, leads_table: str) -> None:
         self.table = accounts_table
         self.items = bind(LedgerItem, accounts_table)
+        self.profiles_of_accounts = bind(AccountItem, accounts_table)
         self.outbox = bind(OutboxItem, accounts_table)
         self.profiles = bind(LeadAccountsItem, leads_table)
 
@@ -361,6 +362,17 @@ class AccountLedger:
                 },
             }
         }
+
+    def traits_from_image(self, image: dict[str, Any]) -> tuple[str, dict[str, str], int, datetime]:
+        """(domain, traits, version, when) of an account PROFILE's stream NewImage: what ingest wrote on a
+        join (the name) or a group call (name, industry, employees, website). The version is the write's
+        time in milliseconds, so an older or repeated image changes nothing."""
+        item = self.profiles_of_accounts.from_raw_data(image)
+        stamp = float(item.updated_at or item.created_at or 0)
+        traits = {"name": item.name, "industry": item.industry, "employees": item.employees}
+        at = moment(stamp)
+        assert at is not None
+        return item.domain, {k: v for k, v in traits.items() if v}, round(stamp * 1000), at
 
     def events_from_image(self, image: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         """(domain, detail type, detail) of an ATRANS# item's stream NewImage."""
