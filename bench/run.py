@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import coldstart, costs, snippet
+from bench import accounts, coldstart, costs, snippet
 from bench.coldstart import Attribution, ColdStart
 from bench.costs import BUSY, QUIET, Results
 from bench.lambdaenv import XRAY_DAEMON, LocalAws
@@ -525,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
         results = costs.measure(local, _progress)
     finally:
         local.stop()
+    account_rows = accounts.measure(_progress)
     elapsed = time.perf_counter() - started
     report = "\n".join(
         [
@@ -535,6 +536,7 @@ def main(argv: list[str] | None = None) -> int:
             *_cost_section(results),
             *_score_section(results),
             *_batch_section(results.batch),
+            *accounts.section(account_rows),
             *_snippet_section(),
         ]
     )

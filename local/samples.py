@@ -7,7 +7,9 @@ functions against a fresh local AWS; what they store is events/score_stream.json
 receives), what scoring then writes is events/publish_stream.json (the records PublishFunction receives),
 and what that publishes is events/lead_stage_changed.json (the bus event, as any subscriber receives it)
 and events/notify_sales.json (what NotifySalesFunction receives for it: the rule's reference to it). Replaying
-the three in order against a running `make run` is one stage change: one notification. Last, the lead's
+the three in order against a running `make run` is one stage change: one notification. The STATE records
+scoring writes are also events/account_stream.json (what AccountFunction receives: the lead rolled up into
+its account). Last, the lead's
 STATE is deleted as the TTL would delete it a year later: events/expire_stream.json (the record
 ExpireFunction receives, which deletes the rest of the lead). Run it after a change to what the functions
 store or to the scoring model; tests/integration/test_sample_events.py says when the samples are out of
@@ -54,7 +56,7 @@ def _records(
     """New records of the leads table's stream that `function`'s subscription lets through (`by_ttl`: as
     if the TTL made them), with the ids, times and stream ARN of the samples (the same on every run)."""
     table = stack.physical_name("LeadsTable")
-    subscription = next(s for s in stack.streams if s.function == function)
+    subscription = next(s for s in stack.streams if s.function == function and s.table == "LeadsTable")
     found = []
     for record in stream_records(aws, table):
         sequence = record["dynamodb"]["SequenceNumber"]
@@ -119,6 +121,9 @@ def main() -> int:
                 scoring = {"Records": _records(aws, stack, "ScoreFunction", seen)}
                 write("score_stream.json", scoring)
                 workers["ScoreFunction"].invoke(json.dumps(scoring))
+                rolling_up = {"Records": _records(aws, stack, "AccountFunction", seen)}
+                write("account_stream.json", rolling_up)
+                workers["AccountFunction"].invoke(json.dumps(rolling_up))
                 publishing = {"Records": _records(aws, stack, "PublishFunction", seen)}
                 write("publish_stream.json", publishing)
                 workers["PublishFunction"].invoke(json.dumps(publishing))

@@ -9,8 +9,10 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from leadstream.contracts.events import LeadStageChanged
-from leadstream.notifications.cards import Cards
+from leadstream.accounts.model_file import load_account_model
+from leadstream.accounts.repository import AccountLedger
+from leadstream.contracts.events import AccountCard, LeadStageChanged
+from leadstream.notifications.cards import AccountCards, Cards
 from leadstream.notifications.message import Notifier, deliver
 from leadstream.notifications.notifiers import FileNotifier, SlackNotifier, SnsNotifier
 from leadstream.platform import aws, secrets
@@ -18,6 +20,7 @@ from leadstream.platform.errors import NotifyFailed, invalid_event
 from leadstream.platform.idempotency import Once
 from leadstream.platform.observability import logger, metrics, tracer
 from leadstream.platform.settings import NotifySettings
+from leadstream.scoring.model_file import load_model
 from pydantic import BaseModel, ValidationError
 
 settings = NotifySettings.from_env()
@@ -37,6 +40,11 @@ def _notifiers() -> dict[str, Notifier]:
 
 notifiers = _notifiers()
 cards = Cards(settings.leads_table)
+accounts = AccountCards(
+    AccountLedger(settings.accounts_table, settings.leads_table),
+    load_account_model(settings.account_model),
+    load_model(settings.scoring_model),
+)
 # One idempotency record per transition and notifier: a retry after one failed resends only there.
 once = Once(settings.idempotency_table, key="[transition_id, channel]")
 
@@ -53,7 +61,8 @@ class StageChangeReference(BaseModel):
 
 @once
 def deliver_once(payload: dict[str, Any]) -> dict[str, str]:
-    deliver(LeadStageChanged.model_validate(payload["change"]), notifiers[payload["channel"]])
+    account = AccountCard.model_validate(payload["account"]) if payload.get("account") else None
+    deliver(LeadStageChanged.model_validate(payload["change"]), notifiers[payload["channel"]], account)
     return {"sent": payload["channel"]}
 
 
@@ -74,10 +83,19 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if not notifiers:
         logger.warning("no notification channel is configured; set NotificationEmail or SlackWebhookUrl")
     payload = change.model_dump(mode="json")
+    account = accounts.card(change.card.account)
+    about = account.model_dump(mode="json") if account else None
     failed = []
     for name in notifiers:
         try:
-            deliver_once(payload={"transition_id": change.transition_id, "channel": name, "change": payload})
+            deliver_once(
+                payload={
+                    "transition_id": change.transition_id,
+                    "channel": name,
+                    "change": payload,
+                    "account": about,
+                }
+            )
         except NotifyFailed as exc:
             logger.warning(
                 "notification channel failed",

@@ -1,5 +1,6 @@
-"""PublishFunction (outbox): a stage change written as a lead's TRANS# item becomes one bus event, and the
-item is then marked published (the redrive publishes what is still unpublished, through this same path)."""
+"""PublishFunction (outbox): a stage change written as a lead's TRANS# item, or an account event written as an
+account's ATRANS# item, becomes one bus event, and the item is then marked published (the redrive publishes
+what is still unpublished, through this same path)."""
 
 import json
 from typing import Any
@@ -8,35 +9,43 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from leadstream.contracts.events import STAGE_CHANGED
+from leadstream.accounts.outbox import AccountOutbox
+from leadstream.accounts.repository import OUTBOX_PREFIX, AccountLedger
 from leadstream.identity.repository import ProfileRepository
 from leadstream.platform import aws
 from leadstream.platform.bus import EventBridgePublisher
 from leadstream.platform.idempotency import Once
 from leadstream.platform.observability import logger, metrics, tracer
 from leadstream.platform.settings import PublishSettings
-from leadstream.scoring.outbox import Outbox
+from leadstream.scoring.outbox import Outbox, Outboxes
 from leadstream.scoring.repository import ScoreRepository
 
 settings = PublishSettings.from_env()
-outbox = Outbox(ScoreRepository(settings.leads_table), ProfileRepository(settings.leads_table))
+leads = Outbox(ScoreRepository(settings.leads_table), ProfileRepository(settings.leads_table))
+accounts = AccountOutbox(AccountLedger(settings.accounts_table, settings.leads_table))
 publisher = EventBridgePublisher(settings.event_bus_name, aws.client("events"))
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-once = Once(settings.idempotency_table, key="transition_id")
+# every event's detail carries its unique id under one of these names (a lead's stage change: transition_id)
+once = Once(settings.idempotency_table, key="transition_id || change_id || surge_id")
 
 
 @once
-def publish_once(payload: dict[str, Any]) -> dict[str, str]:
-    event_id = publisher.publish(STAGE_CHANGED, json.dumps(payload), resources=[payload["lead_id"]])
-    logger.info("published stage change", transition_id=payload["transition_id"], event_id=event_id)
-    metrics.add_metric(name="StageChangesPublished", unit=MetricUnit.Count, value=1)
+def publish_once(payload: dict[str, Any], detail_type: str, resources: tuple[str, ...]) -> dict[str, str]:
+    event_id = publisher.publish(detail_type, json.dumps(payload), resources=list(resources))
+    logger.info("published", detail_type=detail_type, event_id=event_id)
+    metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=1)
     return {"event_id": event_id}
 
 
+def _outbox(image: dict[str, Any]) -> Outboxes:
+    return accounts if image["sk"]["S"].startswith(OUTBOX_PREFIX) else leads
+
+
 def record_handler(record: DynamoDBRecord) -> None:
-    for change in outbox.changes(record.raw_event["dynamodb"]["NewImage"]):
-        publish_once(payload=change.model_dump(mode="json"))
-        outbox.published(change)  # also after an idempotent repeat: the event did go out
+    image = record.raw_event["dynamodb"]["NewImage"]
+    for event in _outbox(image).outgoing(image):
+        publish_once(payload=event.detail, detail_type=event.detail_type, resources=event.resources)
+        event.published()  # also after an idempotent repeat: the event did go out
 
 
 @logger.inject_lambda_context

@@ -136,6 +136,11 @@ def expire(aws: dict[str, Any]) -> ModuleType:
 
 
 @pytest.fixture
+def account(aws: dict[str, Any]) -> ModuleType:
+    return _handler("account")
+
+
+@pytest.fixture
 def leads_table(stack: Stack) -> str:
     return stack.physical_name("LeadsTable")
 
@@ -155,7 +160,7 @@ def new_records(aws: dict[str, Any], leads_table: str, stack: Stack) -> Any:
     """Stream records of the leads table not returned by an earlier call; with a function's name, only
     those its template FilterCriteria let through."""
     seen: set[str] = set()
-    subscriptions = {sub.function: sub for sub in stack.streams}
+    subscriptions = {sub.function: sub for sub in stack.streams if sub.table == "LeadsTable"}
 
     def read(function: str | None = None) -> list[dict[str, Any]]:
         fresh = [r for r in stream_records(aws, leads_table) if r["eventID"] not in seen]
@@ -168,7 +173,7 @@ def new_records(aws: dict[str, Any], leads_table: str, stack: Stack) -> Any:
 @pytest.fixture
 def filters(stack: Stack) -> dict[str, str]:
     """Stream-subscribed functions by name (new_records takes the name and applies their filter)."""
-    return {sub.function: sub.function for sub in stack.streams}
+    return {sub.function: sub.function for sub in stack.streams if sub.table == "LeadsTable"}
 
 
 @contextlib.contextmanager
@@ -292,6 +297,23 @@ def handed_over(stack: Stack) -> Any:
         return target_input(rule, event, REGION)
 
     return handed
+
+
+@contextlib.contextmanager
+def bus_entries() -> Iterator[list[dict[str, Any]]]:
+    """Every entry the functions in this process put on a bus (EventBridge takes them as usual): read at
+    their one EventBridge client, for events no rule of the template delivers anywhere yet."""
+    client = aws_clients.client("events")
+    entries: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **kwargs: Any) -> None:
+        entries.extend(json.loads(params["body"])["Entries"])
+
+    client.meta.events.register("before-call.events.PutEvents", record)
+    try:
+        yield entries
+    finally:
+        client.meta.events.unregister("before-call.events.PutEvents", record)
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from leadstream.accounts.repository import AccountLedger
 from leadstream.scoring.lifecycle import Stage
 
 from local.environment import REGION
@@ -40,6 +41,7 @@ def test_every_function_in_the_template_has_a_sample_event(stack):
         "PublishFunction": "publish_",
         "NotifySalesFunction": "notify_sales",
         "ExpireFunction": "expire_",
+        "AccountFunction": "account_",
     }
     names = [p.name for p in EVENTS.glob("*.json")]
     assert set(stack.functions) == set(prefixes)
@@ -155,6 +157,19 @@ def test_the_expiry_sample_deletes_what_is_left_of_the_samples_lead(track, form,
 
     left = [i for i in items() if i["pk"]["S"] == lead and i["sk"]["S"] != "STATE"]
     assert left == []  # its STATE the TTL deletes, which the sample stands for
+
+
+def test_the_account_sample_rolls_the_samples_lead_up_into_its_account(track, form, score, account, stack):
+    for name in ("track_page.json", "track_batch.json", "track_identify.json"):
+        assert track.lambda_handler(sample(name), CTX)["statusCode"] == 200
+    assert form.lambda_handler(sample("form_urlencoded.json"), CTX)["statusCode"] == 303
+    assert score.lambda_handler(sample("score_stream.json"), CTX) == {"batchItemFailures": []}
+    assert account.lambda_handler(sample("account_stream.json"), CTX) == {"batchItemFailures": []}
+
+    ledger = AccountLedger(stack.physical_name("AccountsTable"), stack.physical_name("LeadsTable"))
+    state = ledger.state("example.com")
+    assert state is not None
+    assert state.people == 1
 
 
 def test_the_bus_sample_for_a_lead_that_is_not_there_sends_nothing(notify, notifications_file):

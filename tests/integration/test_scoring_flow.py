@@ -23,11 +23,17 @@ SITE = "https://www.acme-demo.test"
 
 
 def visit_and_request_demo(
-    track: Any, form: Any, anonymous_id: str = "anon-1", email: str = "jane@acme.com"
+    track: Any,
+    form: Any,
+    anonymous_id: str = "anon-1",
+    email: str = "jane@acme.com",
+    title: str | None = None,
 ) -> None:
     for path in ("/", "/blog/speed-to-lead", "/pricing"):
         track.lambda_handler(http_request("/v1/page", page_view(anonymous_id, path)), CTX)
     fields = {"email": email, "name": "Jane Doe", "company": "Acme", "anonymousId": anonymous_id}
+    if title:
+        fields["title"] = title
     event = http_request(
         "/v1/forms/demo-request",
         fields,

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from leadstream.accounts.model_file import load_account_model
+from leadstream.accounts.repository import state_from_item
+from leadstream.accounts.score import AccountState
 from leadstream.identity.identifiers import device_lead, identifiers
 from leadstream.platform import aws as process_clients
 from leadstream.scoring.model_file import load_model
@@ -252,6 +255,50 @@ SDK_HEADERS = {
     "User-Agent": "analytics-python/2.3.0",
     **basic_auth(DEMO_WRITE_KEY),
 }
+
+
+def account_state(run: Runner, domain: str) -> AccountState | None:
+    """An account's state in the runner's accounts table, read as AccountLedger reads it."""
+    item = (
+        clients(run.endpoint, "eu-west-1")["dynamodb"]
+        .get_item(
+            TableName=f"{STACK}-AccountsTable",
+            Key={"pk": {"S": f"ACCOUNT#{domain}"}, "sk": {"S": "STATE"}},
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
+    return state_from_item(item) if item else None
+
+
+def test_people_of_one_company_make_an_account_score_and_committee_coverage_within_seconds(
+    shared_runner: Runner,
+):
+    """Three people of Globex identify with their work e-mail and title: the account has them, the roles
+    their titles give, and a score, while the runner goes on (no step of the test's own in between)."""
+    people = {"cfo": "CFO", "cto": "CTO", "dev": "Software Engineer"}
+    batch = [
+        {
+            "type": "identify",
+            "anonymousId": f"globex-{who}",
+            "messageId": f"globex-identify-{who}",
+            "traits": {"email": f"{who}@globex.example", "title": title},
+        }
+        for who, title in people.items()
+    ]
+    answer = shared_runner.request("POST", "/v1/batch", json.dumps({"batch": batch}).encode(), SDK_HEADERS)
+    assert answer.status == 200, answer.body
+
+    def complete() -> AccountState | None:
+        state = account_state(shared_runner, "globex.example")
+        return state if state is not None and state.people == len(people) else None
+
+    state = eventually(complete, seconds=20)
+    assert state is not None, "the account did not count its three people within 20 seconds"
+    card = state.card(load_account_model(), load_model(), state.as_of)
+    assert {role for role, n in card.roles.items() if n} == {"economic_buyer", "technical_evaluator", "user"}
+    assert card.coverage > 0
+    assert card.score > 0
 
 
 def test_a_gzip_batch_from_a_server_sdk_is_stored(shared_runner: Runner):

@@ -4,7 +4,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from leadstream.contracts.events import CardReason, CardTouch, LeadCard, LeadStageChanged
+from leadstream.contracts.events import (
+    AccountCard,
+    CardPerson,
+    CardReason,
+    CardTouch,
+    LeadCard,
+    LeadStageChanged,
+)
 from leadstream.notifications.message import (
     SUBJECT_LIMIT,
     for_mrkdwn,
@@ -137,3 +144,31 @@ def test_one_line_collapses_spaces_and_cuts_with_an_ellipsis() -> None:
     assert one_line("x" * 10, 5) == "xxxx…"
     assert shortened("🎉🎉🎉", 4) == "🎉…"  # an emoji beyond the BMP counts two, as SNS and Slack count
     assert shortened("short", 5) == "short"
+
+
+def test_the_account_line_names_its_score_and_stage_and_the_other_people_by_a_title_made_safe() -> None:
+    account = AccountCard(
+        domain="acme.com",
+        name=f"Acme{RLO}\nInc",
+        score=120.5,
+        stage="MQA",
+        engagement=80,
+        coverage=0.4,
+        engaged_people=2,
+        people=5,
+        top_people=[
+            CardPerson(lead_id="L1", title="Head of Sales", points=60),  # the lead notified about
+            CardPerson(lead_id="L2", title=f"CTO{ESC}[31m\nCFO", points=50.5),
+            CardPerson(lead_id="L3", title=None, points=9),
+        ],
+    )
+
+    _subject, text = message(change(title="Head of Sales"), account)
+
+    lines = text.splitlines()
+    assert (
+        "Account Acme Inc: score 120.5, stage MQA, 2 engaged of 5 people, buying committee 40% covered"
+        in lines
+    )
+    assert "Also engaged there: CTO[31m CFO (50.5), someone (9)" in lines
+    assert unsafe(text) == []

@@ -1,17 +1,51 @@
 """Data access for accounts (AccountsTable, pk/sk strings).
 
-ACCOUNT#<domain> / PROFILE     the organisation
-ACCOUNT#<domain> / LEAD#<id>   membership
+ACCOUNT#<domain> / PROFILE        the organisation
+ACCOUNT#<domain> / LEAD#<id>      membership, and the member's mark (what the account last counted of it)
+ACCOUNT#<domain> / STATE          the account's score state (`AccountState`, bounded) and write version
+ACCOUNT#<domain> / ATRANS#<id>    one account event, durable (the outbox): its insert wakes PublishFunction;
+                                  it keeps `unpublished` = "1" until it is published
 """
 
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 
-from leadstream.platform.dynamo import Item, bind, mapped_errors, save_unless, timestamp
+from leadstream.accounts.model import AccountStage
+from leadstream.accounts.score import (
+    AccountEvent,
+    AccountState,
+    BoardEntry,
+    MemberMark,
+    Snapshot,
+)
+from leadstream.contracts.events import (
+    ACCOUNT_STAGE_CHANGED,
+    ACCOUNT_SURGED,
+    AccountStageChanged,
+)
+from leadstream.platform import aws
+from leadstream.platform.dynamo import (
+    Item,
+    bind,
+    mapped_errors,
+    moment,
+    save_unless,
+    timestamp,
+    update_unless,
+)
+from leadstream.platform.errors import ConcurrentUpdate, StoreUnavailable
 
 PROFILE_SK = "PROFILE"
+STATE_SK = "STATE"
+MEMBER_PREFIX = "LEAD#"
+OUTBOX_PREFIX = "ATRANS#"
 
 
 def account_pk(domain: str) -> str:
@@ -63,3 +97,291 @@ class AccountRepository:
         actions += [getattr(accounts, k).set(v) for k, v in traits.items() if v]
         with mapped_errors("saving an account"):
             accounts(account_pk(domain), PROFILE_SK).update(actions=actions)
+
+
+# --- the account's score: STATE, members' marks and the outbox ------------------------------------------
+
+
+class LedgerItem(Item):
+    """An account's STATE or a membership with its mark: read together in one BatchGetItem."""
+
+    class Meta:
+        abstract = True
+
+    version = NumberAttribute(null=True)  # STATE: its write version
+    stage = UnicodeAttribute(null=True)  # STATE: for people reading the table
+    people = NumberAttribute(null=True)
+    state = UnicodeAttribute(null=True)  # STATE: the AccountState as JSON (bounded whatever the people)
+    lead_id = UnicodeAttribute(null=True)  # membership
+    mark = UnicodeAttribute(null=True)  # membership: the MemberMark as JSON
+
+
+class OutboxItem(Item):
+    """One account event, written with the STATE write that made it."""
+
+    class Meta:
+        abstract = True
+
+    id = UnicodeAttribute()
+    detail_type = UnicodeAttribute()
+    detail = UnicodeAttribute()  # the event's detail (JSON), as it goes on the bus
+    unpublished = UnicodeAttribute(null=True)  # "1" until published
+    published_at = NumberAttribute(null=True)
+
+
+class LeadAccountsItem(Item):
+    """The part of a lead's PROFILE (LeadsTable) the account roll-up reads: its accounts and title."""
+
+    class Meta:
+        abstract = True
+
+    title = UnicodeAttribute(null=True)
+    accounts = UnicodeSetAttribute(null=True)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An account's state as read, with the write version a save is conditional on (None: never saved)."""
+
+    state: AccountState
+    version: int | None = None
+
+
+def _state_doc(state: AccountState) -> dict[str, Any]:
+    return {
+        "stage": state.stage.value,
+        "as_of": timestamp(state.as_of),
+        "people": state.people,
+        "board": {
+            lead: [round(e.behaviour, 4), timestamp(e.as_of), e.title, e.role]
+            for lead, e in state.board.items()
+        },
+        "roles": state.roles,
+        "engaged": state.engaged,
+        "engaged_day": state.engaged_day,
+        "engaged_changes": {str(day): n for day, n in state.engaged_changes.items()},
+        "traits": state.traits,
+        "traits_version": state.traits_version,
+        "recent": [[timestamp(s.at), round(s.engagement, 4), s.engaged] for s in state.recent],
+        "last_surge_at": timestamp(state.last_surge_at),
+    }
+
+
+def _state(domain: str, doc: dict[str, Any]) -> AccountState:
+    return AccountState(
+        domain=domain,
+        stage=AccountStage(doc["stage"]),
+        as_of=moment(doc["as_of"]),
+        people=int(doc["people"]),
+        board={
+            lead: BoardEntry(float(points), moment(as_of), title, role)
+            for lead, (points, as_of, title, role) in doc["board"].items()
+        },
+        roles={role: int(n) for role, n in doc["roles"].items()},
+        engaged=int(doc["engaged"]),
+        engaged_day=doc["engaged_day"],
+        engaged_changes={int(day): int(n) for day, n in doc["engaged_changes"].items()},
+        traits=dict(doc["traits"]),
+        traits_version=int(doc["traits_version"]),
+        recent=tuple(Snapshot(_at(at), float(e), int(n)) for at, e, n in doc["recent"]),
+        last_surge_at=moment(doc["last_surge_at"]),
+    )
+
+
+def _at(value: float) -> datetime:
+    at = moment(value)
+    assert at is not None
+    return at
+
+
+def _mark_doc(mark: MemberMark) -> str:
+    return json.dumps(
+        {"version": mark.version, "member": mark.member, "role": mark.role, "engaged": mark.engaged},
+        separators=(",", ":"),
+    )
+
+
+def _mark(lead_id: str, raw: str | None) -> MemberMark:
+    if raw is None:
+        return MemberMark(lead_id)
+    doc = json.loads(raw)
+    span = doc["engaged"]
+    return MemberMark(
+        lead_id, int(doc["version"]), bool(doc["member"]), doc["role"], tuple(span) if span else None
+    )
+
+
+def state_from_item(raw: dict[str, Any]) -> AccountState:
+    """An account's STATE item in DynamoDB JSON (as GetItem or a stream image carries it): no client."""
+    return _state(raw["pk"]["S"].removeprefix("ACCOUNT#"), json.loads(raw["state"]["S"]))
+
+
+def event_id(event: AccountEvent) -> str:
+    return event.change_id if isinstance(event, AccountStageChanged) else event.surge_id
+
+
+def detail_type(event: AccountEvent) -> str:
+    return ACCOUNT_STAGE_CHANGED if isinstance(event, AccountStageChanged) else ACCOUNT_SURGED
+
+
+class AccountLedger:
+    """The account roll-up's data access: lead → accounts (LeadsTable PROFILE), account STATE and member
+    marks (read in one BatchGetItem), and the one transaction that saves an update with its events."""
+
+    def __init__(self, accounts_table: str, leads_table: str) -> None:
+        self.table = accounts_table
+        self.items = bind(LedgerItem, accounts_table)
+        self.profiles_of_accounts = bind(AccountItem, accounts_table)
+        self.outbox = bind(OutboxItem, accounts_table)
+        self.profiles = bind(LeadAccountsItem, leads_table)
+
+    def lead_accounts(self, lead_ids: Iterable[str]) -> dict[str, tuple[frozenset[str], str | None]]:
+        """lead -> (the accounts it joined, its title), for the leads that joined any (one BatchGetItem)."""
+        keys = [(f"LEAD#{lead}", PROFILE_SK) for lead in dict.fromkeys(lead_ids)]
+        with mapped_errors("reading leads' accounts"):
+            found = list(self.profiles.batch_get(keys)) if keys else []
+        return {
+            item.pk.removeprefix("LEAD#"): (frozenset(item.accounts), item.title)
+            for item in found
+            if item.accounts
+        }
+
+    def load(
+        self, wanted: dict[str, Iterable[str]]
+    ) -> tuple[dict[str, Stored], dict[tuple[str, str], MemberMark]]:
+        """account -> its stored state, and (account, lead) -> the member's mark, for every account and
+        the given leads of each: one BatchGetItem (strongly consistent: a save is conditional on it)."""
+        keys = [(account_pk(domain), STATE_SK) for domain in wanted]
+        keys += [
+            (account_pk(domain), MEMBER_PREFIX + lead) for domain, leads in wanted.items() for lead in leads
+        ]
+        with mapped_errors("reading account states"):
+            found = (
+                {(i.pk, i.sk): i for i in self.items.batch_get(keys, consistent_read=True)} if keys else {}
+            )
+        states: dict[str, Stored] = {}
+        for domain in wanted:
+            item = found.get((account_pk(domain), STATE_SK))
+            states[domain] = (
+                Stored(_state(domain, json.loads(item.state)), int(item.version or 0))
+                if item is not None and item.state
+                else Stored(AccountState(domain))
+            )
+        marks = {
+            (domain, lead): _mark(
+                lead, getattr(found.get((account_pk(domain), MEMBER_PREFIX + lead)), "mark", None)
+            )
+            for domain, leads in wanted.items()
+            for lead in leads
+        }
+        return states, marks
+
+    def state(self, domain: str) -> AccountState | None:
+        """One account's state (for readers: the CLI, tests); None if no lead change reached it yet."""
+        with mapped_errors("reading an account state"):
+            try:
+                item = self.items.get(account_pk(domain), STATE_SK, consistent_read=True)
+            except self.items.DoesNotExist:
+                return None
+        return _state(domain, json.loads(item.state)) if item.state else None
+
+    def save(
+        self,
+        stored: Stored,
+        state: AccountState,
+        marks: Iterable[MemberMark],
+        events: Iterable[AccountEvent],
+        now: datetime,
+    ) -> int:
+        """STATE (only if nobody wrote it since `stored` was read), the members' marks and one ATRANS# item
+        per event, in one TransactWriteItems: all of them or none. Returns the new write version."""
+        version = (stored.version or 0) + 1
+        item = self.items(
+            account_pk(state.domain),
+            STATE_SK,
+            version=version,
+            stage=state.stage.value,
+            people=state.people,
+            state=json.dumps(_state_doc(state), separators=(",", ":")),
+        )
+        if stored.version is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "#version = :version",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": {":version": {"N": str(stored.version)}},
+            }
+        actions: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.table, "Item": item.serialize(), **condition}}
+        ]
+        actions += [self._mark_update(state.domain, mark, now) for mark in marks]
+        actions += [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": self.outbox(
+                        account_pk(state.domain),
+                        OUTBOX_PREFIX + event_id(event),
+                        id=event_id(event),
+                        detail_type=detail_type(event),
+                        detail=event.model_dump_json(),
+                        unpublished="1",
+                    ).serialize(),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for event in events
+        ]
+        try:
+            aws.client("dynamodb").transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if code == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+                raise ConcurrentUpdate(f"account {state.domain} changed while it was being updated") from exc
+            raise StoreUnavailable(f"writing an account state failed ({code})") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"writing an account state failed ({exc})") from exc
+        return version
+
+    def _mark_update(self, domain: str, mark: MemberMark, now: datetime) -> dict[str, Any]:
+        """The member's mark, set on its membership (which ingest wrote when the lead joined; kept as is)."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": account_pk(domain)}, "sk": {"S": MEMBER_PREFIX + mark.lead_id}},
+                "UpdateExpression": (
+                    "SET #mark = :mark, lead_id = :lead, joined_at = if_not_exists(joined_at, :now)"
+                ),
+                "ExpressionAttributeNames": {"#mark": "mark"},
+                "ExpressionAttributeValues": {
+                    ":mark": {"S": _mark_doc(mark)},
+                    ":lead": {"S": mark.lead_id},
+                    ":now": {"N": str(timestamp(now))},
+                },
+            }
+        }
+
+    def traits_from_image(self, image: dict[str, Any]) -> tuple[str, dict[str, str], int, datetime]:
+        """(domain, traits, version, when) of an account PROFILE's stream NewImage: what ingest wrote on a
+        join (the name) or a group call (name, industry, employees, website). The version is the write's
+        time in milliseconds, so an older or repeated image changes nothing."""
+        item = self.profiles_of_accounts.from_raw_data(image)
+        stamp = float(item.updated_at or item.created_at or 0)
+        traits = {"name": item.name, "industry": item.industry, "employees": item.employees}
+        at = moment(stamp)
+        assert at is not None
+        return item.domain, {k: v for k, v in traits.items() if v}, round(stamp * 1000), at
+
+    def events_from_image(self, image: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+        """(domain, detail type, detail) of an ATRANS# item's stream NewImage."""
+        item = self.outbox.from_raw_data(image)
+        return item.pk.removeprefix("ACCOUNT#"), item.detail_type, json.loads(item.detail)
+
+    def mark_published(self, domain: str, event_id: str) -> None:
+        """The event went out: it loses `unpublished` (a MODIFY, which wakes nobody)."""
+        model = self.outbox
+        item = model(account_pk(domain), OUTBOX_PREFIX + event_id)
+        actions = [model.unpublished.remove(), model.published_at.set(round(time.time(), 3))]
+        update_unless(item, actions, model.pk.exists(), "marking an account event published")

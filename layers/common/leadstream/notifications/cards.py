@@ -8,14 +8,18 @@ neither: there is nothing to send.
 """
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from leadstream.contracts.events import LeadStageChanged
+from leadstream.accounts.model import AccountModel
+from leadstream.accounts.repository import AccountLedger
+from leadstream.contracts.events import AccountCard, LeadStageChanged
 from leadstream.identity.repository import PROFILE_SK, ProfileRepository, lead_pk
 from leadstream.platform import aws
 from leadstream.platform.errors import StoreUnavailable
+from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.outbox import stage_changes
 from leadstream.scoring.repository import ScoreRepository, transition_sk
 
@@ -58,3 +62,17 @@ class Cards:
         profile = items.get(PROFILE_SK)
         [change] = stage_changes(state, self.profiles.from_image(profile) if profile else None)
         return change
+
+
+class AccountCards:
+    """The account of a lead as sales sees it now (one GetItem of its STATE): score, stage, its people."""
+
+    def __init__(self, accounts: AccountLedger, model: AccountModel, leads: ScoringModel) -> None:
+        self.accounts, self.model, self.leads = accounts, model, leads
+
+    def card(self, domain: str | None) -> AccountCard | None:
+        state = self.accounts.state(domain) if domain else None
+        if state is None:  # no account, or no lead change reached it yet
+            return None
+        now = max(datetime.now(UTC), state.as_of) if state.as_of else datetime.now(UTC)
+        return state.card(self.model, self.leads, now)

@@ -9,7 +9,7 @@ syntax: `for_mrkdwn` for Slack's markup, `for_terminal` for a terminal (local ru
 import unicodedata
 from typing import Any, Protocol
 
-from leadstream.contracts.events import CardTouch, LeadStageChanged
+from leadstream.contracts.events import AccountCard, CardTouch, LeadStageChanged
 
 # SNS rejects an e-mail Subject with a line break or control character, or of 100 characters or more.
 SUBJECT_LIMIT = 99
@@ -88,8 +88,9 @@ def for_terminal(text: str) -> str:
     return "".join(_visible(char) if _unsafe(char) or char in "\u2028\u2029" else char for char in text)
 
 
-def message(change: LeadStageChanged) -> tuple[str, str]:
-    """The subject (one line, under SNS's 100 characters) and the text (plain lines) of a notification."""
+def message(change: LeadStageChanged, account: AccountCard | None = None) -> tuple[str, str]:
+    """The subject (one line, under SNS's 100 characters) and the text (plain lines) of a notification;
+    with the lead's account, a line on it and one on the account's other most engaged people."""
     card = change.card
     name, email, company = (one_line(v) if v else "" for v in (card.name, card.email, card.company))
     who = shortened(name, NAME_LIMIT) if name else shortened(email, NAME_LIMIT) if email else ""
@@ -113,7 +114,27 @@ def message(change: LeadStageChanged) -> tuple[str, str]:
         latest = card.last_touch
         changed = latest and card.first_touch and latest != card.first_touch
         lines.append(f"{visits}; latest from {_touch(latest)}" if changed and latest else visits)
+    if account is not None:
+        lines += _account_lines(account, card.lead_id)
     return one_line(subject, SUBJECT_LIMIT), "\n".join(line for line in lines if line)
+
+
+def _account_lines(account: AccountCard, lead_id: str) -> list[str]:
+    """The account's score and stage, and its other most engaged people (by title: no one else's name or
+    e-mail goes out with this lead's notification)."""
+    name = one_line(account.name or account.domain, COMPANY_LIMIT)
+    people = f"{account.engaged_people} engaged of {account.people} people"
+    lines = [
+        f"Account {name}: score {account.score:g}, stage {one_line(account.stage, 20)}, {people}, "
+        f"buying committee {account.coverage:.0%} covered"
+    ]
+    others = [p for p in account.top_people if p.lead_id != lead_id]
+    if others:
+        titles = ", ".join(
+            f"{one_line(p.title, 60) if p.title else 'someone'} ({p.points:g})" for p in others
+        )
+        lines.append(f"Also engaged there: {titles}")
+    return lines
 
 
 def _touch(touch: CardTouch) -> str:
@@ -123,6 +144,6 @@ def _touch(touch: CardTouch) -> str:
     return f"{one_line(touch.channel, TOUCH_LIMIT)}{source}{campaign}"
 
 
-def deliver(change: LeadStageChanged, notifier: Notifier) -> None:
-    subject, text = message(change)
+def deliver(change: LeadStageChanged, notifier: Notifier, account: AccountCard | None = None) -> None:
+    subject, text = message(change, account)
     notifier.send(subject, text, change.model_dump(mode="json"))

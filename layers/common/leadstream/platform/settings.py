@@ -61,17 +61,27 @@ class ScoringSettings(LeadsSettings):
     scoring_model: Path | None = Field(default=None, alias="SCORING_MODEL_PATH")
 
 
+class AccountSettings(ScoringSettings):
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    account_model: Path | None = Field(default=None, alias="ACCOUNT_MODEL_PATH")
+
+
 class ExpireSettings(LeadsSettings):
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
 
 
 class PublishSettings(LeadsSettings):
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
 
 
 class NotifySettings(LeadsSettings):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+    # the lead's account, named in the notification (its score needs both models: it decays as leads do)
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    account_model: Path | None = Field(default=None, alias="ACCOUNT_MODEL_PATH")
+    scoring_model: Path | None = Field(default=None, alias="SCORING_MODEL_PATH")
     slack_webhook_secret: str | None = Field(default=None, alias="SLACK_WEBHOOK_SECRET")  # name or ARN
     notify_topic_arn: str | None = Field(default=None, alias="NOTIFY_TOPIC_ARN")
     notifications_file: Path | None = Field(default=None, alias="NOTIFICATIONS_FILE")

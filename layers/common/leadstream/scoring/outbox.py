@@ -3,12 +3,17 @@
 Everything the event says comes from the TRANS item (score, reasons, touches as of the change) and the lead's
 profile: publishing needs no scoring model. The item stays `unpublished` until the event went out, so a
 change whose publish was parked is found again (`ScoreRepository.unpublished`) and published once.
+
+Every outbox (this one, and accounts' ATRANS# items: `accounts.outbox`) hands PublishFunction the same
+thing, an `Outgoing` event: what to put on the bus, its unique id, and how to mark its item published.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, Protocol
 
-from leadstream.contracts.events import CardReason, CardTouch, LeadCard, LeadStageChanged
+from leadstream.contracts.events import STAGE_CHANGED, CardReason, CardTouch, LeadCard, LeadStageChanged
 from leadstream.identity.profile import Profile
 from leadstream.identity.repository import ProfileRepository
 from leadstream.scoring.repository import ScoreRepository
@@ -50,6 +55,21 @@ def stage_changes(state: LeadScore, profile: Profile | None) -> list[LeadStageCh
     ]
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One event of an outbox item: its bus detail-type and detail (JSON-ready, carrying its unique id), the
+    resources it names, and what marks the item published once the event went out."""
+
+    detail_type: str
+    detail: dict[str, Any]
+    resources: tuple[str, ...]
+    published: Callable[[], None]
+
+
+class Outboxes(Protocol):
+    def outgoing(self, image: dict[str, Any]) -> list[Outgoing]: ...
+
+
 class Outbox:
     """From a TRANS item's image to the event it makes (the profile is read only then)."""
 
@@ -64,3 +84,14 @@ class Outbox:
     def published(self, change: LeadStageChanged) -> None:
         """The change is on the bus: its TRANS item leaves the unpublished index."""
         self.scores.mark_published(change.lead_id, change.transition_id)
+
+    def outgoing(self, image: dict[str, Any]) -> list[Outgoing]:
+        return [
+            Outgoing(
+                STAGE_CHANGED,
+                change.model_dump(mode="json"),
+                (change.lead_id,),
+                lambda change=change: self.published(change),  # type: ignore[misc]
+            )
+            for change in self.changes(image)
+        ]

@@ -1,0 +1,235 @@
+"""Rolling a LeadsTable stream batch of lead changes up into their accounts, O(1) per lead change.
+
+Per batch: the STATE images are read from the records (no I/O), and only the leads whose score, fit, stage,
+known-ness or merge changed go on; one BatchGetItem of their PROFILEs says which accounts each joined (a
+lead with none costs nothing more); one BatchGetItem reads those accounts' STATE and the changed members'
+marks; then one TransactWriteItems per account (in parallel) saves its STATE (conditional on its version),
+the members' new marks and an ATRANS# outbox item per account event. An account is never read member by
+member: `apply_change` takes the member's mark out and its new version in.
+
+The AccountsTable stream brings an account's PROFILE (a join names it, a group call sets its traits):
+`describe` applies its traits first, in the same transaction as the account's lead changes.
+
+A lead's change is its STATE's `version` (monotonic), so a replayed or out-of-order record is a no-op
+(`apply_change` ignores a version not newer than the mark); a PROFILE's version is its write time. A
+write that loses to another writer fails that account's records, which the stream redelivers.
+"""
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from leadstream.accounts.model import AccountModel
+from leadstream.accounts.repository import AccountLedger
+from leadstream.accounts.score import AccountEvent, LeadChange, MemberMark, apply_change, describe
+from leadstream.platform.observability import logger
+from leadstream.scoring.model import ScoringModel
+from leadstream.scoring.repository import ScoreRepository
+
+PARALLEL_WRITES = 16
+MEMBERS_PER_WRITE = 90  # a transaction holds 100 items: STATE, the marks and a few events
+
+# The STATE attributes an account reads: a change to anything else (counters, touches, replay guards)
+# does not reach the account.
+_COUNTED = ("behaviour", "as_of", "fit", "stage", "known")
+
+
+@dataclass(frozen=True)
+class _Traits:
+    """An account's latest traits in the batch (from its PROFILE: a join or a group call)."""
+
+    traits: dict[str, str]
+    version: int
+    at: datetime
+    sequences: list[str]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    lead_changes: int  # leads whose change mattered to an account
+    accounts_updated: int
+    events: int
+    failed_sequence_numbers: list[str]
+
+
+@dataclass
+class _Lead:
+    change: LeadChange
+    sequences: list[str] = field(default_factory=list)
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=PARALLEL_WRITES, thread_name_prefix="account")
+
+
+def _sequence(record: DynamoDBRecord) -> str:
+    seq = record.dynamodb.sequence_number if record.dynamodb else None
+    if seq is None:
+        raise ValueError("a stream record without a sequence number")
+    return seq
+
+
+def _counted(image: dict[str, Any] | None) -> list[Any]:
+    return [None if image is None else image.get(name) for name in _COUNTED]
+
+
+def _change(record: DynamoDBRecord, scores: ScoreRepository) -> LeadChange | None:
+    """The lead change a STATE record carries, or None when nothing an account reads changed."""
+    stream = record.raw_event["dynamodb"]
+    new, old = stream.get("NewImage"), stream.get("OldImage")
+    if not new or "version" not in new or "erased" in new or "merged_into" in new:
+        return None
+    if old is not None and _counted(old) == _counted(new):
+        return None
+    lead = scores.from_image(new)
+    version = int(new["version"]["N"])
+    created = stream.get("ApproximateCreationDateTime")
+    at = (
+        lead.last_seen
+        or lead.as_of
+        or (datetime.fromtimestamp(created, UTC) if created else datetime.now(UTC))
+    )
+    return LeadChange.of(lead, version, at, None)
+
+
+def lead_changes(
+    records: list[DynamoDBRecord], scores: ScoreRepository
+) -> tuple[dict[str, _Lead], list[str]]:
+    """Each lead's latest change in the batch (its records' sequence numbers with it), and the sequence
+    numbers of records that cannot be read."""
+    leads: dict[str, _Lead] = {}
+    unreadable: list[str] = []
+    for record in records:
+        seq = _sequence(record)
+        try:
+            change = _change(record, scores)
+        except Exception as exc:
+            logger.error("unreadable lead state record", sequence_number=seq, error=type(exc).__name__)
+            unreadable.append(seq)
+            continue
+        if change is None:
+            continue
+        known = leads.get(change.lead_id)
+        if known is None:
+            leads[change.lead_id] = _Lead(change, [seq])
+        else:
+            known.sequences.append(seq)
+            if change.version > known.change.version:
+                known.change = change
+    return leads, unreadable
+
+
+def _is_account(record: DynamoDBRecord) -> bool:
+    return str(record.raw_event["dynamodb"]["Keys"]["pk"]["S"]).startswith("ACCOUNT#")
+
+
+def account_traits(
+    records: list[DynamoDBRecord], ledger: AccountLedger
+) -> tuple[dict[str, _Traits], list[str]]:
+    """Each account's latest traits among the batch's account PROFILE records, and the unreadable ones."""
+    found: dict[str, _Traits] = {}
+    unreadable: list[str] = []
+    for record in records:
+        seq = _sequence(record)
+        try:
+            domain, traits, version, at = ledger.traits_from_image(record.raw_event["dynamodb"]["NewImage"])
+        except Exception as exc:
+            logger.error("unreadable account profile record", sequence_number=seq, error=type(exc).__name__)
+            unreadable.append(seq)
+            continue
+        known = found.get(domain)
+        if known is None or version > known.version:
+            found[domain] = _Traits(traits, version, at, [*(known.sequences if known else []), seq])
+        else:
+            known.sequences.append(seq)
+    return found, unreadable
+
+
+def _with_title(change: LeadChange, title: str | None) -> LeadChange:
+    if not change.member:
+        return change
+    return LeadChange(
+        change.lead_id, change.version, change.at, change.behaviour, change.as_of, change.fit, title
+    )
+
+
+def roll_up(
+    records: list[DynamoDBRecord],
+    scores: ScoreRepository,
+    ledger: AccountLedger,
+    model: AccountModel,
+    leads_model: ScoringModel,
+) -> BatchResult:
+    described, failed = account_traits([r for r in records if _is_account(r)], ledger)
+    changed, unreadable = lead_changes([r for r in records if not _is_account(r)], scores)
+    failed += unreadable
+    joined = ledger.lead_accounts(changed) if changed else {}
+    per_account: dict[str, list[LeadChange]] = {domain: [] for domain in described}
+    for lead_id, (domains, title) in joined.items():
+        for domain in sorted(domains):
+            per_account.setdefault(domain, []).append(_with_title(changed[lead_id].change, title))
+    if not per_account:
+        return BatchResult(0, 0, 0, _ordered(records, failed))
+    states, marks = ledger.load({domain: [c.lead_id for c in cs] for domain, cs in per_account.items()})
+
+    def run(domain: str) -> tuple[int, int]:
+        stored, updates, events = states[domain], 0, 0
+        changes = per_account[domain]
+        for start in range(0, max(len(changes), 1), MEMBERS_PER_WRITE):
+            state, new_marks, made = stored.state, list[MemberMark](), list[AccountEvent]()
+            traits = described.get(domain) if start == 0 else None
+            if traits is not None:  # the account's own traits first: its fit counts in what follows
+                applied = describe(model, leads_model, state, traits.traits, traits.version, traits.at)
+                state = applied.state
+                made += applied.events
+            for change in changes[start : start + MEMBERS_PER_WRITE]:
+                applied = apply_change(model, leads_model, state, marks[domain, change.lead_id], change)
+                if applied.mark is not None and applied.mark != marks[domain, change.lead_id]:
+                    new_marks.append(applied.mark)
+                state = applied.state
+                made += applied.events
+            if state == stored.state:
+                continue  # every change was a replay: nothing to write
+            version = ledger.save(stored, state, new_marks, made, datetime.now(UTC))
+            stored = type(stored)(state, version)
+            updates, events = updates + 1, events + len(made)
+            for event in made:
+                logger.info("account event", domain=domain, event=type(event).__name__)
+        return updates, events
+
+    accounts, events = 0, 0
+    for domain, outcome in _each(run, list(per_account)):
+        if outcome is None:
+            failed += [seq for change in per_account[domain] for seq in changed[change.lead_id].sequences[:1]]
+            failed += described[domain].sequences[:1] if domain in described else []
+            continue
+        accounts += outcome[0] > 0
+        events += outcome[1]
+    lead_count = sum(1 for lead in changed if lead in joined)
+    return BatchResult(lead_count, accounts, events, _ordered(records, failed))
+
+
+def _ordered(records: list[DynamoDBRecord], failed: list[str]) -> list[str]:
+    order = {_sequence(r): i for i, r in enumerate(records)}
+    return sorted(set(failed), key=order.__getitem__)
+
+
+def _each(
+    run: Callable[[str], tuple[int, int]], domains: list[str]
+) -> list[tuple[str, tuple[int, int] | None]]:
+    """Every account's write in parallel; a failed one is None (its leads' records will be retried)."""
+    done: list[tuple[str, tuple[int, int] | None]] = []
+    futures = [(domain, _pool().submit(run, domain)) for domain in domains]
+    for domain, future in futures:
+        try:
+            done.append((domain, future.result()))
+        except Exception:
+            logger.exception("account update failed; the records will be retried", domain=domain)
+            done.append((domain, None))
+    return done
