@@ -28,6 +28,9 @@ CTX = LambdaContext()
 
 
 def run(capsys: Any, moto_endpoint: str, *args: str) -> tuple[int, str]:
+    """The command's exit status and what it printed. What the handlers invoked in this process printed
+    before (Powertools' metrics, one singleton for every handler here, flush to stdout) is not its."""
+    capsys.readouterr()
     code = main(["--endpoint", moto_endpoint, *args])
     out, err = capsys.readouterr()
     return code, out + err
