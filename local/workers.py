@@ -82,6 +82,8 @@ def _serve(function: Function, conn: Connection, log_path: str | None) -> None:
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(log, 1)
         os.dup2(log, 2)
+    else:  # to stderr, as `sam local invoke` shows it: stdout is for what the runner or invoke prints
+        os.dup2(2, 1)
     os.environ.update(function.environment)
     sys.path[:0] = [str(function.code_uri), *(str(layer) for layer in function.layers)]
     module_name, handler_name = function.handler.rsplit(".", 1)
