@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 
 from leadstream.accounts.model import AccountStage
@@ -30,7 +29,6 @@ from leadstream.contracts.events import (
     ACCOUNT_SURGED,
     AccountStageChanged,
 )
-from leadstream.platform import aws
 from leadstream.platform.dynamo import (
     Item,
     bind,
@@ -38,9 +36,10 @@ from leadstream.platform.dynamo import (
     moment,
     save_unless,
     timestamp,
+    transact,
     update_unless,
 )
-from leadstream.platform.errors import ConcurrentUpdate, StoreUnavailable
+from leadstream.platform.errors import ConcurrentUpdate
 
 PROFILE_SK = "PROFILE"
 STATE_SK = "STATE"
@@ -333,16 +332,8 @@ class AccountLedger:
             }
             for event in events
         ]
-        try:
-            aws.client("dynamodb").transact_write_items(TransactItems=actions)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if code == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
-                raise ConcurrentUpdate(f"account {state.domain} changed while it was being updated") from exc
-            raise StoreUnavailable(f"writing an account state failed ({code})") from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailable(f"writing an account state failed ({exc})") from exc
+        if not transact(actions, "writing an account state"):
+            raise ConcurrentUpdate(f"account {state.domain} changed while it was being updated")
         return version
 
     def _mark_update(self, domain: str, mark: MemberMark, now: datetime) -> dict[str, Any]:

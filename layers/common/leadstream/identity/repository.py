@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
@@ -29,7 +28,6 @@ from pynamodb.attributes import (
 from leadstream.identity.identifiers import Identifier
 from leadstream.identity.merges import Merge
 from leadstream.identity.profile import Profile
-from leadstream.platform import aws
 from leadstream.platform.dynamo import (
     Item,
     bind,
@@ -37,9 +35,9 @@ from leadstream.platform.dynamo import (
     moment,
     save_unless,
     timestamp,
+    transact,
     update_unless,
 )
-from leadstream.platform.errors import StoreUnavailable
 
 LINK_SK = "LINK"
 LINKED_PREFIX = "LINKED#"
@@ -54,7 +52,7 @@ MERGE_UPDATE = (
     "REMOVE transition_to, transitions, expires_at"  # a merged lead neither changes stage nor expires
 )
 # a transaction that lost to another writer: nothing was written, re-read and decide again
-LOST_RACE = {"ConditionalCheckFailed", "TransactionConflict"}
+LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 
 def lead_pk(lead_id: str) -> str:
@@ -268,17 +266,7 @@ class IdentityRepository:
                 merged_at=timestamp(why.at),
             )
             actions.append({"Put": {"TableName": table, "Item": record.serialize()}})
-        try:
-            aws.client("dynamodb").transact_write_items(TransactItems=actions)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
-            if code == "TransactionCanceledException" and reasons & LOST_RACE:
-                return False
-            raise StoreUnavailable(f"merging leads failed ({code})") from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailable(f"merging leads failed ({type(exc).__name__})") from exc
-        return True
+        return transact(actions, "merging leads", LOST_RACE)
 
     def move(self, member: str, parent: str, root: str) -> None:
         """Point a merged lead at the root above its parent (path compression), recorded on the root first

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection import TableConnection
 from pynamodb.exceptions import PynamoDBException
@@ -78,6 +79,24 @@ def update_unless(item: Item, actions: list[Any], condition: Any, action: str) -
         if is_condition_failure(exc):
             return False
         raise StoreUnavailable(f"{action} failed ({exc.cause_response_code})") from exc
+    return True
+
+
+def transact(
+    actions: list[dict[str, Any]], action: str, lost: frozenset[str] = frozenset({"ConditionalCheckFailed"})
+) -> bool:
+    """One TransactWriteItems. False when DynamoDB cancelled it for one of the `lost` reasons (a condition
+    another writer made false: the caller re-reads); StoreUnavailable for anything else."""
+    try:
+        aws.client("dynamodb").transact_write_items(TransactItems=actions)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
+        if code == "TransactionCanceledException" and reasons & lost:
+            return False
+        raise StoreUnavailable(f"{action} failed ({code})") from exc
+    except BotoCoreError as exc:
+        raise StoreUnavailable(f"{action} failed ({type(exc).__name__})") from exc
     return True
 
 

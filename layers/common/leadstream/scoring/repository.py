@@ -33,6 +33,7 @@ from leadstream.platform.dynamo import (
     moment,
     save_unless,
     timestamp,
+    transact,
     update_unless,
 )
 from leadstream.platform.errors import ConcurrentUpdate, StoreUnavailable
@@ -311,16 +312,8 @@ class ScoreRepository:
             }
             for item in self._transition_items(score)
         ]
-        try:
-            aws.client("dynamodb").transact_write_items(TransactItems=actions)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if code == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
-                raise ConcurrentUpdate(f"lead {score.lead_id} changed while it was being scored") from exc
-            raise StoreUnavailable(f"writing lead state and transitions failed ({code})") from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailable(f"writing lead state and transitions failed ({exc})") from exc
+        if not transact(actions, "writing lead state and transitions"):
+            raise ConcurrentUpdate(f"lead {score.lead_id} changed while it was being scored")
 
     def transition_from_image(self, image: dict[str, Any]) -> tuple[LeadScore, Transition]:
         """The transition in a TRANS item's stream NewImage, and the lead as of it."""
