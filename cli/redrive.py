@@ -49,7 +49,9 @@ QUEUES = {
     "ScoreFailuresQueue": "ScoreFunction",
     "PublishFailuresQueue": "PublishFunction",
     "NotifyFailuresQueue": "NotifySalesFunction",
+    "AccountFailuresQueue": "AccountFunction",
 }
+ROLL_UP_BATCH = 100  # stream records per AccountFunction invocation (its event source's BatchSize)
 HOLD_SECONDS = 300  # a message received for a replay stays invisible this long (then it comes back)
 WINDOW_MARGIN = timedelta(minutes=1)  # around a parked range's arrival times: an event is stored just before
 # What NotifySalesFunction is handed (the rule's InputTransformer): a stage change's ids, nothing personal.
@@ -169,8 +171,9 @@ def notify_reference(body: dict[str, Any]) -> dict[str, Any]:
     return event if isinstance(event, dict) else {}
 
 
-def _transition_record(raw: dict[str, Any], n: int) -> dict[str, Any]:
-    """A TRANS item as the INSERT stream record PublishFunction receives for it."""
+def _stream_record(raw: dict[str, Any], n: int) -> dict[str, Any]:
+    """An item as the INSERT stream record a function receives for it (a TRANS# or ATRANS# item for
+    PublishFunction, a lead's STATE or an account's PROFILE for AccountFunction)."""
     return {
         "eventID": f"redrive-{n}",
         "eventName": "INSERT",
@@ -203,6 +206,8 @@ class Redrive:
     invoke: Invoke
     rebuild: Rebuild | None = None  # for ScoreFailuresQueue
     err: TextIO = field(default_factory=lambda: sys.stderr)  # the one of the moment (tests capture it)
+    dynamodb: Any = None  # a DynamoDB client, for AccountFailuresQueue (scans the leads and accounts tables)
+    accounts_table: str = ""
 
     def _progress(self, done: int, total: int, what: str) -> None:
         print(f"\r{self.queue}: {done}/{total} {what}", end="\n" if done == total else "", file=self.err)
@@ -224,6 +229,8 @@ class Redrive:
             left = self._publish(parked, out)
         elif self.queue == "ScoreFailuresQueue":
             left = self._rescore(parked, plan, out)
+        elif self.queue == "AccountFailuresQueue":
+            left = self._reroll(parked, out) if parked else []
         else:
             left = self._notify(parked, out)
         release(self.sqs, self.url, left)
@@ -322,6 +329,78 @@ class Redrive:
                 self._delete(p)
         return left
 
+    def _scan(self, table: str, what: str, condition: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every item of `table` the filter lets through (a full Scan, progress on stderr)."""
+        if self.dynamodb is None:
+            raise ReplayFailed(f"no DynamoDB client to scan {table}")
+        found: list[dict[str, Any]] = []
+        scanned = 0
+        request: dict[str, Any] = {
+            "TableName": table,
+            "FilterExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self.dynamodb.scan(**request)
+            scanned += page.get("ScannedCount", 0)
+            found += page.get("Items", [])
+            print(f"\r{self.queue}: scanned {scanned} items, {len(found)} {what}", end="", file=self.err)
+            if "LastEvaluatedKey" not in page:
+                print(file=self.err)
+                return found
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _reroll(self, parked: list[Parked], out: TextIO) -> list[Parked]:
+        """The parked ranges name stream records of either table, not their content: every lead's current
+        STATE and every account's PROFILE go through AccountFunction again (a lead's change counts once
+        per version, so what was rolled up already is a no-op), then every account event not yet on the bus
+        through PublishFunction (idempotent on the event id). The messages go once all of it succeeded."""
+        profiles = self._scan(
+            self.accounts_table,
+            "account profiles",
+            "begins_with(pk, :account) AND sk = :profile",
+            {":account": {"S": "ACCOUNT#"}, ":profile": {"S": "PROFILE"}},
+        )
+        states = self._scan(
+            self.scores.table,
+            "lead states",
+            "sk = :state AND attribute_exists(stage) AND attribute_not_exists(merged_into) "
+            "AND attribute_not_exists(erased)",
+            {":state": {"S": "STATE"}},
+        )
+        records = [_stream_record(raw, n) for n, raw in enumerate([*profiles, *states], 1)]
+        print(f"  {len(profiles)} account(s) and {len(states)} lead(s) to roll up again", file=out)
+        failed = 0
+        batches = range(0, len(records), ROLL_UP_BATCH)
+        for n, start in enumerate(batches, 1):
+            try:
+                _succeeded(
+                    self.invoke("AccountFunction", {"Records": records[start : start + ROLL_UP_BATCH]})
+                )
+            except Exception as exc:
+                failed += 1
+                print(f"  still failing: records {start + 1}..{start + ROLL_UP_BATCH}: {exc}", file=out)
+            self._progress(n, len(batches), "roll-up batches")
+        waiting = self._scan(  # after the roll-up: the events it recorded are among them
+            self.accounts_table,
+            "account events not yet published",
+            "begins_with(pk, :account) AND unpublished = :one",
+            {":account": {"S": "ACCOUNT#"}, ":one": {"S": "1"}},
+        )
+        for n, raw in enumerate(waiting, 1):
+            try:
+                _succeeded(self.invoke("PublishFunction", {"Records": [_stream_record(raw, n)]}))
+            except Exception as exc:
+                failed += 1
+                print(f"  still failing: account event {raw['sk']['S']}: {exc}", file=out)
+            self._progress(n, len(waiting), "account events published")
+        if failed:
+            return parked
+        for p in parked:
+            self._delete(p)
+        return []
+
     def _publish(self, parked: list[Parked], out: TextIO) -> list[Parked]:
         """Every unpublished stage change through PublishFunction; the parked messages go once none is
         left (they name stream ranges, not changes, so they are resolved only all together)."""
@@ -329,7 +408,7 @@ class Redrive:
         failed = 0
         for n, (raw, _, transition) in enumerate(waiting, 1):
             try:
-                _succeeded(self.invoke("PublishFunction", {"Records": [_transition_record(raw, n)]}))
+                _succeeded(self.invoke("PublishFunction", {"Records": [_stream_record(raw, n)]}))
             except Exception as exc:
                 failed += 1
                 print(f"  still failing: {transition.id}: {exc}", file=out)
@@ -419,7 +498,17 @@ def run(args: argparse.Namespace, target: targets.Target) -> int:
         rebuild = None
         if args.queue == "ScoreFailuresQueue":  # in this process, against the target's leads table
             rebuild = Rebuild(EventRepository(target.leads_table), scores, load_model())
-        redrive = Redrive(args.queue, sqs, url, scores, invoke, rebuild)
+        dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=endpoint)
+        redrive = Redrive(
+            args.queue,
+            sqs,
+            url,
+            scores,
+            invoke,
+            rebuild,
+            dynamodb=dynamodb,
+            accounts_table=target.accounts_table,
+        )
         left = redrive.run(sys.stdout, dry_run=args.dry_run)
     finally:
         stop()

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from leadstream.accounts.repository import AccountLedger
 from leadstream.privacy.repository import PrivacyRepository
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.model_file import load_model
@@ -19,8 +21,8 @@ from leadstream.tracking.repository import EventRepository
 from cli import redrive as redrive_cli
 from cli import target as targets
 from local.environment import REGION
-from tests.builders import LambdaContext, http_request, page_view
-from tests.integration.conftest import eventbridge_rejects, lead_of, notifications
+from tests.builders import LambdaContext, http_request, page_view, stream_records
+from tests.integration.conftest import bus_entries, eventbridge_rejects, lead_of, notifications
 from tests.integration.test_publish import sql_leads
 from tests.integration.test_sample_events import sample, the_samples_story
 from tests.integration.test_scoring_flow import visit_and_request_demo
@@ -472,3 +474,96 @@ def test_a_whole_bus_event_parked_by_eventbridge_itself_is_redriven_by_reference
     assert [n["transition_id"] for n in notifications(notifications_file)] == [
         bus_event["detail"]["transition_id"]
     ]
+
+
+# --- AccountFailuresQueue: every lead's state and account profile rolled up again, then the outbox -------
+
+
+def account_redrive(aws: dict[str, Any], stack: Any, scores: Any, **handlers: Any) -> redrive_cli.Redrive:
+    def invoke(function: str, event: dict[str, Any]) -> Any:
+        return handlers[function].lambda_handler(event, CTX)
+
+    return redrive_cli.Redrive(
+        "AccountFailuresQueue",
+        aws["sqs"],
+        aws["queues"]["AccountFailuresQueue"],
+        scores,
+        invoke,
+        err=io.StringIO(),
+        dynamodb=aws["dynamodb"],
+        accounts_table=stack.physical_name("AccountsTable"),
+    )
+
+
+def parked_account_range(aws: dict[str, Any], records: list[dict[str, Any]]) -> None:
+    parked_stream_batch(aws, "AccountFailuresQueue", records)
+
+
+def test_lead_changes_the_account_function_gave_up_on_are_rolled_up_by_a_redrive_and_published_once(
+    track, form, score, account, publish, new_records, filters, scores, aws, stack
+):
+    for person, title in {"ann": "CFO", "bob": "CTO"}.items():
+        visit_and_request_demo(track, form, anonymous_id=person, email=f"{person}@initech.com", title=title)
+    assert score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX) == {
+        "batchItemFailures": []
+    }
+    lost = new_records(filters["AccountFunction"])  # AccountFunction never saw these: parked
+    parked_account_range(aws, lost)
+    ledger = AccountLedger(stack.physical_name("AccountsTable"), stack.physical_name("LeadsTable"))
+    assert ledger.state("initech.com") is None
+
+    out = io.StringIO()
+    with bus_entries() as entries:
+        assert (
+            account_redrive(aws, stack, scores, AccountFunction=account, PublishFunction=publish).run(out)
+            == 0
+        )
+
+    state = ledger.state("initech.com")
+    assert state is not None
+    assert state.people == 2  # both count in the account
+    assert "2 lead(s) to roll up again" in out.getvalue()
+    account_events = [e for e in entries if e["Resources"] == ["initech.com"]]
+    assert account_events != []
+    assert queued(aws, "AccountFailuresQueue") == 0
+
+    parked_account_range(aws, lost)  # the same range parked again (a second failure of the same records)
+    with bus_entries() as again:
+        assert (
+            account_redrive(aws, stack, scores, AccountFunction=account, PublishFunction=publish).run(out)
+            == 0
+        )
+    assert ledger.state("initech.com") == state
+    assert again == []  # nothing published twice
+
+
+def test_account_events_the_bus_refused_are_published_by_an_account_redrive(
+    track, form, score, account, publish, new_records, filters, scores, aws, stack
+):
+    visit_and_request_demo(track, form, anonymous_id="ann", email="ann@initech.com", title="CFO")
+    score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+    assert account.lambda_handler({"Records": new_records(filters["AccountFunction"])}, CTX) == {
+        "batchItemFailures": []
+    }
+    outbox = [
+        r
+        for r in stream_records(aws, stack.physical_name("AccountsTable"))
+        if r["dynamodb"]["Keys"]["sk"]["S"].startswith("ATRANS#")
+    ]
+    with eventbridge_rejects(), pytest.raises(BatchProcessingError):  # the whole batch failed: retried
+        publish.lambda_handler({"Records": outbox}, CTX)
+    parked_account_range(aws, outbox)
+
+    with bus_entries() as entries:
+        assert (
+            account_redrive(aws, stack, scores, AccountFunction=account, PublishFunction=publish).run(
+                io.StringIO()
+            )
+            == 0
+        )
+
+    assert sorted(e["DetailType"] for e in entries) == sorted(ledger_event_types(outbox))
+
+
+def ledger_event_types(records: list[dict[str, Any]]) -> list[str]:
+    return [r["dynamodb"]["NewImage"]["detail_type"]["S"] for r in records]
