@@ -50,7 +50,14 @@ QUEUES = {
     "PublishFailuresQueue": "PublishFunction",
     "NotifyFailuresQueue": "NotifySalesFunction",
     "AccountFailuresQueue": "AccountFunction",
+    "ExpireFailuresQueue": "ExpireFunction",
 }
+# A lead with no STATE whose newest item is older than this is one whose STATE the TTL deleted (a new lead
+# has its STATE within seconds; a lead whose scoring is parked has events that keep it for months).
+SETTLED = timedelta(days=1)
+TTL_SERVICE = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+# When a lead's item was written, or until when an event keeps its lead (privacy.expiry's WRITTEN_AT too)
+TIMES = ("lead_expires", "updated_at", "linked_at", "joined_at", "at", "merged_at")
 ROLL_UP_BATCH = 100  # stream records per AccountFunction invocation (its event source's BatchSize)
 HOLD_SECONDS = 300  # a message received for a replay stays invisible this long (then it comes back)
 WINDOW_MARGIN = timedelta(minutes=1)  # around a parked range's arrival times: an event is stored just before
@@ -189,6 +196,26 @@ def _stream_record(raw: dict[str, Any], n: int) -> dict[str, Any]:
     }
 
 
+def _ttl_removal(pk: str, expired_at: float, n: int) -> dict[str, Any]:
+    """The REMOVE record DynamoDB's TTL sends when it deletes a lead's STATE, for a STATE that expired at
+    `expired_at` (epoch seconds)."""
+    old = {"pk": {"S": pk}, "sk": {"S": "STATE"}, "expires_at": {"N": str(int(expired_at) + 1)}}
+    return {
+        "eventID": f"redrive-{n}",
+        "eventName": "REMOVE",
+        "eventSource": "aws:dynamodb",
+        "eventVersion": "1.1",
+        "userIdentity": dict(TTL_SERVICE),
+        "dynamodb": {
+            "Keys": {"pk": old["pk"], "sk": old["sk"]},
+            "OldImage": old,
+            "SequenceNumber": str(n).zfill(21),
+            "SizeBytes": len(json.dumps(old)),
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    }
+
+
 @dataclass
 class _ScorePlan:
     """Per parked message, the leads to rebuild (target -> the leads found that score on it), or why not."""
@@ -231,6 +258,8 @@ class Redrive:
             left = self._rescore(parked, plan, out)
         elif self.queue == "AccountFailuresQueue":
             left = self._reroll(parked, out) if parked else []
+        elif self.queue == "ExpireFailuresQueue":
+            left = self._sweep(parked, out) if parked else []
         else:
             left = self._notify(parked, out)
         release(self.sqs, self.url, left)
@@ -329,8 +358,11 @@ class Redrive:
                 self._delete(p)
         return left
 
-    def _scan(self, table: str, what: str, condition: str, values: dict[str, Any]) -> list[dict[str, Any]]:
-        """Every item of `table` the filter lets through (a full Scan, progress on stderr)."""
+    def _scan(
+        self, table: str, what: str, condition: str, values: dict[str, Any], **more: Any
+    ) -> list[dict[str, Any]]:
+        """Every item of `table` the filter lets through (a full Scan, progress on stderr); `more`: further
+        Scan parameters (a projection)."""
         if self.dynamodb is None:
             raise ReplayFailed(f"no DynamoDB client to scan {table}")
         found: list[dict[str, Any]] = []
@@ -340,6 +372,7 @@ class Redrive:
             "FilterExpression": condition,
             "ExpressionAttributeValues": values,
             "ConsistentRead": True,
+            **more,
         }
         while True:
             page = self.dynamodb.scan(**request)
@@ -395,6 +428,47 @@ class Redrive:
                 failed += 1
                 print(f"  still failing: account event {raw['sk']['S']}: {exc}", file=out)
             self._progress(n, len(waiting), "account events published")
+        if failed:
+            return parked
+        for p in parked:
+            self._delete(p)
+        return []
+
+    def _sweep(self, parked: list[Parked], out: TextIO) -> list[Parked]:
+        """The parked ranges name TTL deletions of STATE items, which are gone: the leads concerned are found
+        as the leads table holds them, partitions without a STATE whose every item is older than SETTLED
+        (an event: kept until its `lead_expires`, passed; a partition with no dated item at all is left). Each goes through ExpireFunction as the REMOVE
+        record the TTL would have sent, expired as of its newest item (idempotent: what is gone stays gone).
+        This also finishes leads whose expiry never ran at all."""
+        now = time.time()
+        partitions: dict[str, dict[str, Any]] = {}
+        for raw in self._scan(
+            self.scores.table,
+            "items of leads",
+            "begins_with(pk, :lead)",
+            {":lead": {"S": "LEAD#"}},
+            ProjectionExpression="pk, sk, " + ", ".join(f"#{n}" for n in TIMES),
+            ExpressionAttributeNames={f"#{n}": n for n in TIMES},
+        ):
+            seen = partitions.setdefault(raw["pk"]["S"], {"state": False, "newest": 0.0})
+            seen["state"] |= raw["sk"]["S"] == "STATE"
+            times = [float(raw[n]["N"]) for n in TIMES if "N" in raw.get(n, {})]
+            seen["newest"] = max([seen["newest"], *times])
+        expired = sorted(
+            (pk, seen["newest"])
+            for pk, seen in partitions.items()
+            if not seen["state"] and 0 < seen["newest"] < now - SETTLED.total_seconds()
+        )
+        print(f"  {len(expired)} expired lead(s) still holding items", file=out)
+        failed = 0
+        for n, (pk, newest) in enumerate(expired, 1):
+            removal = _ttl_removal(pk, newest, n)
+            try:
+                _succeeded(self.invoke("ExpireFunction", {"Records": [removal]}))
+            except Exception as exc:
+                failed += 1
+                print(f"  still failing: {pk.removeprefix('LEAD#')}: {exc}", file=out)
+            self._progress(n, len(expired), "expired leads swept")
         if failed:
             return parked
         for p in parked:

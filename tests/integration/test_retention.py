@@ -1,6 +1,7 @@
 """Retention: a lead inactive for longer than its retention goes entirely (DynamoDB's TTL deletes its STATE,
 ExpireFunction the rest); activity keeps it; the source's setting, else the stack's default, says how long."""
 
+import io
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -8,10 +9,12 @@ from typing import Any
 
 from leadstream.identity.identifiers import Identifier, IdKind, lead_for_key
 
+from cli import redrive as redrive_cli
 from cli.__main__ import main
 from tests.builders import LambdaContext, http_request, page_view
 from tests.integration.conftest import lead_of
 from tests.integration.test_privacy import EMAIL, about, call, jane
+from tests.integration.test_recovery import parked_stream_batch, queued
 
 CTX = LambdaContext()
 STACK_DEFAULT = timedelta(days=395)  # template.yaml's LeadRetentionDays
@@ -151,3 +154,38 @@ def test_what_arrives_after_a_lead_expired_starts_its_new_life(
     state = scores.load(lead)
     assert state.score.page_views == 1
     assert near(state.expires_at, datetime.now(UTC) + timedelta(days=400) + STACK_DEFAULT)
+
+
+def test_leads_whose_expiry_was_parked_are_swept_by_a_redrive_and_nothing_else_is(
+    aws, track, score, expire, new_records, filters, items, scores, stack, ttl_deletes
+):
+    long_ago = -(STACK_DEFAULT.days + 30)
+    send(track, {**page_view("old-1", "/pricing")}, days=long_ago)
+    send(track, {"anonymousId": "old-1", "traits": {"email": "old@initech.com"}}, days=long_ago)
+    send(track, page_view("fresh", "/pricing"))
+    scored(score, new_records, filters)
+    send(track, page_view("unscored", "/"))  # stored, its scoring not yet run: no STATE yet
+    old = lead_of("old-1")
+    removed = ttl_deletes(old)  # the TTL deleted her STATE, ExpireFunction gave up: the range is parked
+    parked_stream_batch(aws, "ExpireFailuresQueue", removed["Records"])
+    assert any(i["pk"]["S"] == f"LEAD#{old}" for i in items())
+
+    out = io.StringIO()
+    left_parked = redrive_cli.Redrive(
+        "ExpireFailuresQueue",
+        aws["sqs"],
+        aws["queues"]["ExpireFailuresQueue"],
+        scores,
+        lambda function, event: expire.lambda_handler(event, CTX),
+        err=io.StringIO(),
+        dynamodb=aws["dynamodb"],
+    ).run(out)
+
+    assert left_parked == 0
+    assert "1 expired lead(s) still holding items" in out.getvalue()
+    left = items()
+    assert not any("old@initech.com" in json.dumps(i) for i in left)
+    assert not any(i["pk"]["S"] == f"LEAD#{old}" for i in left)
+    assert any(i["pk"]["S"] == f"LEAD#{lead_of('fresh')}" for i in left)
+    assert any(i["pk"]["S"] == f"LEAD#{lead_of('unscored')}" for i in left)
+    assert queued(aws, "ExpireFailuresQueue") == 0
