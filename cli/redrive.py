@@ -21,6 +21,12 @@ A message is deleted only once its work succeeded; the exit status is 1 while an
   GB, a few cents on demand), and reports its progress on stderr. A message is deleted once every lead it
   concerns was rebuilt; a window whose events are all gone (expired, or the person erased) has nothing left
   to rebuild, and is deleted saying so.
+- AccountFailuresQueue: a message names a stream range of either table. Every lead's current STATE and every
+  account's PROFILE go through AccountFunction again (a member mark makes a change already counted a no-op),
+  then every account event (ATRANS#) still `unpublished` through PublishFunction. One Scan of each table.
+- ExpireFailuresQueue: a message names TTL deletions of STATE items, which are gone. The leads concerned are
+  the partitions without a STATE whose newest item is over a day old; each is handed to ExpireFunction as
+  the TTL's REMOVE record. One Scan of the leads table.
 
 Locally the functions run in this process against make run's AWS; with --stack they are invoked in Lambda.
 The score rebuild runs in this process either way, with the scoring model of this checkout.
