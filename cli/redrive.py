@@ -443,9 +443,10 @@ class Redrive:
     def _sweep(self, parked: list[Parked], out: TextIO) -> list[Parked]:
         """The parked ranges name TTL deletions of STATE items, which are gone: the leads concerned are found
         as the leads table holds them, partitions without a STATE whose every item is older than SETTLED
-        (an event: kept until its `lead_expires`, passed; a partition with no dated item at all is left). Each goes through ExpireFunction as the REMOVE
-        record the TTL would have sent, expired as of its newest item (idempotent: what is gone stays gone).
-        This also finishes leads whose expiry never ran at all."""
+        (an event: kept until its `lead_expires`, passed; a partition with no dated item at all is left).
+        Each goes through ExpireFunction as the REMOVE record the TTL would have sent, expired as of its
+        newest item (idempotent: what is gone stays gone). This also finishes leads whose expiry never ran
+        at all."""
         now = time.time()
         partitions: dict[str, dict[str, Any]] = {}
         for raw in self._scan(
