@@ -24,12 +24,12 @@ from leadstream.notifications.message import for_terminal
 from leadstream.sources.directory import SourceAdmin
 from leadstream.sources.model import Privacy
 from leadstream.sources.repository import SourceRepository
-from moto.server import ThreadedMotoServer
 
 from local.aws import clients, delivery_queue_name, provision
 from local.environment import REGION, local_overrides
 from local.events import BusDelivery, StreamPoller
 from local.gateway import BODY_TIMEOUT, make_server
+from local.moto_server import LocalAws
 from local.template import REPO, TEMPLATE, Stack, load_stack
 from local.workers import DEFAULT_CONCURRENCY, FunctionError, Pool
 
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     args.notifications.parent.mkdir(parents=True, exist_ok=True)
     endpoint = f"http://{AWS_HOST}:{args.aws_port}"  # the functions reach it over loopback
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-    moto = ThreadedMotoServer(ip_address=args.aws_host, port=args.aws_port, verbose=False)
+    moto = LocalAws(ip_address=args.aws_host, port=args.aws_port, verbose=False)
     moto.start()
     stop = threading.Event()
     pools: dict[str, Pool] = {}

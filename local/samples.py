@@ -24,11 +24,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from moto.server import ThreadedMotoServer
-
 from local.aws import clients, delivery_queue_name, provision
 from local.environment import REGION, local_overrides
 from local.events import as_delivered, as_ttl_removal, stream_records, target_input
+from local.moto_server import LocalAws
 from local.runner import AWS_HOST, STACK, create_demo_source
 from local.template import ACCOUNT, REPO, Stack, load_stack
 from local.workers import Worker
@@ -100,7 +99,7 @@ def write(name: str, event: dict[str, Any]) -> None:
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as scratch:
-        moto = ThreadedMotoServer(ip_address=AWS_HOST, port=0, verbose=False)
+        moto = LocalAws(ip_address=AWS_HOST, port=0, verbose=False)
         moto.start()
         try:
             host, port = moto.get_host_and_port()

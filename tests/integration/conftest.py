@@ -24,11 +24,11 @@ from leadstream.platform import secrets
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.tracking.events import BehaviourEvent
 from leadstream.tracking.repository import EventRepository
-from moto.server import ThreadedMotoServer
 
 from local.aws import clients, delivery_queue_name, provision
 from local.environment import REGION, local_overrides
 from local.events import as_delivered, as_ttl_removal, target_input
+from local.moto_server import LocalAws
 from local.runner import STACK, create_demo_source
 from local.template import Stack, load_stack
 from tests.builders import stream_records
@@ -52,7 +52,7 @@ def _free_port() -> int:
 def moto_endpoint() -> Iterator[str]:
     """moto in server mode, as `make run` uses it (its in-process mock does not serve DynamoDB Streams)."""
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = LocalAws(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
