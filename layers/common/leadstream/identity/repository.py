@@ -57,6 +57,7 @@ MERGE_UPDATE = (
     "SET merged_into = :into, version = if_not_exists(version, :no) + :one "
     "REMOVE transition_to, transitions, expires_at"  # a merged lead neither changes stage nor expires
 )
+UNMERGE_UPDATE = "REMOVE merged_into SET version = if_not_exists(version, :no) + :one"
 # a transaction that lost to another writer: nothing was written, re-read and decide again
 LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
@@ -334,35 +335,67 @@ class IdentityRepository:
             self.records(lead_pk(lead_id), LINKED_PREFIX + key).delete()
         return True
 
-    def restore(self, lead_id: str, parent: str) -> bool:
-        """Make a merged lead a root again, in one transaction: its STATE loses `merged_into` (only while
-        it names `parent`; its version goes up, so a scoring write read before fails and retries) and
-        `parent`'s MEMBERS lose it. False (nothing written) when it no longer points at `parent`."""
+    def restore(self, lead_id: str, parent: str | None, members: dict[str, str]) -> bool:
+        """Make a merged lead a root again with its members back under it, in one transaction: its STATE
+        loses `merged_into` (only while it names `parent`; its version goes up, so a scoring write read
+        before fails and retries), each member (member -> the lead it points at now) points at it again
+        (only while it points there), and the MEMBERS items follow. `parent` None: the lead is a root
+        already, only the members move. False (nothing written) when any of them moved meanwhile."""
         table = self.table
-        actions: list[dict[str, Any]] = [
+        actions: list[dict[str, Any]] = []
+        if parent is not None:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": _key(lead_id, STATE_SK),
+                        "UpdateExpression": UNMERGE_UPDATE,
+                        "ConditionExpression": "merged_into = :parent",
+                        "ExpressionAttributeValues": {
+                            ":parent": {"S": parent},
+                            ":no": {"N": "0"},
+                            ":one": {"N": "1"},
+                        },
+                    }
+                }
+            )
+        leaving: dict[str, list[str]] = {parent: [lead_id]} if parent is not None else {}
+        for member, at in members.items():
+            leaving.setdefault(at, []).append(member)
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": _key(member, STATE_SK),
+                        "UpdateExpression": "SET merged_into = :lead",
+                        "ConditionExpression": "merged_into = :at",
+                        "ExpressionAttributeValues": {":lead": {"S": lead_id}, ":at": {"S": at}},
+                    }
+                }
+            )
+        if members:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": _key(lead_id, MEMBERS_SK),
+                        "UpdateExpression": "ADD members :members",
+                        "ExpressionAttributeValues": {":members": {"SS": sorted(members)}},
+                    }
+                }
+            )
+        actions += [
             {
                 "Update": {
                     "TableName": table,
-                    "Key": _key(lead_id, STATE_SK),
-                    "UpdateExpression": "REMOVE merged_into SET version = if_not_exists(version, :no) + :one",
-                    "ConditionExpression": "merged_into = :parent",
-                    "ExpressionAttributeValues": {
-                        ":parent": {"S": parent},
-                        ":no": {"N": "0"},
-                        ":one": {"N": "1"},
-                    },
+                    "Key": _key(at, MEMBERS_SK),
+                    "UpdateExpression": "DELETE members :leads",
+                    "ExpressionAttributeValues": {":leads": {"SS": sorted(leads)}},
                 }
-            },
-            {
-                "Update": {
-                    "TableName": table,
-                    "Key": _key(parent, MEMBERS_SK),
-                    "UpdateExpression": "DELETE members :lead",
-                    "ExpressionAttributeValues": {":lead": {"SS": [lead_id]}},
-                }
-            },
+            }
+            for at, leads in leaving.items()
         ]
-        return transact(actions, "restoring a merged lead", LOST_RACE)
+        return transact(actions, "restoring a merged lead", LOST_RACE) if actions else True
 
     def mark_undone(self, into: str, lead_id: str, undone: Undone) -> bool:
         """Record on the merge's record that it was undone. False if there is no such record."""
@@ -370,7 +403,7 @@ class IdentityRepository:
         return update_unless(
             model(lead_pk(into), MERGE_PREFIX + lead_id),
             [
-                model.undone_at.set(timestamp(undone.at)),
+                model.undone_at.set(round(undone.at.timestamp(), 3)),
                 model.undone_by.set(undone.by),
                 model.undo_reason.set(undone.reason),
             ],
