@@ -9,15 +9,20 @@ output (merges, export).
 """
 
 import argparse
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from leadstream.accounts.repository import AccountLedger
-from leadstream.identity.identifiers import identifiers
+from leadstream.identity.identifiers import Identifier, identifiers
+from leadstream.identity.merges import Merge
 from leadstream.identity.repository import IdentityRepository
+from leadstream.platform import aws as aws_clients
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.model_file import load_model
 from leadstream.scoring.repository import ScoreRepository
@@ -26,6 +31,7 @@ from leadstream.tracking.repository import EventRepository
 
 from cli import people
 from cli import target as targets
+from cli.__main__ import main
 from local.template import Stack
 from tests.builders import LambdaContext, http_request, page_view
 from tests.integration.conftest import lead_of, notifications
@@ -122,12 +128,9 @@ def exported_events(moto_endpoint: str, capsys: Any, email: str) -> set[tuple[st
     return {(e["pk"], e["sk"]) for e in json.loads(out)["items"].get("events", [])}
 
 
-def test_a_wrong_merge_is_undone_and_both_leads_are_restored_exactly(
-    aws, track, settle, scores: ScoreRepository, stack, moto_endpoint, capsys, notifications_file: Path
-):
-    identities = IdentityRepository(scores.table)
-    ledger = AccountLedger(stack.physical_name("AccountsTable"), scores.table)
-    alice, bob = lead_of("a"), lead_of("b")
+def two_people(track: Any, settle: Any) -> dict[str, list[Identifier]]:
+    """Alice on her laptop, Bob on his laptop and phone: each browses and identifies; all scored. Their
+    leads (each one's laptop's), with the identifiers that belong to each."""
     for path in ("/", "/pricing", "/blog/one"):
         visit(track, "a", path)
     call(
@@ -141,10 +144,26 @@ def test_a_wrong_merge_is_undone_and_both_leads_are_restored_exactly(
     visit(track, "b-phone", "/pricing")
     call(track, "/v1/identify", {"anonymousId": "b-phone", "traits": {"email": BOB}})  # his phone joins him
     settle()
-    ids = {
-        alice: identifiers("a", "u-alice", ALICE),
-        bob: identifiers("b", None, BOB) + identifiers("b-phone", None, None),
+    return {
+        lead_of("a"): identifiers("a", "u-alice", ALICE),
+        lead_of("b"): identifiers("b", None, BOB) + identifiers("b-phone", None, None),
     }
+
+
+def wrong_alias(track: Any, settle: Any) -> None:
+    """Bob's laptop is given Alice's user id, and Bob reads a page on it: his history becomes hers."""
+    call(track, "/v1/alias", {"previousId": "b", "userId": "u-alice"})
+    visit(track, "b", "/blog/two", message_id="bob-later")
+    settle()
+
+
+def test_a_wrong_merge_is_undone_and_both_leads_are_restored_exactly(
+    aws, track, settle, scores: ScoreRepository, stack, moto_endpoint, capsys, notifications_file: Path
+):
+    identities = IdentityRepository(scores.table)
+    ledger = AccountLedger(stack.physical_name("AccountsTable"), scores.table)
+    alice, bob = lead_of("a"), lead_of("b")
+    ids = two_people(track, settle)
     before = {lead: scores.load(lead).score for lead in (alice, bob)}
     accounts_before = {domain: board(ledger, domain) for domain in ("acme.com", "beta.io")}
     events_before = {email: exported_events(moto_endpoint, capsys, email) for email in (ALICE, BOB)}
@@ -153,9 +172,7 @@ def test_a_wrong_merge_is_undone_and_both_leads_are_restored_exactly(
     told = len(notifications(notifications_file))
 
     # Given a wrong alias (Bob's browser given Alice's user id), and Bob's next page view on it
-    call(track, "/v1/alias", {"previousId": "b", "userId": "u-alice"})
-    visit(track, "b", "/blog/two", message_id="bob-later")
-    settle()
+    wrong_alias(track, settle)
     merged = scores.load(alice).score
     assert merged.events == before[alice].events + before[bob].events + 1  # his history became hers
     assert merged.stage is Stage.SQL
@@ -219,3 +236,118 @@ def test_a_wrong_merge_is_undone_and_both_leads_are_restored_exactly(
     assert scores.load(bob).score.events == expected_bob.events + 2
     for lead, own in ids.items():
         assert {named(identities, scores, i) for i in own} == {lead}
+
+
+def test_an_event_scored_while_the_unmerge_rescores_counts(aws, track, settle, scores, moto_endpoint, capsys):
+    alice = lead_of("a")
+    two_people(track, settle)
+    before = scores.load(alice).score
+    wrong_alias(track, settle)
+    armed = [True]
+
+    def alice_visits_meanwhile(params: dict[str, Any], **kwargs: Any) -> None:
+        item = json.loads(params["body"]).get("Item", {})
+        if armed and item.get("pk") == {"S": f"LEAD#{alice}"} and item.get("sk") == {"S": "STATE"}:
+            armed.clear()  # the unmerge read her STATE and is about to write it: she is scored first
+            visit(track, "a", "/blog/meanwhile", message_id="alice-meanwhile")
+            settle()
+
+    with put_items(alice_visits_meanwhile):
+        code, _, err = people_cli(
+            moto_endpoint, capsys, "unmerge", ALICE, "--lead", lead_of("b"), "--reason", "x"
+        )
+    settle()
+
+    assert code == 0, err
+    assert not armed
+    [meanwhile] = [
+        e for e, _ in EventRepository(scores.table).of_lead(alice) if e.message_id == "alice-meanwhile"
+    ]
+    assert seen(scores.load(alice).score) == seen(apply_events(load_model(), before, [meanwhile]))
+
+
+def test_a_merge_made_while_unmerging_stops_it_with_nothing_lost_and_running_it_again_finishes(
+    aws, track, settle, scores, moto_endpoint, capsys
+):
+    identities = IdentityRepository(scores.table)
+    alice, bob, carol = lead_of("a"), lead_of("b"), lead_of("c")
+    ids = two_people(track, settle)
+    call(track, "/v1/identify", {"anonymousId": "c", "traits": {"email": "carol@gamma.io"}})
+    settle()
+    before, hers = scores.load(bob).score, scores.load(alice).score
+    wrong_alias(track, settle)
+    armed = [True]
+
+    def alice_is_carol_meanwhile(params: dict[str, Any], **kwargs: Any) -> None:
+        if armed:  # Alice's laptop identifies with Carol's e-mail: Alice's lead, with Bob's, joins Carol's
+            armed.clear()
+            call(track, "/v1/identify", {"anonymousId": "a", "traits": {"email": "carol@gamma.io"}})
+
+    unmerge = ["people", "unmerge", ALICE, "--lead", bob, "--reason", "wrong alias"]
+    with transactions(alice_is_carol_meanwhile):
+        assert main(["--endpoint", moto_endpoint, *unmerge]) == 1
+    assert "run the command again" in capsys.readouterr().err
+    assert scores.load(bob).merged_into == carol  # moved up with Alice's lead: nothing half done
+
+    assert main(["--endpoint", moto_endpoint, *unmerge]) == 0
+    settle()
+
+    assert {named(identities, scores, i) for i in ids[bob]} == {bob}
+    assert {named(identities, scores, i) for i in ids[alice]} == {carol}
+    later = next(e for e, _ in EventRepository(scores.table).of_lead(bob) if e.message_id == "bob-later")
+    assert seen(scores.load(bob).score) == seen(apply_events(load_model(), before, [later]))
+    assert scores.load(carol).score.events == 1 + hers.events + 1  # Carol's, Alice's, the call
+
+
+def test_a_merge_recorded_before_merges_kept_their_links_is_not_undone(
+    aws, leads_table, moto_endpoint, capsys
+):
+    identities = IdentityRepository(leads_table)
+    old = Merge("L-b", "L-a", "same e-mail", "identify", None, datetime.now(UTC))  # no links, no members
+    assert identities.merge("L-b", "L-a", old)
+
+    code = main(["--endpoint", moto_endpoint, "people", "unmerge", "L-a", "--lead", "L-b", "--reason", "x"])
+
+    assert code == 1
+    assert "recorded before merges kept what undoing them needs" in capsys.readouterr().err
+    assert identities.marks(["L-b"])["L-b"].merged_into == "L-a"
+    assert (
+        main(["--endpoint", moto_endpoint, "people", "unmerge", "L-a", "--lead", "L-x", "--reason", "x"]) == 1
+    )
+    assert "no merge of lead L-x is recorded for lead L-a" in capsys.readouterr().err
+
+
+def test_a_merge_is_not_written_when_the_merged_roots_members_changed_since_they_were_read(aws, leads_table):
+    identities = IdentityRepository(leads_table)
+    why = Merge("L-r", "L-w", "alias call", "alias", None, datetime.now(UTC), undoable=True)  # read: none
+    assert identities.merge("L-m", "L-r")  # meanwhile another call merged a lead into it
+
+    assert not identities.merge("L-r", "L-w", why)  # the record would miss it: re-read and decide again
+
+    assert identities.marks(["L-r"])["L-r"].merged_into is None
+    assert identities.merge("L-r", "L-w", replace(why, members=("L-m",)))
+    assert identities.merge_record("L-w", "L-r").members == ("L-m",)  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def put_items(hook: Any) -> Iterator[None]:
+    """`hook(params)` before each PutItem the process makes (at its one DynamoDB client)."""
+    with _before("before-call.dynamodb.PutItem", hook):
+        yield
+
+
+@contextlib.contextmanager
+def transactions(hook: Any) -> Iterator[None]:
+    """`hook(params)` before each TransactWriteItems the process makes."""
+    with _before("before-call.dynamodb.TransactWriteItems", hook):
+        yield
+
+
+@contextlib.contextmanager
+def _before(event: str, hook: Any) -> Iterator[None]:
+    client = aws_clients.client("dynamodb")
+    client.meta.events.register(event, hook)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(event, hook)
