@@ -297,6 +297,9 @@ def test_a_merge_made_while_unmerging_stops_it_with_nothing_lost_and_running_it_
     later = next(e for e, _ in EventRepository(scores.table).of_lead(bob) if e.message_id == "bob-later")
     assert seen(scores.load(bob).score) == seen(apply_events(load_model(), before, [later]))
     assert scores.load(carol).score.events == 1 + hers.events + 1  # Carol's, Alice's, the call
+    [*_, joined] = sorted((e for e, _ in EventRepository(scores.table).of_lead(alice)), key=lambda e: e.at)
+    alone = apply_events(load_model(), hers, [joined])  # hers and the identify, should she be split off
+    assert seen(scores.load(alice).score) == seen(alone)
 
 
 def test_a_merge_recorded_before_merges_kept_their_links_is_not_undone(

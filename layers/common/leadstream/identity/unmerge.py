@@ -10,7 +10,9 @@ What a merge recorded (`Merge.links`, `Merge.members`: hashed keys and lead ids)
    operator runs the command again);
 3. both are rescored from their stored events (`scoring.rebuild`): the lead split off from its own STATE,
    frozen when it was merged; the lead that kept the merge from scratch, without the leads that left, so
-   a stage only the merge had given is taken back, unannounced (sales heard of it once);
+   a stage only the merge had given is taken back, unannounced (sales heard of it once); when the lead
+   it joined was merged on since, its own (frozen) score is recomputed without it too, so that undoing
+   that later merge restores it as it was;
 4. the merge's record is marked undone (when, by whom, why), last: a record marked undone is an unmerge
    finished, and the command run again changes nothing.
 
@@ -90,6 +92,8 @@ class Unmerge:
         left = {lead, *merge.members, *own}
         kept = self.rebuild.split_from(root, left, self.identities.marks([root])[root].members - left)
         say(f"lead {root} rescored without it, from {kept.events} event(s)")
+        if merge.into != root:  # the lead it joined was merged on since: its own score held it too
+            self.rebuild.split_from(merge.into, left)
         self.identities.mark_undone(merge.into, lead, Undone(self.clock(), by, reason))
         return Unmerged(merge, root, links, members, restored, kept)
 
