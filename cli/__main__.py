@@ -9,6 +9,8 @@
   python -m cli report [--json] [--by channel|campaign]
   python -m cli people export jane@acme.com           (everything held about a person, as JSON)
   python -m cli people erase jane@acme.com --yes      (deletes it all; a suppression entry stays)
+  python -m cli people merges jane@acme.com          (why her leads became one; how to undo each merge)
+  python -m cli people unmerge jane@acme.com --lead <lead id> --reason "shared laptop"  (splits it off)
   python -m cli redrive PublishFailuresQueue [--dry-run]  (what is parked, why; replays what it can)
 
 Add --stack <name> [--region <region>] to work on a deployed stack (AWS credentials as usual);

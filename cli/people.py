@@ -1,20 +1,28 @@
 """python -m cli people export|erase|merges <email>: what is held about a person, erasing it, and how
-their leads became one.
+their leads became one; python -m cli people unmerge <email or lead id> --lead <lead> --reason <why>:
+undoing a wrong merge.
 
 Personal data goes to stdout only (never to logs); progress and questions go to stderr. The lead wires it
 into cli/__main__.py with `people.add_parser(commands)` and `people.run(args, target)` for "people".
 """
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from leadstream.identity.history import merge_history
+from leadstream.identity.merges import Merge
 from leadstream.identity.repository import IdentityRepository
+from leadstream.identity.unmerge import Unmerge
 from leadstream.privacy.people import People, Person
 from leadstream.privacy.repository import IdempotencyRecords, ParkedMessages, PrivacyRepository, Raw
+from leadstream.scoring.model_file import load_model
+from leadstream.scoring.rebuild import Rebuild
+from leadstream.scoring.repository import ScoreRepository
+from leadstream.tracking.repository import EventRepository
 
 from cli import output
 from cli import target as targets
@@ -40,6 +48,16 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         if name == "erase":
             action.add_argument("--yes", action="store_true", help="erase without asking")
             action.add_argument("--json", action="store_true", help="report as JSON")
+    unmerge = actions.add_parser(
+        "unmerge",
+        help="undo a wrong merge: the lead merged is a lead of its own again, both leads are rescored",
+    )
+    unmerge.add_argument("person", help="the e-mail or a lead id of the person the lead was merged into")
+    unmerge.add_argument("--lead", required=True, help="the lead to split off (`people merges` lists them)")
+    unmerge.add_argument(
+        "--reason", required=True, help="why the merge was wrong (kept with the merge's record)"
+    )
+    unmerge.add_argument("--by", default=None, help="who undoes it (default: the user running the command)")
 
 
 def _people(target: targets.Target) -> People:
@@ -87,12 +105,66 @@ def _merges(args: argparse.Namespace, target: targets.Target) -> int:
         for m in merges
     ]
     output.table(rows, ["at", "lead", "into", "cause", "call", "source"], sys.stdout)
+    if merges:
+        print()
+        print("Undo:")
+        for m in merges:
+            print(f"  {m.lead_id}: {_undo(root, m)}")
     return 0
+
+
+def _undo(root: str, merge: Merge) -> str:
+    """How to undo a merge (a command to copy), or why it cannot be, or when it was."""
+    if merge.undone is not None:
+        at = merge.undone.at.isoformat(timespec="seconds")
+        return f"undone {at} by {cell(merge.undone.by)}: {cell(merge.undone.reason)}"
+    if not merge.undoable:
+        return "recorded before merges kept what undoing them needs: cannot be undone"
+    return f"python -m cli people unmerge {root} --lead {merge.lead_id} --reason '<why it was wrong>'"
+
+
+def _unmerge(args: argparse.Namespace, target: targets.Target) -> int:
+    identities = IdentityRepository(target.leads_table)
+    scores = ScoreRepository(target.leads_table)
+    unmerge = Unmerge(identities, Rebuild(EventRepository(target.leads_table), scores, load_model()))
+    person = args.person
+    if "@" in person:
+        person = merge_history(identities, person)[0]
+    merge = unmerge.find(person, args.lead)
+    by = args.by or _operator()
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    done = unmerge.run(merge, by, args.reason, say)
+    if done.already:
+        assert merge.undone is not None
+        at = merge.undone.at.isoformat(timespec="seconds")
+        print(f"Lead {merge.lead_id} was split off lead {merge.into} before ({at}): nothing to do.")
+        return 0
+    print(f"Lead {merge.lead_id} split off lead {merge.into}: a lead of its own again.")
+    rows = [
+        {"lead": lead, "events": r.events, "new stages": r.transitions}
+        for lead, r in ((merge.lead_id, done.restored), (done.root, done.kept))
+        if r is not None
+    ]
+    output.table(rows, ["lead", "events", "new stages"], sys.stdout)
+    print(f"Links handed back: {done.links}; members moved back: {done.members}.")
+    return 0
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "unknown"
 
 
 def run(args: argparse.Namespace, target: targets.Target) -> int:
     if args.action == "merges":
         return _merges(args, target)
+    if args.action == "unmerge":
+        return _unmerge(args, target)
     people = _people(target)
     person = _find(people, args)
     if args.action == "export":

@@ -239,7 +239,8 @@ def test_an_operator_sees_why_when_and_from_which_source_a_persons_leads_merged(
     assert code == 0
     laptop, phone, tablet = lead_of("laptop"), lead_of("phone"), lead_of("tablet")
     assert out.splitlines()[0] == f"Lead {laptop}: 5 merge(s)."
-    rows = [line.split() for line in out.splitlines()[2:]]
+    table, undo = out.split("\n\n")
+    rows = [line.split() for line in table.splitlines()[2:]]
     assert sorted((r[1], r[2], " ".join(r[3:-2]), r[-2], r[-1]) for r in rows) == sorted(
         [
             (
@@ -256,6 +257,10 @@ def test_an_operator_sees_why_when_and_from_which_source_a_persons_leads_merged(
         ]
     )
     assert "jane" not in "".join(out.splitlines()[1:])  # lead ids and sources, nothing personal
+    assert undo.splitlines()[1:] == [  # each merge, and how to undo it
+        f"  {r[1]}: python -m cli people unmerge {laptop} --lead {r[1]} --reason '<why it was wrong>'"
+        for r in rows
+    ]
 
 
 def merges_cli(moto_endpoint: str, capsys: Any, email: str) -> tuple[int, str]:

@@ -8,7 +8,7 @@ import pytest
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.replay import STREAM_RETENTION, StoredScore, message_key
-from leadstream.scoring.score import rebuild
+from leadstream.scoring.score import rebuild, unmerged
 
 from tests.unit.builders import T0, day, form, identify, new_lead, page, scored
 from tests.unit.model import DEMO, FORM, MQL, PAGE, PRICING, SQL, WORK_EMAIL
@@ -114,3 +114,39 @@ def test_message_keys_are_short_and_tell_message_ids_apart() -> None:
 
     assert len(keys) == 10_000
     assert {len(k) for k in keys} == {11}
+
+
+# --- after an unmerge: the lead that kept the merge, from its own events only ---------------------------
+
+
+def test_given_a_stage_only_a_wrong_merge_gave_when_rescored_after_the_unmerge_then_it_is_taken_back_quietly(
+    model: ScoringModel,
+) -> None:
+    own = page("/pricing", at=T0)
+    theirs = [form("demo-request", at=T0 + timedelta(minutes=1), email_kind="work")]
+    merged = scored(model, own, *theirs)  # the other lead's demo request made this one an SQL
+    assert merged.stage is Stage.SQL
+
+    lead = unmerged(model, merged, [own])
+
+    assert lead.stage is Stage.LEAD
+    assert lead.transitions == ()  # sales is not told about anything
+    assert lead.transition_count == merged.transition_count  # the next stage change gets an id of its own
+    assert (lead.events, lead.fit_points, lead.known) == (1, {}, False)
+    assert lead.score_at(model, own.at) == pytest.approx(PRICING)
+
+
+def test_given_a_stage_the_lead_never_had_when_rescored_after_an_unmerge_then_it_is_a_new_transition(
+    model: ScoringModel,
+) -> None:
+    demo = form("demo-request", at=T0, email_kind="work")
+    pricing = page("/pricing", at=T0 + timedelta(minutes=1))
+    before = replace(scored(model, demo), transitions=())  # an MQL (its first stage change)
+    assert before.stage is Stage.MQL
+
+    lead = unmerged(model, before, [demo, pricing])
+
+    assert lead.stage is Stage.SQL
+    assert [(t.id, t.from_stage, t.to_stage) for t in lead.transitions] == [
+        ("L1:SQL:2", Stage.MQL, Stage.SQL)
+    ]

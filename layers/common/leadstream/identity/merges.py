@@ -9,6 +9,15 @@ CAUSES = {IdKind.EMAIL: "same e-mail", IdKind.USER: "same user id", IdKind.ANONY
 
 
 @dataclass(frozen=True)
+class Undone:
+    """An unmerge: when, by whom (the operator), why (their words)."""
+
+    at: datetime
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Merge:
     lead_id: str  # the lead merged
     into: str  # the root it was merged into then
@@ -16,6 +25,11 @@ class Merge:
     call: str  # the kind of call that merged them (identify, track, alias, form, ...)
     source_id: str | None  # the source whose key sent it
     at: datetime
+    # What undoing it needs (hashed keys and lead ids, nothing personal):
+    links: tuple[str, ...] = ()  # identifier keys the call linked to `into` that named the merged lead
+    members: tuple[str, ...] = ()  # the leads merged into it before, moved up to `into` with it
+    undoable: bool = False  # recorded with the two above (merges recorded before them cannot be undone)
+    undone: Undone | None = None
 
 
 def cause(call: str, joined_by: IdKind) -> str:

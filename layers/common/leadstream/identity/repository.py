@@ -5,7 +5,9 @@ LeadsTable:
   LEAD#<id> / PROFILE       contact details (cold: changes on identify only)
   LEAD#<id> / STATE         `merged_into` only (the rest of STATE is scoring's)
   LEAD#<id> / MEMBERS       a root's `members`: the leads merged into it (each points at it directly)
-  LEAD#<id> / MERGE#<lead>  why and when `lead` was merged into this one, and from which source
+  LEAD#<id> / MERGE#<lead>  why and when `lead` was merged into this one, and from which source; what
+                            undoing it needs (the links the call made, the members that came along),
+                            and once undone, when, by whom and why
   LEAD#<id> / LINKED#<kind>:<hash>   an identifier that belongs to the lead (linked, or the lead's own):
                             lets privacy find a person's identifiers without a scan
   SUPPRESS#<keyed hash> / SUPPRESS   an erased person's identifier (privacy writes it; read here, in the
@@ -18,19 +20,22 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.exceptions import PynamoDBException
 
 from leadstream.identity.identifiers import Identifier
-from leadstream.identity.merges import Merge
+from leadstream.identity.merges import Merge, Undone
 from leadstream.identity.profile import Profile
 from leadstream.platform.dynamo import (
     Item,
     bind,
+    is_condition_failure,
     mapped_errors,
     moment,
     save_unless,
@@ -38,6 +43,7 @@ from leadstream.platform.dynamo import (
     transact,
     update_unless,
 )
+from leadstream.platform.errors import StoreUnavailable
 
 LINK_SK = "LINK"
 LINKED_PREFIX = "LINKED#"
@@ -51,6 +57,7 @@ MERGE_UPDATE = (
     "SET merged_into = :into, version = if_not_exists(version, :no) + :one "
     "REMOVE transition_to, transitions, expires_at"  # a merged lead neither changes stage nor expires
 )
+UNMERGE_UPDATE = "REMOVE merged_into SET version = if_not_exists(version, :no) + :one"
 # a transaction that lost to another writer: nothing was written, re-read and decide again
 LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
@@ -112,6 +119,12 @@ class MergeItem(Item):
     call = UnicodeAttribute()
     source_id = UnicodeAttribute(null=True)
     merged_at = NumberAttribute()
+    links = UnicodeSetAttribute(null=True)  # identifier keys (hashes) the call linked away from the lead
+    members = UnicodeSetAttribute(null=True)  # lead ids that came along
+    undoable = BooleanAttribute(null=True)  # absent on records written before the two above
+    undone_at = NumberAttribute(null=True)
+    undone_by = UnicodeAttribute(null=True)
+    undo_reason = UnicodeAttribute(null=True)
 
 
 @dataclass(frozen=True)
@@ -205,18 +218,19 @@ class IdentityRepository:
         """The merges into a lead, as their records say (one Query of its partition's MERGE# items)."""
         model = self.history
         with mapped_errors("reading merges"):
-            found = list(model.query(lead_pk(lead_id), model.sk.startswith(MERGE_PREFIX)))
-        return [
-            Merge(
-                lead_id=i.sk.removeprefix(MERGE_PREFIX),
-                into=lead_id,
-                cause=i.cause,
-                call=i.call,
-                source_id=i.source_id,
-                at=moment(i.merged_at),  # type: ignore[arg-type]
+            found = list(
+                model.query(lead_pk(lead_id), model.sk.startswith(MERGE_PREFIX), consistent_read=True)
             )
-            for i in found
-        ]
+        return [_merge(i) for i in found]
+
+    def merge_record(self, into: str, lead_id: str) -> Merge | None:
+        """The record of `lead_id`'s merge into `into`, if there is one."""
+        model = self.history
+        with mapped_errors("reading a merge"):
+            try:
+                return _merge(model.get(lead_pk(into), MERGE_PREFIX + lead_id, consistent_read=True))
+            except model.DoesNotExist:
+                return None
 
     def merge(self, root: str, into: str, why: Merge | None = None) -> bool:
         """Merge a root into another root, in one transaction: `root` is marked merged unless it already
@@ -264,8 +278,13 @@ class IdentityRepository:
                 call=why.call,
                 source_id=why.source_id,
                 merged_at=timestamp(why.at),
+                links=set(why.links) or None,
+                members=set(why.members) or None,
+                undoable=why.undoable or None,
             )
             actions.append({"Put": {"TableName": table, "Item": record.serialize()}})
+        if why is not None and why.undoable:  # the members recorded are all of them: a root's only grow
+            actions.append({"ConditionCheck": _members_are(root, len(why.members), table)})
         return transact(actions, "merging leads", LOST_RACE)
 
     def move(self, member: str, parent: str, root: str) -> None:
@@ -300,9 +319,132 @@ class IdentityRepository:
             "marking a merged lead",
         )
 
+    # --- undoing a merge (`identity.unmerge`) ------------------------------------------------------------
+
+    def unlink(self, key: str, lead_id: str) -> bool:
+        """Remove an identifier's link (by its key) and the lead's record of it, if the link still names
+        `lead_id`. False when it names another lead (or none): left as it is."""
+        links = self.links
+        try:
+            links(f"ID#{key}", LINK_SK).delete(condition=links.lead_id == lead_id)
+        except PynamoDBException as exc:
+            if is_condition_failure(exc):
+                return False
+            raise StoreUnavailable(f"removing a link failed ({exc.cause_response_code})") from exc
+        with mapped_errors("removing a linked identifier record"):
+            self.records(lead_pk(lead_id), LINKED_PREFIX + key).delete()
+        return True
+
+    def restore(self, lead_id: str, parent: str | None, members: dict[str, str]) -> bool:
+        """Make a merged lead a root again with its members back under it, in one transaction: its STATE
+        loses `merged_into` (only while it names `parent`; its version goes up, so a scoring write read
+        before fails and retries), each member (member -> the lead it points at now) points at it again
+        (only while it points there), and the MEMBERS items follow. `parent` None: the lead is a root
+        already, only the members move. False (nothing written) when any of them moved meanwhile."""
+        table = self.table
+        actions: list[dict[str, Any]] = []
+        if parent is not None:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": _key(lead_id, STATE_SK),
+                        "UpdateExpression": UNMERGE_UPDATE,
+                        "ConditionExpression": "merged_into = :parent",
+                        "ExpressionAttributeValues": {
+                            ":parent": {"S": parent},
+                            ":no": {"N": "0"},
+                            ":one": {"N": "1"},
+                        },
+                    }
+                }
+            )
+        leaving: dict[str, list[str]] = {parent: [lead_id]} if parent is not None else {}
+        for member, at in members.items():
+            leaving.setdefault(at, []).append(member)
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": _key(member, STATE_SK),
+                        "UpdateExpression": "SET merged_into = :lead",
+                        "ConditionExpression": "merged_into = :at",
+                        "ExpressionAttributeValues": {":lead": {"S": lead_id}, ":at": {"S": at}},
+                    }
+                }
+            )
+        if members:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": _key(lead_id, MEMBERS_SK),
+                        "UpdateExpression": "ADD members :members",
+                        "ExpressionAttributeValues": {":members": {"SS": sorted(members)}},
+                    }
+                }
+            )
+        actions += [
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": _key(at, MEMBERS_SK),
+                    "UpdateExpression": "DELETE members :leads",
+                    "ExpressionAttributeValues": {":leads": {"SS": sorted(leads)}},
+                }
+            }
+            for at, leads in leaving.items()
+        ]
+        return transact(actions, "restoring a merged lead", LOST_RACE) if actions else True
+
+    def mark_undone(self, into: str, lead_id: str, undone: Undone) -> bool:
+        """Record on the merge's record that it was undone. False if there is no such record."""
+        model = self.history
+        return update_unless(
+            model(lead_pk(into), MERGE_PREFIX + lead_id),
+            [
+                model.undone_at.set(round(undone.at.timestamp(), 3)),
+                model.undone_by.set(undone.by),
+                model.undo_reason.set(undone.reason),
+            ],
+            model.pk.exists(),
+            "recording an unmerge",
+        )
+
 
 def _key(lead_id: str, sk: str) -> dict[str, dict[str, str]]:
     return {"pk": {"S": lead_pk(lead_id)}, "sk": {"S": sk}}
+
+
+def _members_are(lead_id: str, count: int, table: str) -> dict[str, Any]:
+    """A ConditionCheck that a lead's MEMBERS hold `count` leads (none: no such attribute)."""
+    check: dict[str, Any] = {"TableName": table, "Key": _key(lead_id, MEMBERS_SK)}
+    if count == 0:
+        check["ConditionExpression"] = "attribute_not_exists(members)"
+    else:
+        check["ConditionExpression"] = "size(members) = :count"
+        check["ExpressionAttributeValues"] = {":count": {"N": str(count)}}
+    return check
+
+
+def _merge(item: MergeItem) -> Merge:
+    undone = (
+        Undone(moment(item.undone_at), item.undone_by or "", item.undo_reason or "")  # type: ignore[arg-type]
+        if item.undone_at is not None
+        else None
+    )
+    return Merge(
+        lead_id=item.sk.removeprefix(MERGE_PREFIX),
+        into=item.pk.removeprefix("LEAD#"),
+        cause=item.cause,
+        call=item.call,
+        source_id=item.source_id,
+        at=moment(item.merged_at),  # type: ignore[arg-type]
+        links=tuple(sorted(item.links or ())),
+        members=tuple(sorted(item.members or ())),
+        undoable=bool(item.undoable),
+        undone=undone,
+    )
 
 
 class ProfileRepository:

@@ -29,6 +29,9 @@ class Resolution:
     links: tuple[Identifier, ...]  # identifiers to link to it
     merges: tuple[str, ...]  # other roots to merge into it, in a stable order
     because: tuple[IdKind, ...] = ()  # for each merge, the kind of identifier that joins it to the winner
+    # for each merge, the keys of the identifiers linked to the winner that named that root (an unmerge
+    # unlinks them)
+    moved: tuple[tuple[str, ...], ...] = ()
 
 
 def head(ident: Identifier, linked: Mapping[str, str]) -> str:
@@ -53,4 +56,5 @@ def resolve(ids: list[Identifier], linked: Mapping[str, str], roots: Mapping[str
         naming = next((i for i in ids if roots[head(i, linked)] == merged), chooser)
         return naming.kind if naming.kind is not IdKind.ANONYMOUS else chooser.kind
 
-    return Resolution(winner, links, merges, tuple(because(r) for r in merges))
+    moved = tuple(tuple(i.key for i in links if roots[head(i, linked)] == r) for r in merges)
+    return Resolution(winner, links, merges, tuple(because(r) for r in merges), moved)

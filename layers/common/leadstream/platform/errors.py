@@ -56,6 +56,11 @@ class NotFound(LeadstreamError):
     """No such thing at this address (HTTP 404)."""
 
 
+class CannotUnmerge(LeadstreamError):
+    """A merge an operator asked to undo that cannot be: not recorded, or recorded before merges kept what
+    undoing them needs. The message says which."""
+
+
 class InvalidEvent(LeadstreamError):
     """An incoming event does not match its contract. The message names fields, never their values."""
 

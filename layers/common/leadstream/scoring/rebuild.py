@@ -10,6 +10,11 @@ first time is a transition through the TRANS# outbox, published once like any ot
 What expired events gave (fit traits, being a known contact, the first touch, counts) carries over from
 STATE; their behaviour points had faded to almost nothing by then. The events the stream may still
 deliver are recorded in `rebuilt` (see `replay`), so ScoreFunction does not count them twice.
+
+An unmerge (`identity.unmerge`) rescores both sides of a merge undone: the lead split off (`restored`: as
+`lead`, from its own STATE, frozen when it was merged, and with its retention clock running again) and
+the lead that kept the merge (`split_from`: from scratch, without the leads that left; see
+`score.unmerged`).
 """
 
 from collections.abc import Callable, Iterable
@@ -21,7 +26,7 @@ from leadstream.scoring.batch import MAX_MERGE_HOPS, targets_of
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.replay import STREAM_RETENTION, StoredScore, message_key, padded
 from leadstream.scoring.repository import ScoreRepository
-from leadstream.scoring.score import rebuild
+from leadstream.scoring.score import LeadScore, rebuild, unmerged
 from leadstream.tracking.repository import EventRepository
 
 MAX_ATTEMPTS = 5  # writes lost to ScoreFunction (or identity) before the lead is left for the next run
@@ -58,31 +63,60 @@ class Rebuild:
         """Rebuild a lead (not itself merged) with every lead merged into it: those its STATE absorbed, and
         `merged` (leads that point at it and whose events it has not seen yet). Raises ConcurrentUpdate when
         other writers won MAX_ATTEMPTS times."""
+        return self._attempts(lead_id, lambda: self._once(lead_id, set(merged), MAX_MERGE_HOPS))
+
+    def restored(self, lead_id: str, merged: Iterable[str] = ()) -> Rebuilt:
+        """A lead split off a merge (a root again), rebuilt as `lead` does with the leads merged into it,
+        from its own STATE; it expires again with its latest event's `lead_expires` (a merged lead had
+        none). A stage it never had is a transition, published once."""
+        return self._attempts(
+            lead_id, lambda: self._once(lead_id, set(merged), 0, frozenset(), restarting=True)
+        )
+
+    def split_from(self, lead_id: str, left: Iterable[str], merged: Iterable[str] = ()) -> Rebuilt:
+        """The lead that kept an undone merge, rebuilt from scratch (`score.unmerged`) from its events and
+        those of the leads still merged into it (`merged`, and what it absorbed), not those of `left`."""
+        gone = frozenset(left)
+        return self._attempts(lead_id, lambda: self._once(lead_id, set(merged) - gone, 0, gone))
+
+    def _attempts(self, lead_id: str, once: Callable[[], Rebuilt]) -> Rebuilt:
         for _ in range(MAX_ATTEMPTS):
             try:
-                return self._once(lead_id, set(merged), MAX_MERGE_HOPS)
+                return once()
             except ConcurrentUpdate:
                 continue
         raise ConcurrentUpdate(f"lead {lead_id} kept changing while it was being rebuilt")
 
-    def _merged(self, target: StoredScore, also: set[str]) -> dict[str, StoredScore]:
-        """The leads merged into `target`, transitively through the leads they absorbed in turn."""
+    def _merged(
+        self, target: StoredScore, also: set[str], without: frozenset[str] = frozenset()
+    ) -> dict[str, StoredScore]:
+        """The leads merged into `target`, transitively through the leads they absorbed in turn (none of
+        `without`, nor what only they absorbed)."""
         found: dict[str, StoredScore] = {}
-        wanted = (set(target.absorbed) | also) - {target.score.lead_id}
+        wanted = (set(target.absorbed) | also) - {target.score.lead_id} - without
         for _ in range(MAX_MERGE_HOPS + 1):
             if not wanted:
                 break
             loaded = self.scores.load_many(wanted)
             found.update(loaded)
-            wanted = {lead for s in loaded.values() for lead in s.absorbed} - set(found)
+            wanted = {lead for s in loaded.values() for lead in s.absorbed} - set(found) - without
             wanted.discard(target.score.lead_id)
         return found
 
-    def _once(self, lead_id: str, also: set[str], hops: int) -> Rebuilt:
+    def _once(
+        self,
+        lead_id: str,
+        also: set[str],
+        hops: int,
+        without: frozenset[str] | None = None,
+        restarting: bool = False,
+    ) -> Rebuilt:
+        """`without` None: a rebuild (`rebuild`, STATE carried over); a set: from scratch without those
+        leads (`unmerged`). `restarting`: the lead expires again, with its events."""
         stored = self.scores.load(lead_id)
         if stored.merged_into is not None and hops > 0:  # handed over since: rebuild the lead that has it
             return self._once(stored.merged_into, also | {lead_id}, hops - 1)
-        merged = self._merged(stored, also)
+        merged = self._merged(stored, also, without or frozenset())
         events = []
         now = self.clock()
         recent = (now - STREAM_RETENTION).timestamp()
@@ -93,12 +127,17 @@ class Rebuild:
                 at = (stored_at or event.at).timestamp()  # older items have no `rcv`: when it happened
                 if at >= recent:
                     rebuilt[message_key(event.message_id)] = int(at)
-        if not events:
+        if not events and (without is None or stored.version is None):
             return Rebuilt(lead_id, 0, 0)
-        score = rebuild(self.model, stored.score, events)
-        absorbed = dict(stored.absorbed)
+        score: LeadScore = (
+            rebuild(self.model, stored.score, events)
+            if without is None
+            else unmerged(self.model, stored.score, events)
+        )
+        absorbed = {lead: seq for lead, seq in stored.absorbed.items() if lead not in (without or ())}
         for lead, state in merged.items():  # their scores are in the rebuild: never folded in again
             absorbed.setdefault(lead, padded(state.seq or "0"))
         guards = replace(stored, absorbed=absorbed, rebuilt=rebuilt).pruned(now)
-        self.scores.save(guards, score)
+        expires = self.events.kept_until([lead_id, *merged]) if restarting else None
+        self.scores.save(guards, score, expires)
         return Rebuilt(lead_id, len(events), len(score.transitions))

@@ -294,3 +294,20 @@ def rebuild(model: ScoringModel, current: LeadScore, events: Iterable[BehaviourE
 
 def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
     return max(a, b) if a and b else a or b
+
+
+def unmerged(model: ScoringModel, current: LeadScore, events: Iterable[BehaviourEvent]) -> LeadScore:
+    """`current`'s score recomputed from nothing but `events`, after a wrong merge was undone: what the
+    merged lead brought (points, fit, a stage, counts) goes, so nothing carries over from `current` but
+    its transition count (ids stay unique). Its stage may go back; a stage `current` had is no
+    transition (sales heard of it already), a stage above it is."""
+    ordered = sorted({e.message_id: e for e in events}.values(), key=lambda e: (e.at, e.message_id))
+    fresh = apply_events(model, LeadScore(lead_id=current.lead_id), ordered)
+    count = current.transition_count
+    new: list[Transition] = []
+    for t in fresh.transitions:
+        if t.to_stage.rank > current.stage.rank:
+            count += 1
+            start = t.from_stage if t.from_stage.rank > current.stage.rank else current.stage
+            new.append(replace(t, id=f"{current.lead_id}:{t.to_stage.value}:{count}", from_stage=start))
+    return replace(fresh, transition_count=count, transitions=tuple(new))

@@ -363,11 +363,15 @@ class Ingest:
         for ident in resolution.links:
             if not self.identities.link(ident, winner, now):
                 return False
-        for root, joined_by in zip(resolution.merges, resolution.because, strict=True):
-            why = Merge(root, winner, cause(call, joined_by), call, source_id, now)
+        moved = resolution.moved or tuple(() for _ in resolution.merges)
+        for root, joined_by, links in zip(resolution.merges, resolution.because, moved, strict=True):
+            # its members, read first and recorded with the merge (conditional on them): an unmerge
+            # moves them back
+            members = tuple(sorted(self.identities.marks([root])[root].members))
+            why = Merge(root, winner, cause(call, joined_by), call, source_id, now, links, members, True)
             if not self.identities.merge(root, winner, why):
                 return False
-            for member in self.identities.marks([root])[root].members:
+            for member in members:
                 self.identities.move(member, root, winner)
         if resolution.links or resolution.merges:
             self.identities.remember(winner, ids, now)

@@ -8,7 +8,7 @@ LEAD#<id> / EVT#<messageId>   one behaviour event: small, TTL'd (`expires_at`, t
 """
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,6 +114,23 @@ class EventRepository:
         with mapped_errors("reading a lead's events"):
             found = items.query(f"LEAD#{lead_id}", items.sk.startswith(EVENT_PREFIX), consistent_read=True)
             return [(_event(item)[1], moment(item.rcv)) for item in found]
+
+    def kept_until(self, lead_ids: Iterable[str]) -> datetime | None:
+        """The latest `lead_expires` of the events stored under these leads (None if none carries one)."""
+        items = self.items
+        latest: float | None = None
+        with mapped_errors("reading a lead's events"):
+            for lead in dict.fromkeys(lead_ids):
+                query = items.query(
+                    f"LEAD#{lead}",
+                    items.sk.startswith(EVENT_PREFIX),
+                    consistent_read=True,
+                    attributes_to_get=["lead_expires"],
+                )
+                for item in query:
+                    if item.lead_expires is not None and (latest is None or item.lead_expires > latest):
+                        latest = item.lead_expires
+        return datetime.fromtimestamp(latest, UTC) if latest is not None else None
 
     def stored_between(
         self, start: datetime, end: datetime, progress: Callable[[int, int], None] | None = None
