@@ -10,6 +10,7 @@
   python -m cli people export jane@acme.com           (everything held about a person, as JSON)
   python -m cli people erase jane@acme.com --yes      (deletes it all; a suppression entry stays)
   python -m cli redrive PublishFailuresQueue [--dry-run]  (what is parked, why; replays what it can)
+  python -m cli token --user sales@example.com       (signs in; prints a token for the sales API)
 
 Add --stack <name> [--region <region>] to work on a deployed stack (AWS credentials as usual);
 without it the commands talk to the local AWS of a running `make run`, at the addresses it wrote to
@@ -42,7 +43,7 @@ from leadstream.sources.repository import SourceRepository
 from leadstream.tracking import email_links
 from pynamodb.exceptions import PynamoDBException
 
-from cli import options, output, people, redrive
+from cli import options, output, people, redrive, token
 from cli import target as targets
 from cli.output import cell
 
@@ -272,6 +273,7 @@ def parser() -> argparse.ArgumentParser:
 
     people.add_parser(commands)
     redrive.add_parser(commands)
+    token.add_parser(commands)
     return top
 
 
@@ -360,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": _report,
         "people": people.run,
         "redrive": redrive.run,
+        "token": token.run,
     }
     target = None
     try:
