@@ -145,9 +145,10 @@ def event_claims(claims: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _token(authorizer: JwtAuthorizer, headers: Mapping[str, str]) -> str:
-    value = (headers.get(authorizer.header) or "").strip()
-    if value[:7].lower() == "bearer ":
-        value = value[7:].strip()
+    parts = (headers.get(authorizer.header) or "").split(None, 1)
+    if parts and parts[0].lower() == "bearer":
+        parts = parts[1:]
+    value = parts[0].strip() if parts else ""
     if not value:
         raise Denied("no token in the identity source")
     return value

@@ -66,7 +66,8 @@ def test_the_card_of_a_scored_lead_has_who_the_split_score_and_its_ledger_histor
     assert card["stage"] == "SQL"
     [change] = card["stage_history"]
     assert (change["from_stage"], change["to_stage"], change["by"]) == ("lead", "SQL", "scoring")
-    assert change["reasons"][0] == {"label": "Requested a demo", "points": points(score.model, "demo_request")}
+    demo = points(score.model, "demo_request")
+    assert change["reasons"][0] == {"label": "Requested a demo", "points": demo}
 
     split = card["score"]
     assert split["fit"] == points(score.model, "work_email", "senior_title")
@@ -176,5 +177,6 @@ def test_the_swagger_ui_is_served_with_its_assets_inline(api: Any) -> None:
         page = gzip.decompress(base64.b64decode(page)).decode()
     assert "SwaggerUIBundle" in page
     # the bundle and its styles are in the page itself: no CDN, no third-party request
-    assert "<script src=" not in page and "<link rel=" not in page
+    assert "<script src=" not in page
+    assert "<link rel=" not in page
     assert "<style>" in page
