@@ -12,6 +12,7 @@
   python -m cli people merges jane@acme.com          (why her leads became one; how to undo each merge)
   python -m cli people unmerge jane@acme.com --lead <lead id> --reason "shared laptop"  (splits it off)
   python -m cli redrive PublishFailuresQueue [--dry-run]  (what is parked, why; replays what it can)
+  python -m cli token --user sales@example.com       (signs in; prints a token for the sales API)
 
 Add --stack <name> [--region <region>] to work on a deployed stack (AWS credentials as usual);
 without it the commands talk to the local AWS of a running `make run`, at the addresses it wrote to
@@ -44,7 +45,7 @@ from leadstream.sources.repository import SourceRepository
 from leadstream.tracking import email_links
 from pynamodb.exceptions import PynamoDBException
 
-from cli import options, output, people, redrive
+from cli import options, output, people, redrive, token
 from cli import target as targets
 from cli.output import cell
 
@@ -274,6 +275,7 @@ def parser() -> argparse.ArgumentParser:
 
     people.add_parser(commands)
     redrive.add_parser(commands)
+    token.add_parser(commands)
     return top
 
 
@@ -362,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": _report,
         "people": people.run,
         "redrive": redrive.run,
+        "token": token.run,
     }
     target = None
     try:

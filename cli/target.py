@@ -31,6 +31,7 @@ class Target:
     accounts_table: str = ""
     notify_failures_queue: str = ""  # a queue URL (deployed) or name (local)
     idempotency_table: str = ""
+    sales_app_client: str = ""  # the sales API's app client id (deployed; found by name locally)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def deployed(stack_name: str, region: str | None, api: str | None = None) -> Tar
         outputs.get("AccountsTableName", ""),
         outputs.get("NotifyFailuresQueueUrl", ""),
         outputs.get("IdempotencyTableName", ""),
+        outputs.get("SalesAppClientId", ""),
     )
 
 

@@ -19,7 +19,7 @@ def clients(endpoint: str | None, region: str) -> dict[str, Any]:
     }
     return {
         name: boto3.client(name, **kwargs)
-        for name in ("dynamodb", "dynamodbstreams", "sqs", "sns", "events", "secretsmanager")
+        for name in ("dynamodb", "dynamodbstreams", "sqs", "sns", "events", "secretsmanager", "cognito-idp")
     }
 
 
@@ -61,6 +61,7 @@ def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
         )
     for logical_id in stack.of_type("AWS::Events::EventBus"):
         aws["events"].create_event_bus(Name=stack.physical_name(logical_id))
+    provision_user_pools(stack, aws["cognito-idp"])
 
     # A rule's target is a Lambda function in the cloud; here it is a queue the runner drains into it.
     for rule in stack.rules:
@@ -73,3 +74,51 @@ def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
             Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": "function", "Arn": arn}]
         )
     return queues
+
+
+# What the local user pool takes from the template (the rest - MFA, deletion protection - is the cloud's).
+POOL_PROPERTIES = ("UsernameAttributes", "AutoVerifiedAttributes", "AdminCreateUserConfig", "Policies")
+CLIENT_PROPERTIES = ("GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors")
+
+
+def provision_user_pools(stack: Stack, cognito: Any) -> None:
+    """The template's Cognito user pools, their groups and app clients. AWS makes up their ids: they are
+    recorded in `stack.physical_ids`, so `!Ref` gives them (the JWT authorizer's issuer and audience)."""
+    for logical_id, resource in stack.of_type("AWS::Cognito::UserPool").items():
+        props = stack.resolve(resource["Properties"])
+        pool = cognito.create_user_pool(
+            PoolName=props.get("UserPoolName", stack.physical_name(logical_id)),
+            **{k: props[k] for k in POOL_PROPERTIES if k in props},
+        )
+        stack.physical_ids[logical_id] = pool["UserPool"]["Id"]
+    for resource in stack.of_type("AWS::Cognito::UserPoolGroup").values():
+        props = stack.resolve(resource["Properties"])
+        cognito.create_group(
+            UserPoolId=props["UserPoolId"],
+            GroupName=props["GroupName"],
+            **{k: props[k] for k in ("Description", "Precedence") if k in props},
+        )
+    for logical_id, resource in stack.of_type("AWS::Cognito::UserPoolClient").items():
+        props = stack.resolve(resource["Properties"])
+        client = cognito.create_user_pool_client(
+            UserPoolId=props["UserPoolId"],
+            ClientName=props.get("ClientName", stack.physical_name(logical_id)),
+            **{k: props[k] for k in CLIENT_PROPERTIES if k in props},
+        )
+        stack.physical_ids[logical_id] = client["UserPoolClient"]["ClientId"]
+
+
+def local_password() -> str:
+    """A password a local user gets, strong enough for any pool's policy (the template's asks for 14+)."""
+    return secrets.token_urlsafe(15) + "aZ7!"
+
+
+def create_user(cognito: Any, pool_id: str, email: str, password: str, groups: list[str]) -> None:
+    """A confirmed user of the pool, with a permanent password, in `groups` (no e-mail is sent)."""
+    attributes = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
+    cognito.admin_create_user(
+        UserPoolId=pool_id, Username=email, UserAttributes=attributes, MessageAction="SUPPRESS"
+    )
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=password, Permanent=True)
+    for group in groups:
+        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)

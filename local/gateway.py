@@ -11,6 +11,8 @@ and answers as the HTTP API answers: the function's response, or API Gateway's o
   stops arriving (shorter than its Content-Length) for `body_timeout` seconds. A body longer than its
   Content-Length is cut there; the rest is dropped with the connection.
 - 413 {"message":"Request Entity Too Large"}: a body over 10 MB, or an event over Lambda's 6 MB.
+- 401 {"message":"Unauthorized"} / 403 {"message":"Forbidden"}: a route with a JWT authorizer and a token
+  API Gateway would refuse (local/authorizer.py says which checks); the function is not invoked.
 - 500 {"message":"Internal Server Error"}: the function raised, timed out or crashed, or its response
   is not a valid payload 2.0 response.
 - 503 {"message":"Service Unavailable"}: no response within the integration timeout (30 s, or the
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local.authorizer import Authorized, Denied, IssuerKeys, JwtAuthorizer, authorize
 from local.template import Route
 from local.workers import FunctionError, FunctionTimeout, Pool, RequestTooLarge
 
@@ -45,6 +48,8 @@ TEXT_TYPES = ("application/json", "application/javascript", "application/xml")
 # API Gateway's own answers, {"message": ...}
 MESSAGES = {
     HTTPStatus.BAD_REQUEST: "Bad Request",
+    HTTPStatus.UNAUTHORIZED: "Unauthorized",
+    HTTPStatus.FORBIDDEN: "Forbidden",
     HTTPStatus.NOT_FOUND: "Not Found",
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "Request Entity Too Large",
     HTTPStatus.INTERNAL_SERVER_ERROR: "Internal Server Error",
@@ -96,6 +101,7 @@ def api_event(
     route: Route,
     path_params: dict[str, str],
     source_ip: str,
+    authorized: Authorized | None = None,
 ) -> dict[str, Any]:
     """The payload 2.0 event of a request (`headers` with lower-case names)."""
     parts = urlsplit(raw_path)
@@ -129,6 +135,10 @@ def api_event(
         },
         "isBase64Encoded": False,
     }
+    if authorized is not None:  # a route with a JWT authorizer: what the token says
+        event["requestContext"]["authorizer"] = {
+            "jwt": {"claims": authorized.claims, "scopes": authorized.scopes}
+        }
     if body:  # a request without a body has no "body" field
         text = body_is_text(body, headers)
         event["body"] = body.decode("utf-8") if text else base64.b64encode(body).decode()
@@ -179,8 +189,14 @@ def make_server(
     log: Callable[[str], None],
     demo_write_key: str,
     body_timeout: float = BODY_TIMEOUT,
+    authorizers: dict[str, JwtAuthorizer] | None = None,
+    keys: IssuerKeys | None = None,
 ) -> ThreadingHTTPServer:
+    """`authorizers`: the HTTP API's JWT authorizers by name, for the routes that name one; `keys`: where
+    their issuers' public keys come from."""
     allowed_origins = set(cors.get("AllowOrigins", []))
+    jwt_authorizers = authorizers or {}
+    issuer_keys = keys or IssuerKeys()
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "leadstream-local"
@@ -391,7 +407,22 @@ def make_server(
                 self._message(HTTPStatus.NOT_FOUND)
                 return
             headers = self._event_headers(self.headers, body)
-            event = api_event(method, self.path, headers, body, route, params, self.client_address[0])
+            authorized = None
+            if route.authorizer is not None:
+                try:
+                    authorizer = jwt_authorizers[route.authorizer]
+                    authorized = authorize(authorizer, route.scopes, headers, issuer_keys)
+                except KeyError:
+                    log(f"{method} {path} -> 500 (no authorizer {route.authorizer} on the HTTP API)")
+                    self._message(HTTPStatus.INTERNAL_SERVER_ERROR)
+                    return
+                except Denied as exc:
+                    log(f"{method} {path} -> {exc.status} ({route.authorizer}: {exc})")
+                    self._message(HTTPStatus(exc.status), {"www-authenticate": exc.www_authenticate})
+                    return
+            event = api_event(
+                method, self.path, headers, body, route, params, self.client_address[0], authorized
+            )
             request_id = {"apigw-requestid": event["requestContext"]["requestId"]}
             started = time.perf_counter()
             try:

@@ -25,7 +25,8 @@ from leadstream.sources.directory import SourceAdmin
 from leadstream.sources.model import Privacy
 from leadstream.sources.repository import SourceRepository
 
-from local.aws import clients, delivery_queue_name, provision
+from local.authorizer import IssuerKeys, through
+from local.aws import clients, create_user, delivery_queue_name, local_password, provision
 from local.environment import REGION, local_overrides
 from local.events import BusDelivery, StreamPoller
 from local.gateway import BODY_TIMEOUT, make_server
@@ -40,6 +41,20 @@ DEMO_WRITE_KEY = "lsk_local_demo"
 # The origin the sample events in events/ come from: the same whatever port make run uses.
 SAMPLE_ORIGIN = "http://localhost"
 AWS_HOST = "127.0.0.1"  # the local AWS listens here, whatever --host says (--aws-host to expose it)
+# The sales API's local users (e-mail -> their groups): new passwords each run, printed in the banner.
+LOCAL_USERS = {"sales@example.com": ["sales"], "marketing@example.com": ["marketing"]}
+
+
+def create_local_users(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
+    """LOCAL_USERS in the template's user pool (if it has one), each with a fresh password: e-mail ->
+    password."""
+    pools = list(stack.of_type("AWS::Cognito::UserPool"))
+    if not pools:
+        return {}
+    passwords = {email: local_password() for email in LOCAL_USERS}
+    for email, groups in LOCAL_USERS.items():
+        create_user(aws["cognito-idp"], stack.physical_ids[pools[0]], email, passwords[email], groups)
+    return passwords
 
 
 def create_demo_source(stack: Stack, endpoint: str | None, origins: tuple[str, ...]) -> None:
@@ -147,7 +162,22 @@ def function_environment(args: argparse.Namespace) -> dict[str, str]:
     )
 
 
-def _banner(args: argparse.Namespace, stack: Stack, endpoint: str) -> None:
+def _sales_api_lines(base: str, users: dict[str, str]) -> str:
+    if not users:
+        return ""
+    who = "\n".join(
+        f"                    {email:<22} password {password}  ({', '.join(LOCAL_USERS[email])})"
+        for email, password in users.items()
+    )
+    first = next(iter(users))
+    return f"""  Sales API         {base}/api/leads/<lead_id>   (docs {base}/api/docs)
+{who}
+                    token: .venv/bin/python -m cli token --user {first}
+                    curl -H "Authorization: Bearer $TOKEN" {base}/api/leads/<lead_id>
+"""
+
+
+def _banner(args: argparse.Namespace, stack: Stack, endpoint: str, users: dict[str, str]) -> None:
     base = f"http://{args.host}:{args.port}"
     leads = stack.physical_name("LeadsTable") if "LeadsTable" in stack.resources else "<table>"
 
@@ -164,7 +194,7 @@ Leadstream is running locally (stack {stack.name}, everything wired from {args.t
                     {len(stack.routes)} routes from the template: Segment HTTP API /v1/identify ...
                     /v1/batch and short paths, /v1/lb.js, /v1/o.gif, /v1/c, /v1/forms/{{form_id}}
   Demo website      {base}/demo/   (source "{DEMO_SOURCE}", write key {DEMO_WRITE_KEY})
-  Local AWS (moto)  {endpoint}   ({reach(args.aws_host)})
+{_sales_api_lines(base, users)}  Local AWS (moto)  {endpoint}   ({reach(args.aws_host)})
                     aws --endpoint-url {endpoint} --region {REGION} dynamodb scan --table-name {leads}
   Functions         {len(stack.functions)}, each up to {args.concurrency} execution environments (processes)
   Notifications     {args.notifications}  (also printed here)
@@ -249,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if "SourcesTable" in stack.resources:
             create_demo_source(stack, endpoint, tuple(dict.fromkeys(site)))
+        users = create_local_users(stack, aws)
         tables = len(stack.of_type("AWS::DynamoDB::Table"))
         _log(f"created {tables} tables, {len(queues)} queues, the bus and its rules in local AWS")
         logs = args.notifications.parent / "logs"
@@ -285,9 +316,11 @@ def main(argv: list[str] | None = None) -> int:
             _log,
             DEMO_WRITE_KEY,
             args.body_timeout,
+            stack.jwt_authorizers(),
+            IssuerKeys(through(endpoint)),
         )
         endpoints_file = _write_endpoints(args, endpoint)
-        _banner(args, stack, endpoint)
+        _banner(args, stack, endpoint, users)
 
         def _stop(signum: int, frame: object) -> None:
             raise KeyboardInterrupt

@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 from moto.events.models import EventPattern
 
+from local.authorizer import JwtAuthorizer
+
 REPO = Path(__file__).resolve().parent.parent
 NO_VALUE = object()  # AWS::NoValue
 TEMPLATE = REPO / "template.yaml"
@@ -50,6 +52,8 @@ class Route:
     timeout_ms: int = (
         30_000  # the integration's TimeoutInMillis: the HTTP API gives up after it (at most 30 s)
     )
+    authorizer: str | None = None  # the HttpApi's authorizer the route names (or its DefaultAuthorizer)
+    scopes: tuple[str, ...] = ()  # AuthorizationScopes: the token must hold one of them
 
     @property
     def route_key(self) -> str:
@@ -126,6 +130,9 @@ class Stack:
     routes: list[Route] = field(default_factory=list)
     streams: list[StreamSubscription] = field(default_factory=list)
     rules: list[BusRule] = field(default_factory=list)
+    # Ids AWS makes up when it creates a resource (a Cognito user pool's, an app client's): set by
+    # local.aws.provision, read by !Ref
+    physical_ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -162,12 +169,16 @@ class Stack:
     def _ref(self, name: str) -> Any:
         if name in self.parameters:
             return self.parameters[name]
+        if name in self.physical_ids:
+            return self.physical_ids[name]
         pseudo = {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT, "AWS::StackName": self.name}
         if name in pseudo:
             return pseudo[name]
         if name == "AWS::URLSuffix":
             return "amazonaws.com"
         kind = self.resources[name]["Type"]
+        if kind in ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient"):
+            raise ValueError(f"{name} has an id once the local AWS created it (local.aws.provision)")
         if kind == "AWS::SQS::Queue":
             return f"http://sqs.{self.region}.localhost/{ACCOUNT}/{self.physical_name(name)}"
         if kind == "AWS::SNS::Topic":
@@ -180,6 +191,23 @@ class Stack:
         if attribute in ("QueueName", "TopicName"):
             return self.physical_name(logical_id)
         raise ValueError(f"the local runner does not know {logical_id}.{attribute}")
+
+    def jwt_authorizers(self) -> dict[str, JwtAuthorizer]:
+        """The JWT authorizers of the template's HTTP API, by name (resolved: provision first)."""
+        found = {}
+        for resource in self.of_type("AWS::Serverless::HttpApi").values():
+            authorizers = resource.get("Properties", {}).get("Auth", {}).get("Authorizers", {})
+            for name, spec in authorizers.items():
+                config = spec.get("JwtConfiguration")
+                if config is None:
+                    raise ValueError(f"the local runner knows JWT authorizers only, not {name}")
+                found[name] = JwtAuthorizer(
+                    name,
+                    str(self.resolve(config["issuer"])),
+                    tuple(str(a) for a in self.resolve(config.get("audience", []))),
+                    str(spec.get("IdentitySource", "$request.header.Authorization")),
+                )
+        return found
 
     def condition(self, name: str) -> bool:
         return bool(self._evaluate(self.template.get("Conditions", {})[name]))
@@ -253,6 +281,14 @@ def _layer_paths(stack: Stack, layers: list[Any], base: Path) -> tuple[Path, ...
     return tuple(paths)
 
 
+def _default_authorizer(stack: Stack, api: Any) -> str | None:
+    """The DefaultAuthorizer of the HTTP API a route belongs to (`ApiId: !Ref <api>`), if it has one."""
+    ref = api.get("Ref") if isinstance(api, dict) else None
+    resource = stack.resources.get(ref) if isinstance(ref, str) else None
+    default = (resource or {}).get("Properties", {}).get("Auth", {}).get("DefaultAuthorizer")
+    return str(default) if default else None
+
+
 def load_stack(
     name: str,
     region: str,
@@ -289,7 +325,18 @@ def load_stack(
                 method = str(p.get("Method", "ANY")).upper()
                 method = "ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method
                 timeout_ms = min(int(p.get("TimeoutInMillis", 30_000)), 30_000)
-                stack.routes.append(Route(method, p.get("Path", "/{proxy+}"), logical_id, timeout_ms))
+                auth = p.get("Auth", {})
+                authorizer = auth.get("Authorizer", _default_authorizer(stack, p.get("ApiId")))
+                stack.routes.append(
+                    Route(
+                        method,
+                        p.get("Path", "/{proxy+}"),
+                        logical_id,
+                        timeout_ms,
+                        None if authorizer in (None, "NONE") else str(authorizer),
+                        tuple(str(s) for s in auth.get("AuthorizationScopes", ())),
+                    )
+                )
             elif event["Type"] == "DynamoDB":
                 table = p["Stream"]["Fn::GetAtt"][0]
                 on_failure = p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")

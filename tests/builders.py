@@ -9,6 +9,7 @@ __all__ = [
     "page_view",
     "points",
     "response_json",
+    "signed_in",
     "stream_records",
 ]
 
@@ -21,6 +22,7 @@ from urllib.parse import urlencode
 
 from leadstream.scoring.model import ScoringModel
 
+from local.authorizer import Authorized, event_claims
 from local.events import stream_records
 from local.gateway import api_event
 from local.runner import DEMO_WRITE_KEY
@@ -42,9 +44,11 @@ def http_request(
     path_params: dict[str, str] | None = None,
     write_key: str | None = DEMO_WRITE_KEY,
     method: str = "POST",
+    user: Authorized | None = None,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (v2) event, translated exactly as the local runner does it. It carries the
-    local demo source's write key (HTTP Basic) unless `write_key` says otherwise."""
+    local demo source's write key (HTTP Basic) unless `write_key` says otherwise; with `user` (`signed_in`),
+    the claims a JWT authorizer passed."""
     if isinstance(body, dict):
         raw = (json.dumps(body) if content_type == "application/json" else urlencode(body)).encode()
     elif isinstance(body, str):
@@ -54,7 +58,25 @@ def http_request(
     auth = basic_auth(write_key) if write_key else {}
     all_headers = {"content-type": content_type, "host": "api.test", **auth, **(headers or {})}
     route_ = Route(method, route or path.split("?")[0], "test")
-    return api_event(method, path, all_headers, raw, route_, path_params or {}, "203.0.113.9")
+    return api_event(method, path, all_headers, raw, route_, path_params or {}, "203.0.113.9", user)
+
+
+def signed_in(*groups: str, sub: str = "5f1c2d3e-user", **claims: Any) -> Authorized:
+    """What API Gateway's JWT authorizer hands the function for a Cognito access token of a user in
+    `groups` (every claim a string, as payload 2.0 carries them: the groups as "[sales admin]")."""
+    now = int(time.time())
+    token = {
+        "sub": sub,
+        "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_test",
+        "client_id": "testclient",
+        "token_use": "access",
+        "scope": "aws.cognito.signin.user.admin",
+        "iat": now,
+        "exp": now + 3600,
+        **({"cognito:groups": list(groups)} if groups else {}),
+        **claims,
+    }
+    return Authorized(event_claims(token), None)
 
 
 def page_view(

@@ -34,10 +34,11 @@ from leadstream.tracking.events import EventType
 from leadstream.tracking.repository import EventRepository
 from leadstream.tracking.segment import BATCH_CALLS, EARLIEST, LIVE_HISTORY, SINGLE_CALLS, UNSAFE_TEXT
 
+from local.authorizer import Authorized
 from local.environment import REGION
 from local.runner import STACK
 from local.template import Route, Stack, load_stack
-from tests.builders import LambdaContext, basic_auth, http_request
+from tests.builders import LambdaContext, basic_auth, http_request, signed_in
 from tests.fuzz import strategies as gen
 from tests.integration.conftest import lead_of
 
@@ -52,6 +53,10 @@ def kind(route: Route) -> str:
     last = route.path.rsplit("/", 1)[1]
     if route.method == "OPTIONS":
         return "preflight"
+    if route.path.startswith("/api/leads/"):
+        return "lead_card"
+    if route.path in ("/api/openapi.json", "/api/docs"):
+        return "api_document"
     if route.path.startswith("/v1/forms/"):
         return "form"
     if last in BATCH_CALLS:
@@ -63,7 +68,10 @@ def kind(route: Route) -> str:
 
 # Examples per route: about 40 s for the suite in `make test`. FUZZ_SCALE=10 for a deeper run.
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
-EXAMPLES = {"single": 25, "batch": 50, "form": 120, "pixel": 40, "click": 40, "snippet": 10, "preflight": 40}
+EXAMPLES = {
+    **{"single": 25, "batch": 50, "form": 120, "pixel": 40, "click": 40, "snippet": 10, "preflight": 40},
+    **{"lead_card": 40, "api_document": 5},
+}
 
 
 def test_every_route_of_the_template_is_fuzzed() -> None:
@@ -101,6 +109,7 @@ def request(
     headers: dict[str, str],
     content_type: str,
     path_params: dict[str, str] | None = None,
+    user: Authorized | None = None,
 ) -> dict[str, Any]:
     """The API Gateway (payload 2.0) event of a request, as the integration tests build them."""
     api_event = http_request(
@@ -112,6 +121,7 @@ def request(
         headers=headers,
         write_key=None,
         path_params=path_params,
+        user=user,
     )
     if not content_type:
         del api_event["headers"]["content-type"]
@@ -311,6 +321,33 @@ def preflights(draw: st.DrawFn, route: Route) -> Sent:
     return Sent(request(route, path, b"", draw(asked), "", path_params={"proxy": path.removeprefix("/v1/")}))
 
 
+# What a JWT authorizer may pass: a user of some groups (as Cognito spells them, or not), odd claims, or
+# nothing at all (a route misconfigured without the authorizer).
+users = st.one_of(
+    st.none(),
+    st.lists(st.sampled_from(["sales", "marketing", "admin", "guests", "Sales", "[sales]"]), max_size=3).map(
+        lambda groups: signed_in(*groups)
+    ),
+    st.dictionaries(st.sampled_from(["sub", "cognito:groups", "scope"]), gen.text, max_size=3).map(
+        lambda claims: Authorized(claims, None)
+    ),
+)
+
+
+@st.composite
+def card_reads(draw: st.DrawFn, route: Route) -> Sent:
+    lead_id = draw(gen.mostly(st.sampled_from([lead_of("anon-1"), "Lnobody", "x" * 65]), gen.text))
+    path = "/api/leads/" + (quote(lead_id, safe="", errors="surrogatepass") or "L")
+    headers = draw(gen.headers)
+    return Sent(request(route, path, b"", headers, "", path_params={"lead_id": lead_id}, user=draw(users)))
+
+
+@st.composite
+def document_reads(draw: st.DrawFn, route: Route) -> Sent:
+    headers = {**draw(gen.headers), "accept-encoding": draw(st.sampled_from(["gzip", ""]))}
+    return Sent(request(route, route.path, b"", headers, ""))
+
+
 def check_preflight(sent: Sent, response: dict[str, Any]) -> None:
     """A yes names the origin that asked, one a source lists; anything else allows nothing."""
     origin = sent.event["headers"].get("origin")
@@ -464,6 +501,8 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
         "click": lambda: link_fetches(route, secret_of(stack, aws)),
         "snippet": lambda: snippet_fetches(route),
         "preflight": lambda: preflights(route),
+        "lead_card": lambda: card_reads(route),
+        "api_document": lambda: document_reads(route),
     }[kind(route)]()
 
     @settings(gen.FUZZ, max_examples=round(EXAMPLES[kind(route)] * SCALE))
@@ -475,6 +514,10 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
         store.check(sent, response, writes)
         if kind(route) == "preflight":
             check_preflight(sent, response)
+        if kind(route) in ("lead_card", "api_document"):
+            assert writes == [], "the sales API reads only"
+        if kind(route) == "api_document":
+            assert response["statusCode"] == 200
         if kind(route) == "pixel":
             assert (response["statusCode"], response["headers"]["Content-Type"]) == (200, "image/gif")
 

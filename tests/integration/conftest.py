@@ -141,6 +141,11 @@ def account(aws: dict[str, Any]) -> ModuleType:
 
 
 @pytest.fixture
+def api(aws: dict[str, Any]) -> ModuleType:
+    return _handler("api")
+
+
+@pytest.fixture
 def leads_table(stack: Stack) -> str:
     return stack.physical_name("LeadsTable")
 

@@ -42,6 +42,7 @@ def test_every_function_in_the_template_has_a_sample_event(stack):
         "NotifySalesFunction": "notify_sales",
         "ExpireFunction": "expire_",
         "AccountFunction": "account_",
+        "ApiFunction": "api_",
     }
     names = [p.name for p in EVENTS.glob("*.json")]
     assert set(stack.functions) == set(prefixes)
@@ -177,3 +178,15 @@ def test_the_bus_sample_for_a_lead_that_is_not_there_sends_nothing(notify, notif
 
     assert answer["skipped"] == "lead erased; nothing to send"
     assert notifications(notifications_file) == []
+
+
+def test_the_sales_api_sample_reads_the_card_of_the_samples_lead(track, form, score, api):
+    """What API Gateway hands ApiFunction for a sales user's request, once the authorizer passed it."""
+    the_samples_story(track, form, score)
+
+    answer = api.lambda_handler(sample("api_lead_card.json"), CTX)
+
+    assert answer["statusCode"] == 200, answer["body"]
+    card = json.loads(answer["body"])
+    assert card["lead_id"] == sample("api_lead_card.json")["pathParameters"]["lead_id"]
+    assert (card["contact"]["email"], card["stage"]) == ("jane.doe@example.com", "SQL")

@@ -33,6 +33,7 @@ DOMAIN = frozenset(
         "leadstream.tracking.events",
         "leadstream.sources.model",
         "leadstream.notifications.message",
+        "leadstream.sales.card",
     }
 )
 # The published event is a pydantic model with no I/O of its own: domain code may build it. It is held to

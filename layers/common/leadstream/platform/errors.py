@@ -45,11 +45,12 @@ class BadRequest(LeadstreamError):
 
 
 class Unauthorized(LeadstreamError):
-    """No write key, an unknown one, a retired one, or one of a disabled source (HTTP 401)."""
+    """No write key, an unknown one, a retired one, or one of a disabled source; no signed-in user (401)."""
 
 
 class Forbidden(LeadstreamError):
-    """The key is fine but the page calling is not on the source's allowed origins (HTTP 403)."""
+    """The key is fine but the page calling is not on the source's allowed origins; the signed-in user's
+    role may not do this (HTTP 403)."""
 
 
 class NotFound(LeadstreamError):
@@ -59,6 +60,14 @@ class NotFound(LeadstreamError):
 class CannotUnmerge(LeadstreamError):
     """A merge an operator asked to undo that cannot be: not recorded, or recorded before merges kept what
     undoing them needs. The message says which."""
+
+
+class MergedLead(LeadstreamError):
+    """The lead asked for was merged into another: its card is that one's (HTTP 308 to it)."""
+
+    def __init__(self, lead_id: str, root: str) -> None:
+        super().__init__(f"lead {lead_id!r} was merged into lead {root!r}")
+        self.lead_id, self.root = lead_id, root
 
 
 class InvalidEvent(LeadstreamError):

@@ -90,3 +90,9 @@ class NotifySettings(LeadsSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+
+class ApiSettings(ScoringSettings):
+    # the lead's account on its card (its score needs both models: it decays as leads do)
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    account_model: Path | None = Field(default=None, alias="ACCOUNT_MODEL_PATH")

@@ -319,6 +319,15 @@ class ScoreRepository:
         """The transition in a TRANS item's stream NewImage, and the lead as of it."""
         return _transition_record(self.transitions.from_raw_data(image))
 
+    def history(self, lead_id: str) -> list[Transition]:
+        """The lead's stage changes, oldest first (one Query of its TRANS# items: they sort in order)."""
+        model = self.transitions
+        with mapped_errors("reading stage changes"):
+            found = model.query(
+                f"LEAD#{lead_id}", model.sk.startswith(TRANSITION_PREFIX), consistent_read=True
+            )
+            return [_transition_record(item)[1] for item in found]
+
     def mark_published(self, lead_id: str, transition_id: str) -> None:
         """The transition went out: it leaves the sparse index (a MODIFY, which wakes nobody)."""
         model = self.transitions

@@ -1,0 +1,1 @@
+"""The sales side: what the sales API answers (the LeadCard) and who may ask."""

@@ -1,0 +1,236 @@
+"""The LeadCard of the sales API (v1): everything a rep needs before calling, built from what Leadstream
+holds (pure: no I/O). Its pydantic models are the API's response models, so the OpenAPI document at
+/api/openapi.json is generated from them.
+
+Not the bus event's `contracts.events.LeadCard`: that is the small card a notification carries, frozen at
+the stage change. This one is read when asked, with the full ledger and the behaviour timeline.
+
+Whatever a visitor typed (name, title, company, page names, campaign names) is data in JSON strings.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadstream.contracts.events import AccountCard, CardReason, CardTouch
+from leadstream.identity.profile import Profile
+from leadstream.scoring.model import ScoringModel
+from leadstream.scoring.score import LeadScore, Transition
+from leadstream.tracking.attribution import Touch
+from leadstream.tracking.events import BehaviourEvent
+
+ACTIVITY_LIMIT = 50  # the newest behaviour events a card lists
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Contact(_Answer):
+    """Who the lead is, as they told us (forms, identify calls). Personal data: never logged."""
+
+    name: str | None = None
+    title: str | None = None
+    company: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class LedgerEntry(_Answer):
+    """One scoring rule that fired for this lead."""
+
+    rule_id: str
+    label: str
+    kind: Literal["behaviour", "fit"]
+    points: int = Field(description="points the rule earned in total (behaviour: before decay)")
+    times: int | None = Field(default=None, description="behaviour: how many times it earned them")
+    counting: float | None = Field(
+        default=None,
+        description="behaviour: its occurrences that still count now, each fading with the half-life "
+        "(what its max_times cap is measured against)",
+    )
+
+
+class Score(_Answer):
+    """The score split into fit (who they are) and engagement (what they did, decayed to now)."""
+
+    total: float = Field(description="fit + engagement, now (what the stage thresholds compare)")
+    fit: int
+    engagement: float = Field(description="behaviour points decayed to now")
+    engagement_at_last_activity: float = Field(description="behaviour points when the lead last scored")
+    last_scored: datetime | None = Field(default=None, description="when the lead last earned points")
+    half_life_days: float = Field(description="behaviour points halve every this many days without activity")
+    model_version: int
+    ledger: list[LedgerEntry] = Field(default_factory=list, description="every rule that fired")
+
+
+class StageChange(_Answer):
+    transition_id: str
+    from_stage: str
+    to_stage: str
+    at: datetime
+    score: float = Field(description="the score that moved it")
+    by: str = Field(default="scoring", description="who moved it: the scoring model (people: later)")
+    reasons: list[CardReason] = Field(default_factory=list, description="the top reasons at that moment")
+
+
+class Activity(_Answer):
+    """One thing the lead did (a page or screen view, a form, an e-mail click, a track call)."""
+
+    at: datetime
+    type: str
+    name: str | None = Field(default=None, description="the page's title or the tracked event's name")
+    path: str | None = None
+    form_id: str | None = None
+    channel: str | None = Field(default=None, description="the channel of the visit it started, if any")
+    campaign: str | None = None
+    lead_id: str = Field(description="the lead it was recorded on (this one, or one merged into it)")
+
+
+class Owner(_Answer):
+    """Who works the lead. Placeholder: assignment comes with issue 9; null until then."""
+
+    user: str
+    assigned_at: datetime
+
+
+class Sla(_Answer):
+    """The speed-to-lead timer. Placeholder: issue 9; null until then."""
+
+    state: Literal["running", "met", "breached"]
+    started_at: datetime
+    due_at: datetime
+
+
+class Qualification(_Answer):
+    """Answers to the active framework (BANT, CHAMP, MEDDIC). Placeholder: issue 9; null until then."""
+
+    framework: str
+    answered: list[str] = Field(default_factory=list)
+    missing_required: list[str] = Field(default_factory=list)
+
+
+class LeadCard(_Answer):
+    """A lead as sales sees it now. A lead merged into another is answered with a 308 to that one's card."""
+
+    version: Literal[1] = 1
+    lead_id: str
+    merged_leads: list[str] = Field(default_factory=list, description="leads merged into this one")
+    contact: Contact
+    stage: str
+    stage_history: list[StageChange] = Field(default_factory=list, description="oldest first")
+    score: Score
+    activity: list[Activity] = Field(
+        default_factory=list, description=f"the newest {ACTIVITY_LIMIT} behaviour events, newest first"
+    )
+    activity_stored: int = Field(description="behaviour events still stored (the source's retention)")
+    first_touch: CardTouch | None = None
+    last_touch: CardTouch | None = Field(default=None, description="of the latest visit not direct")
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    sessions: int = 0
+    page_views: int = 0
+    account: AccountCard | None = Field(default=None, description="the lead's account, as it is now")
+    owner: Owner | None = None
+    sla: Sla | None = None
+    qualification: Qualification | None = None
+    as_of: datetime = Field(description="when this card was read")
+
+
+def _touch(touch: Touch | None) -> CardTouch | None:
+    return CardTouch.model_validate(touch.to_dict()) if touch else None
+
+
+def _ledger(model: ScoringModel, lead: LeadScore, now: datetime) -> list[LedgerEntry]:
+    behaviour = [
+        LedgerEntry(
+            rule_id=rule_id,
+            label=model.label(rule_id),
+            kind="behaviour",
+            points=points,
+            times=times,
+            counting=round(model.decay(lead.weights.get(rule_id, 0.0), lead.as_of, now), 3),
+        )
+        for rule_id, (points, times) in lead.contributions.items()
+    ]
+    fit = [
+        LedgerEntry(rule_id=rule_id, label=model.label(rule_id), kind="fit", points=points)
+        for rule_id, points in lead.fit_points.items()
+    ]
+    return sorted([*behaviour, *fit], key=lambda e: (-abs(e.points), e.rule_id))
+
+
+def _change(transition: Transition) -> StageChange:
+    return StageChange(
+        transition_id=transition.id,
+        from_stage=transition.from_stage.value,
+        to_stage=transition.to_stage.value,
+        at=transition.at,
+        score=transition.score,
+        reasons=[CardReason(label=r.label, points=r.points) for r in transition.reasons],
+    )
+
+
+def _activity(lead_id: str, event: BehaviourEvent) -> Activity:
+    return Activity(
+        at=event.at,
+        type=event.type.value,
+        name=event.name,
+        path=event.path,
+        form_id=event.form_id,
+        channel=event.touch.channel.value if event.touch else None,
+        campaign=event.touch.campaign if event.touch else None,
+        lead_id=lead_id,
+    )
+
+
+def lead_card(
+    model: ScoringModel,
+    lead: LeadScore,
+    profile: Profile | None,
+    history: Iterable[Transition],
+    events: Iterable[tuple[str, BehaviourEvent]],
+    merged: Iterable[str],
+    account: AccountCard | None,
+    now: datetime,
+) -> LeadCard:
+    """The card of `lead` (a root: merged leads are folded into its score) as of `now`. `events` are the
+    behaviour events of the lead and of the leads merged into it, as (lead id, event), in any order."""
+    engagement = model.decay(lead.behaviour, lead.as_of, now)
+    found = sorted(events, key=lambda pair: (pair[1].at, pair[1].message_id), reverse=True)
+    contact = profile or Profile(lead_id=lead.lead_id)
+    return LeadCard(
+        lead_id=lead.lead_id,
+        merged_leads=sorted(merged),
+        contact=Contact(
+            name=contact.name,
+            title=contact.title,
+            company=contact.company,
+            email=contact.email,
+            phone=contact.phone,
+        ),
+        stage=lead.stage.value,
+        stage_history=[_change(t) for t in history],
+        score=Score(
+            total=round(engagement + lead.fit, 1),
+            fit=lead.fit,
+            engagement=round(engagement, 1),
+            engagement_at_last_activity=round(lead.behaviour, 1),
+            last_scored=lead.as_of,
+            half_life_days=model.half_life_days,
+            model_version=model.version,
+            ledger=_ledger(model, lead, now),
+        ),
+        activity=[_activity(lead_id, event) for lead_id, event in found[:ACTIVITY_LIMIT]],
+        activity_stored=len(found),
+        first_touch=_touch(lead.first_touch),
+        last_touch=_touch(lead.last_touch),
+        first_seen=lead.first_seen,
+        last_seen=lead.last_seen,
+        sessions=lead.sessions,
+        page_views=lead.page_views,
+        account=account,
+        as_of=now,
+    )
