@@ -1,6 +1,7 @@
 """Leadstream operator commands, for the local stack of `make run` or a deployed one.
 
   python -m cli sources create "Marketing site" --origin https://www.example.com
+  python -m cli sources create "Backend" --server      (a secret key for servers: trusted calls)
   python -m cli sources list
   python -m cli sources rotate <source-id>            (the old key keeps working for --grace-hours)
   python -m cli sources origins <source-id> --add https://shop.example.com [--remove URL]
@@ -40,7 +41,7 @@ from leadstream.platform.errors import LeadstreamError, StoreUnavailable
 from leadstream.scoring.report import source_quality
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.sources.directory import SourceAdmin, mask
-from leadstream.sources.model import DEFAULT_RETENTION_DAYS, IpMode, Privacy, SourceStatus
+from leadstream.sources.model import DEFAULT_RETENTION_DAYS, IpMode, Privacy, SourceStatus, Trust
 from leadstream.sources.repository import SourceRepository
 from leadstream.tracking import email_links
 from pynamodb.exceptions import PynamoDBException
@@ -62,12 +63,26 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
                 file=sys.stderr,
             )
             return 2
+        if args.server and args.origin:
+            print(
+                "error: a --server source takes no --origin: browsers are refused with its key "
+                "(create a browser source for web pages)",
+                file=sys.stderr,
+            )
+            return 2
         privacy = Privacy(
             IpMode(args.ip_mode), args.retention_days, not args.ignore_dnt, args.lead_retention_days
         )
-        created = admin.create(args.name, tuple(args.origin), privacy, now, allow_import=args.allow_import)
+        trust = Trust.SERVER if args.server else Trust.BROWSER
+        created = admin.create(
+            args.name, tuple(args.origin), privacy, now, allow_import=args.allow_import, trust=trust
+        )
         print(f"Created source {created.source.id} ({cell(created.source.name)}).")
         print(f"Write key: {created.write_key}")
+        if args.server:
+            print("A server key: keep it secret, on your servers (Segment server SDKs: the write key).")
+            print("Calls with it are trusted (README: Trust model); a browser sending it is refused.")
+            return 0
         tag = f'<script async src="{target.api_url}/v1/lb.js" data-write-key="{created.write_key}"></script>'
         print(f"Snippet:   {tag}")
         if not args.origin:
@@ -93,6 +108,7 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
                     "id": source.id,
                     "name": source.name,
                     "status": source.status.value,
+                    "trust": source.trust.value,
                     "origins": ",".join(source.allowed_origins) or "-",
                     "keys": " ".join(mask(k.key) for k in keys) or "-",
                     "ip": source.privacy.ip_mode.value,
@@ -110,7 +126,7 @@ def _sources(args: argparse.Namespace, target: targets.Target) -> int:
             print(json.dumps(rows, indent=2))
         else:
             columns = [
-                *("id", "name", "status", "origins", "keys", "ip"),
+                *("id", "name", "status", "trust", "origins", "keys", "ip"),
                 *("retention", "lead_retention", "dnt", "bots_7d"),
             ]
             output.table(rows, columns, sys.stdout)
@@ -240,6 +256,12 @@ def parser() -> argparse.ArgumentParser:
         "--allow-import",
         action="store_true",
         help="its key may send history to /v1/import (backfills, migrations); live keys should not",
+    )
+    create.add_argument(
+        "--server",
+        action="store_true",
+        help="a server source: its key is a secret kept on your servers (trusted: it may correct what "
+        "browsers cannot); a call with it from a browser is refused",
     )
     listing = actions.add_parser("list", help="sources, masked keys, privacy settings, bot hits")
     listing.add_argument("--json", action="store_true")

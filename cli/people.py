@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from leadstream.identity.history import merge_history
 from leadstream.identity.merges import Merge
+from leadstream.identity.provenance_repository import ClaimRepository
 from leadstream.identity.repository import IdentityRepository
 from leadstream.identity.unmerge import Unmerge
 from leadstream.privacy.people import People, Person
@@ -110,6 +111,7 @@ def _merges(args: argparse.Namespace, target: targets.Target) -> int:
         print("Undo:")
         for m in merges:
             print(f"  {m.lead_id}: {_undo(root, m)}")
+    _claims(IdentityRepository(target.leads_table), ClaimRepository(target.leads_table), root)
     return 0
 
 
@@ -158,6 +160,30 @@ def _operator() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name (a container without a passwd entry)
         return "unknown"
+
+
+def _claims(identities: IdentityRepository, claims: ClaimRepository, root: str) -> None:
+    """The pending claims on the person's leads: calls that named them from a device not known to be
+    theirs, with a key that may not join it to them (README "Trust model"). Printed only if any."""
+    pending = [
+        c for c in claims.of([root, *sorted(identities.marks([root])[root].members)]) if not c.confirmed_at
+    ]
+    if not pending:
+        return
+    print(f"Pending claims: {len(pending)} (not merged: a form or a server key from that device would).")
+    rows = [
+        {
+            "at": c.at.isoformat(timespec="seconds"),
+            "device lead": c.device_lead,
+            "claimed": c.lead_id,
+            "named by": c.named_by,
+            "call": c.call,
+            "source": c.source_id or "",
+            "rank": c.rank.label,
+        }
+        for c in pending
+    ]
+    output.table(rows, ["at", "device lead", "claimed", "named by", "call", "source", "rank"], sys.stdout)
 
 
 def run(args: argparse.Namespace, target: targets.Target) -> int:

@@ -39,12 +39,14 @@ def call(track: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def jane(track: Any, form: Any, score: Any, new_records: Any, filters: Any) -> None:
-    """Browses anonymously, identifies, requests a demo, comes back on a second device, is scored."""
+    """Browses anonymously, identifies, identifies on a second device too, requests a demo (on the first:
+    before the form, the snippet alone had identified her, so her second device joins her lead), is
+    scored."""
     call(track, "/v1/page", page_view("anon-1", "/"))
     call(track, "/v1/identify", {"anonymousId": "anon-1", "userId": "u-1", "traits": {"email": EMAIL}})
-    visit_and_request_demo(track, form, "anon-1", EMAIL)
     call(track, "/v1/page", page_view("anon-2", "/pricing"))
     call(track, "/v1/identify", {"anonymousId": "anon-2", "traits": {"email": EMAIL, "title": "VP"}})
+    visit_and_request_demo(track, form, "anon-1", EMAIL)
     assert score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX) == {
         "batchItemFailures": []
     }

@@ -24,6 +24,7 @@ DOMAIN = frozenset(
         "leadstream.identity.identifiers",
         "leadstream.identity.resolution",
         "leadstream.identity.profile",
+        "leadstream.identity.provenance",
         "leadstream.scoring.model",
         "leadstream.scoring.score",
         "leadstream.scoring.replay",

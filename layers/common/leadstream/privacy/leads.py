@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from leadstream.identity.identifiers import lead_for_key
+from leadstream.identity.provenance_repository import CHANGE_PREFIX, CLAIM_PREFIX
 from leadstream.identity.repository import LINK_SK, LINKED_PREFIX, MEMBERS_SK, PROFILE_SK, STATE_SK, lead_pk
 from leadstream.privacy.repository import PrivacyRepository, Raw
 
@@ -36,6 +37,10 @@ def kind_of(table: str, sk: str) -> str:
         return "identity_records"
     if sk.startswith("TRANS#"):
         return "score_ledger"
+    if sk.startswith(CHANGE_PREFIX):
+        return "profile_changes"
+    if sk.startswith(CLAIM_PREFIX):
+        return "identity_claims"
     return "other"
 
 

@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 
 from leadstream.platform.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from leadstream.platform.http import browser_origin
+from leadstream.platform.observability import logger
 from leadstream.sources.model import (
     Privacy,
     Source,
     SourceStatus,
+    Trust,
     new_salt,
     new_source_id,
     new_write_key,
@@ -74,7 +76,20 @@ class SourceDirectory:
             raise Unauthorized("unknown or retired write key")
         if not source.active:
             raise Unauthorized("this source is disabled")
+        if source.trust is Trust.SERVER and origin is not None:
+            refuse_server_key_in_browser(source)
         return self._allows(key, source, expires, origin)
+
+
+def refuse_server_key_in_browser(source: Source) -> None:
+    """A server key arrived with an Origin header: a browser sent it, so the key sits in a web page, where
+    anyone can read it and send as the customer's servers. Nothing is stored; the operator is told."""
+    logger.warning("a server source's write key was sent from a browser", source_id=source.id)
+    raise Forbidden(
+        "this is a server key: it belongs on your servers, never in a web page (this call came from a "
+        "browser, which sent an Origin header). Use a browser source's key in web pages, and rotate this "
+        "key: it is no longer secret (python -m cli sources rotate <source-id>)"
+    )
 
 
 class KnownOrigins:
@@ -137,11 +152,15 @@ class SourceAdmin:
         source_id: str | None = None,
         key: str | None = None,
         allow_import: bool = False,
+        trust: Trust = Trust.BROWSER,
     ) -> Created:
         """A new source and its first write key (`source_id`/`key` fixed only for local demos and tests).
-        `allow_import`: it may send history to /v1/import (a backfill, a simulator, a migration)."""
+        `allow_import`: it may send history to /v1/import (a backfill, a simulator, a migration); `trust`:
+        SERVER for a key kept on servers (browsers are refused with it, so it lists no origins)."""
         if key is not None and not plausible_write_key(key):
             raise ValueError("a write key is 1 to 256 printable ASCII characters without spaces")
+        if trust is Trust.SERVER and origins:
+            raise ValueError("a server source has no browser origins: browsers are refused with its key")
         source = Source(
             source_id or new_source_id(name),
             name,
@@ -149,6 +168,7 @@ class SourceAdmin:
             privacy=privacy,
             salt=new_salt(),
             allow_import=allow_import,
+            trust=trust,
         )
         self.repo.save_source(source, now)
         write_key = key or new_write_key()
@@ -182,6 +202,11 @@ class SourceAdmin:
         """Add and remove allowed origins (an origin both added and removed is removed). Browsers on an
         added origin pass CORS at once; a removed one is refused within a minute."""
         source = self.get(source_id)
+        if add and source.trust is Trust.SERVER:
+            raise BadRequest(
+                f"{source_id} is a server source: browsers are refused with its key, so it takes no origins "
+                "(create a browser source for web pages)"
+            )
         gone = {o.rstrip("/") for o in remove}
         origins = dict.fromkeys((*source.allowed_origins, *(o.rstrip("/") for o in add)))
         changed = replace(source, allowed_origins=tuple(o for o in origins if o not in gone))

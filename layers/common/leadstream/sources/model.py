@@ -22,6 +22,13 @@ class IpMode(StrEnum):
     DROP = "drop"  # not stored at all
 
 
+class Trust(StrEnum):
+    """Who holds a source's write keys, and so how far its calls are believed (README "Trust model")."""
+
+    BROWSER = "browser"  # the key sits in web pages: anyone can send with it
+    SERVER = "server"  # the key is a secret on the customer's servers: never sent from a browser
+
+
 class SourceStatus(StrEnum):
     ACTIVE = "active"
     DISABLED = "disabled"
@@ -56,6 +63,7 @@ class Source:
     # May send history (events of any age) to /v1/import: backfills, simulators, migrations. The live
     # endpoints take events of the last days only (tracking.segment.LIVE_HISTORY).
     allow_import: bool = False
+    trust: Trust = Trust.BROWSER
 
     @property
     def active(self) -> bool:

@@ -1,6 +1,6 @@
 """Data access for sources, their write keys and counters (SourcesTable, pk/sk strings).
 
-SOURCE#<id> / PROFILE         name, allowed origins, status, privacy settings, salt, allow_import
+SOURCE#<id> / PROFILE         name, allowed origins, status, privacy settings, salt, allow_import, trust
 COUNTERS#<id> / BOTS#<day>      bot and crawler hits that day (counted, never stored as behaviour)
 COUNTERS#<id> / FORMS#<minute>  form submissions that minute (the rate limit); expires_at an hour later
 (The counters have a partition of their own, so that IAM can let the tracking functions update them and
@@ -18,7 +18,15 @@ from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute
 
 from leadstream.platform.dynamo import Item, bind, mapped_errors, save_unless
 from leadstream.platform.errors import LeadstreamError
-from leadstream.sources.model import DEFAULT_RETENTION_DAYS, IpMode, Privacy, Source, SourceStatus, WriteKey
+from leadstream.sources.model import (
+    DEFAULT_RETENTION_DAYS,
+    IpMode,
+    Privacy,
+    Source,
+    SourceStatus,
+    Trust,
+    WriteKey,
+)
 
 
 class _SourceItem(Item):
@@ -34,6 +42,7 @@ class _SourceItem(Item):
     honour_dnt = BooleanAttribute(null=True)
     salt = UnicodeAttribute(null=True)
     allow_import = BooleanAttribute(null=True)
+    trust = UnicodeAttribute(null=True)  # absent: a browser source (every source before trust levels)
     created_at = NumberAttribute(null=True)
     # KEY items (when a rotation retires it), FORMS items (a counter of a past minute is no use)
     source_id = UnicodeAttribute(null=True)
@@ -56,6 +65,7 @@ def _source(item: _SourceItem) -> Source:
         ),
         salt=item.salt or "",
         allow_import=bool(item.allow_import),
+        trust=Trust(item.trust or Trust.BROWSER.value),
     )
 
 
@@ -129,6 +139,7 @@ class SourceRepository:
             honour_dnt=source.privacy.honour_dnt,
             salt=source.salt,
             allow_import=source.allow_import or None,
+            trust=source.trust.value,
             created_at=before.created_at if before and before.created_at else now.timestamp(),
         )
         with mapped_errors("saving a source"):

@@ -26,12 +26,14 @@ from leadstream.identity.identifiers import (
 )
 from leadstream.identity.merges import Merge, cause
 from leadstream.identity.profile import Profile
+from leadstream.identity.provenance import Rank, Stamp, confirmed_cause, decide, joined, refused_joins
+from leadstream.identity.provenance_repository import Claim, ClaimRepository, ProvenanceRepository
 from leadstream.identity.repository import IdentityRepository, Mark, ProfileRepository
 from leadstream.identity.resolution import MAX_ROOT_HOPS, Resolution, head, resolve
 from leadstream.platform.errors import StoreUnavailable
 from leadstream.platform.observability import metrics
 from leadstream.privacy.suppression import suppression_hash, suppression_hashes
-from leadstream.sources.model import DEFAULT_LEAD_RETENTION_DAYS, Source, anonymise_ip
+from leadstream.sources.model import DEFAULT_LEAD_RETENTION_DAYS, Source, Trust, anonymise_ip
 from leadstream.tracking.attribution import Channel, Touch, classify
 from leadstream.tracking.events import BehaviourEvent, EventType
 from leadstream.tracking.repository import EventRepository
@@ -118,6 +120,13 @@ class Request:
         return anonymise_ip(given or self.ip, privacy.ip_mode, self.source.salt)
 
 
+def rank_of(source: Source, call: str) -> Rank:
+    """How far a call is believed (identity.provenance): a server key's, a form's, else a browser's."""
+    if source.trust is Trust.SERVER:
+        return Rank.SERVER
+    return Rank.FORM if call == "form" else Rank.BROWSER
+
+
 def _suppressed() -> None:
     metrics.add_metric(name="MessagesSuppressed", unit=MetricUnit.Count, value=1)
 
@@ -140,6 +149,8 @@ class Ingest:
         self.events = EventRepository(leads_table)
         self.identities = IdentityRepository(leads_table)
         self.profiles = ProfileRepository(leads_table)
+        self.provenance = ProvenanceRepository(leads_table)
+        self.claims = ClaimRepository(leads_table)
         self.accounts = AccountRepository(accounts_table)
         self.suppression_secret = suppression_secret
         self.lead_retention_days = lead_retention_days  # the stack's, for sources without their own
@@ -162,7 +173,7 @@ class Ingest:
     def batch(self, messages: list[Message], req: Request) -> int:
         """Many calls: each identity resolved once per batch, events written 25 to a request."""
         events: list[tuple[str, BehaviourEvent, datetime, datetime | None]] = []
-        resolved: dict[tuple[tuple[Identifier, ...], bool], str | None] = {}
+        resolved: dict[tuple[tuple[Identifier, ...], bool], tuple[str | None, bool]] = {}
         for msg in messages:
             lead_id, own, event = self._prepare(msg, req, resolved)
             if lead_id is not None and event is not None:
@@ -172,11 +183,14 @@ class Ingest:
         return len(events)
 
     def _prepare(
-        self, msg: Message, req: Request, resolved: dict[tuple[tuple[Identifier, ...], bool], str | None]
+        self,
+        msg: Message,
+        req: Request,
+        resolved: dict[tuple[tuple[Identifier, ...], bool], tuple[str | None, bool]],
     ) -> tuple[str | None, str, BehaviourEvent | None]:
         """(the lead it belongs to, the sender's own lead its event is stored under, the event); the lead
         is None for a suppressed (erased) sender: nothing is stored. `resolved` remembers identities
-        already looked up (and linked) in this request."""
+        already looked up (and linked) in this request, and whether they were a pending claim."""
         now = req.received_at
         email = (
             normalise_email(str(msg.traits.email)) if msg.type == "identify" and msg.traits.email else None
@@ -186,10 +200,14 @@ class Ingest:
         else:
             ids = identifiers(msg.anonymous_id, msg.user_id, email)
         key = (tuple(ids), msg.type in ("identify", "group"))  # they write the profile: on the root
-        lead_id = (
-            resolved[key] if key in resolved else self._lead_of(ids, now, key[1], msg.type, req.source.id)
-        )
-        resolved[key] = lead_id
+        rank = rank_of(req.source, msg.type)
+        if key not in resolved:
+            claimed: set[str] = set()
+            resolved[key] = (
+                self._lead_of(ids, now, key[1], msg.type, req.source.id, rank, claimed),
+                bool(claimed),
+            )
+        lead_id, claim = resolved[key]
         own = device_lead(ids)
         if lead_id is None:
             return None, own, None
@@ -208,7 +226,12 @@ class Ingest:
             self.accounts.join(domain, lead_id, msg.traits.name, now)
             self.profiles.save(Profile(lead_id, account=domain), now)
             return lead_id, own, None
-        fit = self._identify(lead_id, email, msg.traits, now) if msg.type == "identify" else {}
+        identify = msg.type == "identify" and not claim  # a claim's traits are not the known lead's
+        fit = (
+            self._identify(lead_id, email, msg.traits, Stamp(req.source.id, rank, now), "identify")
+            if identify
+            else {}
+        )
         path, touch = _page_touch(msg) if msg.type == "page" else (None, None)
         names = {"track": msg.event, "page": msg.name, "screen": msg.name}
         event = BehaviourEvent(
@@ -227,10 +250,12 @@ class Ingest:
     def form(self, form_id: str, sub: FormSubmission, req: Request) -> Recorded:
         email = normalise_email(str(sub.email))
         ids = identifiers(sub.anonymous_id, None, email)
-        lead_id = self._lead_of(ids, req.received_at, True, "form", req.source.id)
+        rank, claimed = rank_of(req.source, "form"), set[str]()
+        lead_id = self._lead_of(ids, req.received_at, True, "form", req.source.id, rank, claimed)
         if lead_id is None:
             return Recorded("", stored=False, suppressed=True)
-        fit = self._identify(lead_id, email, sub, req.received_at)
+        stamp = Stamp(req.source.id, rank, req.received_at)
+        fit = {} if claimed else self._identify(lead_id, email, sub, stamp, "form")
         # a submission without messageId is one per content and minute: a double click or a browser's
         # resend is one, the same request sent again later is another
         content = sub.model_dump(mode="json", exclude={"next", "message_id", "write_key"})
@@ -286,7 +311,14 @@ class Ingest:
         )
 
     def _lead_of(
-        self, ids: list[Identifier], now: datetime, root: bool, call: str, source_id: str | None
+        self,
+        ids: list[Identifier],
+        now: datetime,
+        root: bool,
+        call: str,
+        source_id: str | None,
+        rank: Rank = Rank.BROWSER,
+        claimed: set[str] | None = None,
     ) -> str | None:
         """The root lead a message belongs to, or None when one of its identifiers is suppressed (an erased
         person). Only a message with a known identifier (user id, e-mail) needs a look-up: its links, the
@@ -301,7 +333,11 @@ class Ingest:
         meanwhile, means another call got there first, so this one reads again and decides again (all of
         them converge on one root). If the identity keeps changing under it, the caller gets a 503 and its
         retry converges: every write here is idempotent. The identifiers are recorded on the root
-        (LINKED#), so that privacy can find them."""
+        (LINKED#), so that privacy can find them.
+
+        A call of `rank` never joins the sender to a lead established above it (`identity.provenance`):
+        it links and merges nothing, records a pending claim on each lead it named, adds them to
+        `claimed`, and answers the root of the sender's own lead."""
         if all(i.kind is IdKind.ANONYMOUS for i in ids):
             return device_lead(ids)
         keyed = suppression_hashes(self.suppression_secret(), ids) if self.suppression_secret else []
@@ -321,7 +357,15 @@ class Ingest:
                     return lead
             roots = self._roots(found.marks, heads | {device_lead(ids)})
             resolution = resolve(ids, found.linked, roots)
-            if self._settle(resolution, ids, now, call, source_id):
+            device_root = roots[device_lead(ids)]
+            refused, causes = self._vouch(resolution, ids, found.linked, roots, rank, call, source_id, now)
+            if refused:
+                if claimed is not None:
+                    claimed.update(refused)
+                return device_root
+            if self._settle(resolution, ids, now, call, source_id, causes):
+                for merged in causes:
+                    self._confirm(resolution.lead_id, merged, now)
                 return resolution.lead_id
         raise StoreUnavailable("identity kept changing under concurrent calls")
 
@@ -354,11 +398,56 @@ class Ingest:
                 self.identities.move(member, lead, found[lead])
         return found
 
+    def _vouch(
+        self,
+        resolution: Resolution,
+        ids: list[Identifier],
+        linked: dict[str, str],
+        roots: dict[str, str],
+        rank: Rank,
+        call: str,
+        source_id: str | None,
+        now: datetime,
+    ) -> tuple[tuple[str, ...], dict[str, str]]:
+        """(the roots this call may not join, each recorded as a pending claim; the merge cause of each root
+        whose merge confirms a claim). Reads nothing unless the resolution joins the sender's lead to
+        another: then the ranks those leads were established at (one BatchGetItem), and for a call that may
+        join them, the claims its merges confirm (one more)."""
+        device_root = roots[device_lead(ids)]
+        others = joined(resolution, device_root)
+        if not others:
+            return (), {}
+        refused = refused_joins(
+            resolution, device_root, self.provenance.established((*others, device_root)), rank
+        )
+        for lead in refused:
+            naming = next((i for i in ids if roots[head(i, linked)] == lead), ids[0])
+            self.claims.record(Claim(lead, device_root, source_id, rank, call, naming.kind.value, now))
+        if refused or rank is Rank.BROWSER or not resolution.merges:
+            return refused, {}
+        winner = resolution.lead_id
+        pairs = [p for r in resolution.merges for p in ((winner, r), (r, winner))]
+        pending = self.claims.pending(pairs)
+        confirmed = [r for r in resolution.merges if (winner, r) in pending or (r, winner) in pending]
+        return (), {r: confirmed_cause(rank) for r in confirmed}
+
+    def _confirm(self, winner: str, merged: str, now: datetime) -> None:
+        """The claims a merge confirmed, marked so (whichever way round the claim was made)."""
+        self.claims.confirm(winner, merged, now)
+        self.claims.confirm(merged, winner, now)
+
     def _settle(
-        self, resolution: Resolution, ids: list[Identifier], now: datetime, call: str, source_id: str | None
+        self,
+        resolution: Resolution,
+        ids: list[Identifier],
+        now: datetime,
+        call: str,
+        source_id: str | None,
+        causes: dict[str, str] | None = None,
     ) -> bool:
         """Write what a resolution decided: links, then merges (each root's members moved up to the
-        winner). False as soon as a condition fails: another call changed the identity first."""
+        winner; `causes`: a merge's cause when it is not the usual one). False as soon as a condition
+        fails: another call changed the identity first."""
         winner = resolution.lead_id
         for ident in resolution.links:
             if not self.identities.link(ident, winner, now):
@@ -368,7 +457,17 @@ class Ingest:
             # its members, read first and recorded with the merge (conditional on them): an unmerge
             # moves them back
             members = tuple(sorted(self.identities.marks([root])[root].members))
-            why = Merge(root, winner, cause(call, joined_by), call, source_id, now, links, members, True)
+            why = Merge(
+                root,
+                winner,
+                (causes or {}).get(root) or cause(call, joined_by),
+                call,
+                source_id,
+                now,
+                links,
+                members,
+                True,
+            )
             if not self.identities.merge(root, winner, why):
                 return False
             for member in members:
@@ -377,17 +476,40 @@ class Ingest:
             self.identities.remember(winner, ids, now)
         return True
 
-    def _identify(self, lead_id: str, email: str | None, contact: Contact, now: datetime) -> dict[str, str]:
-        """Save contact details and the account; return the non-personal traits scoring looks at."""
+    def _identify(
+        self, lead_id: str, email: str | None, contact: Contact, stamp: Stamp, call: str
+    ) -> dict[str, str]:
+        """Save contact details as far as the call's rank allows (`identity.provenance`), and the account;
+        return the non-personal traits scoring looks at: only those the profile now holds, so a value a
+        higher rank set and the call could not change does not change the lead's fit either."""
+        given = {
+            "email": email,
+            "name": contact.full_name,
+            "title": contact.title,
+            "company": contact.company,
+            "phone": contact.phone,
+        }
         account = organisation_domain(email) if email else None
         kind = email_kind(email).value if email else None
-        profile = Profile(
-            lead_id, email, contact.full_name, contact.title, contact.company, contact.phone, account, kind
-        )
-        self.profiles.save(profile, now)
-        if account:
-            self.accounts.join(account, lead_id, contact.company, now)
-        fit = {"email_kind": kind} if kind else {}
-        if contact.title:
+        for attempt in range(RESOLVE_ATTEMPTS):
+            if attempt:
+                metrics.add_metric(name="ProfileRaces", unit=MetricUnit.Count, value=1)
+                time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - jitter, not a secret
+            read = self.provenance.read(lead_id)
+            decision = decide(read.values, read.stamps, read.established, given, stamp.rank)
+            derived = {"account": account, "email_kind": kind}
+            if not decision.writes or self.provenance.write(lead_id, read, decision, derived, stamp, call):
+                break
+        else:
+            raise StoreUnavailable("the profile kept changing under concurrent calls")
+        if decision.kept:
+            metrics.add_metric(name="ProfileFieldsKept", unit=MetricUnit.Count, value=len(decision.kept))
+        fit: dict[str, str] = {}
+        if decision.applies("email", given):
+            if account:
+                self.accounts.join(account, lead_id, contact.company, stamp.at)
+            if kind:
+                fit["email_kind"] = kind
+        if contact.title and decision.applies("title", given):
             fit["title"] = contact.title[:100]
         return fit
