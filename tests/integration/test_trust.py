@@ -146,7 +146,8 @@ def test_a_server_key_identify_overwrites_and_merges_and_confirms_a_pending_clai
     code, out = merges_cli(moto_endpoint, capsys, EMAIL)
     assert code == 0
     assert "Pending claims" not in out
-    [row] = [line.split() for line in out.splitlines()[2:] if line.split()[1] == lead_of("phone")]
+    table = out.split("\n\n")[0].splitlines()[2:]  # the merges table (undo commands follow it)
+    [row] = [line.split() for line in table if line.split()[1] == lead_of("phone")]
     assert (row[2], " ".join(row[3:-2]), row[-1]) == (jane, "claim confirmed by a server key", SERVER_SOURCE)
 
 
