@@ -9,6 +9,8 @@
   python -m cli report [--json] [--by channel|campaign]
   python -m cli people export jane@acme.com           (everything held about a person, as JSON)
   python -m cli people erase jane@acme.com --yes      (deletes it all; a suppression entry stays)
+  python -m cli accounts show acme.com                (score, committee, people known and anonymous)
+  python -m cli accounts list                         (every scored account, strongest first)
   python -m cli redrive PublishFailuresQueue [--dry-run]  (what is parked, why; replays what it can)
 
 Add --stack <name> [--region <region>] to work on a deployed stack (AWS credentials as usual);
@@ -42,7 +44,7 @@ from leadstream.sources.repository import SourceRepository
 from leadstream.tracking import email_links
 from pynamodb.exceptions import PynamoDBException
 
-from cli import options, output, people, redrive
+from cli import accounts, options, output, people, redrive
 from cli import target as targets
 from cli.output import cell
 
@@ -271,6 +273,7 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true")
 
     people.add_parser(commands)
+    accounts.add_parser(commands)
     redrive.add_parser(commands)
     return top
 
@@ -359,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         "links": _links,
         "report": _report,
         "people": people.run,
+        "accounts": accounts.run,
         "redrive": redrive.run,
     }
     target = None
