@@ -7,7 +7,9 @@ The functions run as a container started with the feature configured (their modu
 COMPANY_LOOKUP_SECRET and COMPANY_LOOKUP_URL set); the account roll-up runs on the unit tests' small model.
 """
 
+import argparse
 import importlib
+import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -24,6 +26,8 @@ from leadstream.platform import secrets
 from leadstream.scoring.model_file import load_model
 from leadstream.tracking.repository import EventRepository
 
+from cli import people
+from cli import target as targets
 from local.template import Stack
 from tests.builders import LambdaContext, http_request, page_view, stream_records
 from tests.fakes.ipinfo import FakeIpinfo
@@ -396,3 +400,28 @@ def test_no_address_or_e_mail_is_logged_on_the_way(lookups, settle, caplog, ipin
     text = "\n".join(f"{r.getMessage()} {r.__dict__!r}" for r in caplog.records)
     for secret in ("81.2.69", "84.17.32", "jane@acme.co.uk", "Jane Doe"):
         assert secret not in text
+
+
+def test_people_export_shows_the_ip_membership_and_its_basis_and_erase_takes_it(
+    lookups, settle, ledger, moto_endpoint, capsys
+):
+    pages(lookups.track, "visitor", ACME_IP)
+    identify(lookups.track, "visitor", "jane.doe@gmail.com", "Engineer")  # free-mail: no account of its own
+    settle()
+    lead = lead_of("visitor")
+    target = targets.local(moto_endpoint, "http://127.0.0.1:3000")
+
+    def run(*argv: str) -> str:
+        top = argparse.ArgumentParser()
+        people.add_parser(top.add_subparsers(dest="command", required=True))
+        assert people.run(top.parse_args(["people", *argv]), target) == 0
+        return capsys.readouterr().out
+
+    exported = json.loads(run("export", "jane.doe@gmail.com"))
+    [membership] = exported["items"]["account_membership"]
+    assert membership["pk"] == f"ACCOUNT#{ACME}"
+    assert json.loads(membership["mark"])["basis"] == Basis.IP.value
+
+    run("erase", "jane.doe@gmail.com", "--yes")
+
+    assert lead not in {m.lead_id for m, _claims in ledger.members(ACME)}
