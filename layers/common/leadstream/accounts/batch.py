@@ -18,7 +18,7 @@ A lead's change is its STATE's `version` (monotonic), so a replayed or out-of-or
 write that loses to another writer fails that account's records, which the stream redelivers.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -181,10 +181,11 @@ def _memberships(
     changed: dict[str, _Lead],
     profiles: dict[str, LeadAccounts],
     ledger: AccountLedger,
+    described: Iterable[str],
 ) -> tuple[dict[str, list[LeadChange]], dict[str, Stored], dict[tuple[str, str], MemberMark]]:
     """Each account's lead changes: the account a lead counts in (decided by its claims) gets the
     change, every other account that counted it gets its leaving. Returns them per account with the
-    accounts' stored states and the marks (read in one BatchGetItem)."""
+    stored states of those accounts and of the `described` ones, and the marks (one BatchGetItem)."""
     candidates: dict[str, set[str]] = {}
     for lead_id, lead in changed.items():
         profile = profiles.get(lead_id)
@@ -193,7 +194,7 @@ def _memberships(
             domains.add(lead.company)
         if domains:
             candidates[lead_id] = domains
-    wanted: dict[str, list[str]] = {}
+    wanted: dict[str, list[str]] = {domain: [] for domain in described}
     for lead_id, domains in candidates.items():
         for domain in sorted(domains):
             wanted.setdefault(domain, []).append(lead_id)
@@ -230,16 +231,12 @@ def roll_up(
     changed, unreadable = lead_changes([r for r in records if not _is_account(r)], scores)
     failed += unreadable
     profiles = ledger.lead_accounts(changed) if changed else {}
-    moved, states, marks = _memberships(changed, profiles, ledger)
+    moved, states, marks = _memberships(changed, profiles, ledger, described)
     per_account: dict[str, list[LeadChange]] = {domain: [] for domain in described}
     for domain, changes in moved.items():
         per_account.setdefault(domain, []).extend(changes)
     if not per_account:
         return BatchResult(0, 0, 0, _ordered(records, failed))
-    missing = [domain for domain in per_account if domain not in states]
-    if missing:  # accounts only described in this batch
-        more, _marks, _claims = ledger.load({domain: [] for domain in missing})
-        states = {**states, **more}
 
     def run(domain: str) -> tuple[int, int]:
         stored, updates, events = states[domain], 0, 0
