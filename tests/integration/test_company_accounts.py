@@ -28,6 +28,7 @@ from leadstream.tracking.repository import EventRepository
 
 from cli import people
 from cli import target as targets
+from cli.__main__ import main
 from local.template import Stack
 from tests.builders import LambdaContext, http_request, page_view, stream_records
 from tests.fakes.ipinfo import FakeIpinfo
@@ -426,3 +427,31 @@ def test_people_export_shows_the_ip_membership_and_its_basis_and_erase_takes_it(
     run("erase", "jane.doe@gmail.com", "--yes")
 
     assert lead not in {m.lead_id for m, _claims in ledger.members(ACME)}
+
+
+def test_accounts_show_names_known_people_safely_and_the_anonymous_by_their_company(
+    lookups, settle, moto_endpoint, capsys
+):
+    pages(lookups.track, "visitor", ACME_IP, "/", "/pricing")
+    pages(lookups.track, "eve", None, "/")
+    identify(lookups.track, "eve", "eve@acme.co.uk", "CFO\x1b[2J", name="Eve\x1b]0;owned\x07 Smith")
+    settle()
+
+    capsys.readouterr()  # the handlers' metrics, flushed to the same stdout, are not the command's
+    assert main(["--endpoint", moto_endpoint, "accounts", "show", ACME]) == 0
+    shown = capsys.readouterr().out
+
+    assert "Account Acme Widgets Ltd (acme.co.uk)" in shown
+    assert "2 people, 1 anonymous" in shown
+    assert "anonymous visitor from Acme Widgets Ltd" in shown
+    assert "company by IP" in shown
+    assert "e-mail domain" in shown
+    assert "\x1b" not in shown
+    assert "\x07" not in shown
+    assert "Eve" in shown
+
+
+def test_accounts_show_of_an_unknown_account_says_so(aws, moto_endpoint, capsys):
+    capsys.readouterr()
+    assert main(["--endpoint", moto_endpoint, "accounts", "show", "nobody.example"]) == 1
+    assert "no scored account nobody.example" in capsys.readouterr().err
