@@ -12,6 +12,8 @@
   python -m cli people erase jane@acme.com --yes      (deletes it all; a suppression entry stays)
   python -m cli people merges jane@acme.com          (why her leads became one; how to undo each merge)
   python -m cli people unmerge jane@acme.com --lead <lead id> --reason "shared laptop"  (splits it off)
+  python -m cli accounts show acme.com                (score, committee, people known and anonymous)
+  python -m cli accounts list                         (every scored account, strongest first)
   python -m cli redrive PublishFailuresQueue [--dry-run]  (what is parked, why; replays what it can)
   python -m cli token --user sales@example.com       (signs in; prints a token for the sales API)
 
@@ -46,7 +48,7 @@ from leadstream.sources.repository import SourceRepository
 from leadstream.tracking import email_links
 from pynamodb.exceptions import PynamoDBException
 
-from cli import options, output, people, redrive, token
+from cli import accounts, options, output, people, redrive, token
 from cli import target as targets
 from cli.output import cell
 
@@ -296,6 +298,7 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true")
 
     people.add_parser(commands)
+    accounts.add_parser(commands)
     redrive.add_parser(commands)
     token.add_parser(commands)
     return top
@@ -385,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         "links": _links,
         "report": _report,
         "people": people.run,
+        "accounts": accounts.run,
         "redrive": redrive.run,
         "token": token.run,
     }

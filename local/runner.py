@@ -41,6 +41,10 @@ DEMO_WRITE_KEY = "lsk_local_demo"
 # The origin the sample events in events/ come from: the same whatever port make run uses.
 SAMPLE_ORIGIN = "http://localhost"
 AWS_HOST = "127.0.0.1"  # the local AWS listens here, whatever --host says (--aws-host to expose it)
+# Company lookups (CompanyLookupSecret): the token comes from this environment variable, never from the
+# command line (a process list shows that), and goes into the local Secrets Manager under this name.
+COMPANY_LOOKUP_TOKEN = "LEADSTREAM_COMPANY_LOOKUP_TOKEN"  # noqa: S105 - a variable name
+COMPANY_LOOKUP_SECRET = "leadstream-local/company-lookup"  # noqa: S105 - a secret name
 # The sales API's local users (e-mail -> their groups): new passwords each run, printed in the banner.
 LOCAL_USERS = {"sales@example.com": ["sales"], "marketing@example.com": ["marketing"]}
 
@@ -150,7 +154,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--notifications", type=Path, default=REPO / ".local" / "notifications.jsonl", help="JSON lines file"
     )
     parser.add_argument("--verbose", action="store_true", help="functions log at INFO, to this terminal")
+    parser.add_argument(
+        "--company-lookup-url",
+        default=None,
+        help=f"base URL of the company-by-IP lookup (IPinfo's format; default https://ipinfo.io). Lookups "
+        f"are on when ${COMPANY_LOOKUP_TOKEN} holds a token",
+    )
     return parser.parse_args(argv)
+
+
+def stack_parameters(args: argparse.Namespace, endpoint: str) -> dict[str, str]:
+    """The template's parameters for this run: company lookups on when a token is in the environment."""
+    parameters = {"StageName": "local", "LocalAwsEndpoint": endpoint}
+    if os.environ.get(COMPANY_LOOKUP_TOKEN):
+        parameters["CompanyLookupSecret"] = COMPANY_LOOKUP_SECRET
+        if args.company_lookup_url:
+            parameters["CompanyLookupUrl"] = args.company_lookup_url
+    return parameters
+
+
+def store_company_lookup_token(stack: Stack, aws: dict[str, Any]) -> bool:
+    """The token in the local Secrets Manager, under the name the stack's CompanyLookupSecret gives."""
+    token = os.environ.get(COMPANY_LOOKUP_TOKEN)
+    name = stack.parameters.get("CompanyLookupSecret")
+    if not (token and name):
+        return False
+    aws["secretsmanager"].create_secret(Name=name, SecretString=token)
+    return True
 
 
 def function_environment(args: argparse.Namespace) -> dict[str, str]:
@@ -263,14 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     endpoints_file: Path | None = None
     try:
         stack = load_stack(
-            STACK,
-            REGION,
-            {"StageName": "local", "LocalAwsEndpoint": endpoint},
-            function_environment(args),
-            args.template,
+            STACK, REGION, stack_parameters(args, endpoint), function_environment(args), args.template
         )
         aws = clients(endpoint, REGION)
         queues = provision(stack, aws)
+        if store_company_lookup_token(stack, aws):
+            _log(f"company lookups on: {stack.parameters.get('CompanyLookupUrl')}")
         write_sam_local_env(stack, args.notifications.parent / "sam-local-env.json")
         site = (
             f"http://{args.host}:{args.port}",

@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from leadstream.firmographics.resolver import company_resolver
 from leadstream.platform import secrets
 from leadstream.platform.http import BrowserResolver, body_text, install_error_handlers, request_facts
 from leadstream.platform.observability import logger, metrics, tracer
@@ -28,6 +29,8 @@ forms = Forms(
         settings.accounts_table,
         secrets.reader(settings.link_secret),
         settings.lead_retention_days,
+        # the company behind a visitor's network; None (off) unless COMPANY_LOOKUP_SECRET names a token
+        company_resolver(settings.company_lookup_secret, settings.sources_table, settings.company_lookup_url),
     ),
 )
 bots.prepare()  # every submission is checked for a bot: load the patterns at init, not in a request

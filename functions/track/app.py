@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from leadstream.firmographics.resolver import company_resolver
 from leadstream.platform import secrets
 from leadstream.platform.errors import NotFound
 from leadstream.platform.http import (
@@ -44,6 +45,8 @@ intake = Intake(
         settings.accounts_table,
         secrets.reader(settings.link_secret),
         settings.lead_retention_days,
+        # the company behind a visitor's network; None (off) unless COMPANY_LOOKUP_SECRET names a token
+        company_resolver(settings.company_lookup_secret, settings.sources_table, settings.company_lookup_url),
     ),
 )
 origins = KnownOrigins(sources)

@@ -41,7 +41,8 @@ class Answer:
 
 
 class Runner:
-    def __init__(self, tmp: Path, *options: str) -> None:
+    def __init__(self, tmp: Path, *options: str, env: dict[str, str] | None = None) -> None:
+        """`env`: more environment for the runner (e.g. LEADSTREAM_COMPANY_LOOKUP_TOKEN)."""
         self.port, self.aws_port = free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.endpoint = f"http://127.0.0.1:{self.aws_port}"
@@ -64,7 +65,7 @@ class Runner:
             cwd=REPO,
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
 
     def wait_ready(self, seconds: float = 60) -> None:

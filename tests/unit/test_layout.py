@@ -18,6 +18,7 @@ FUNCTIONS = REPO / "functions"
 
 DOMAIN = frozenset(
     {
+        "leadstream.accounts.membership",
         "leadstream.accounts.model",
         "leadstream.accounts.score",
         "leadstream.firmographics.company",

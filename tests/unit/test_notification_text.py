@@ -172,3 +172,20 @@ def test_the_account_line_names_its_score_and_stage_and_the_other_people_by_a_ti
     )
     assert "Also engaged there: CTO[31m CFO (50.5), someone (9)" in lines
     assert unsafe(text) == []
+
+
+def test_the_account_line_counts_the_anonymous_people_too() -> None:
+    account = AccountCard(
+        domain="acme.com",
+        score=40,
+        stage="engaged",
+        engagement=30,
+        coverage=0.2,
+        engaged_people=2,
+        people=3,
+        anonymous_people=1,
+    )
+
+    _subject, text = message(change(), account)
+
+    assert "Account acme.com: score 40, stage engaged, 2 engaged of 3 people, 1 anonymous, " in text

@@ -1,11 +1,14 @@
 """Rolling a LeadsTable stream batch of lead changes up into their accounts, O(1) per lead change.
 
 Per batch: the STATE images are read from the records (no I/O), and only the leads whose score, fit, stage,
-known-ness or merge changed go on; one BatchGetItem of their PROFILEs says which accounts each joined (a
-lead with none costs nothing more); one BatchGetItem reads those accounts' STATE and the changed members'
-marks; then one TransactWriteItems per account (in parallel) saves its STATE (conditional on its version),
-the members' new marks and an ATRANS# outbox item per account event. An account is never read member by
-member: `apply_change` takes the member's mark out and its new version in.
+known-ness, company (by IP) or merge changed go on; one BatchGetItem of their PROFILEs says which accounts
+claimed each (group calls, e-mails), and the STATE's `company` adds the one its network names; one
+BatchGetItem reads those accounts' STATE and the changed members' marks and claims. `membership.decide`
+picks the ONE account each lead counts in (group call > e-mail domain > company by IP); the others it was
+counted in see it leave. Then one TransactWriteItems per account (in parallel) saves its STATE (conditional
+on its version), the members' new marks and an ATRANS# outbox item per account event. An account is never
+read member by member: `apply_change` takes the member's mark out and its new version in. A lead merged
+into another leaves every account it counted in: its root carries its history from then on.
 
 The AccountsTable stream brings an account's PROFILE (a join names it, a group call sets its traits):
 `describe` applies its traits first, in the same transaction as the account's lead changes.
@@ -15,17 +18,18 @@ A lead's change is its STATE's `version` (monotonic), so a replayed or out-of-or
 write that loses to another writer fails that account's records, which the stream redelivers.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from leadstream.accounts.membership import Basis, claims_of, decide
 from leadstream.accounts.model import AccountModel
-from leadstream.accounts.repository import AccountLedger
+from leadstream.accounts.repository import AccountLedger, LeadAccounts, Stored
 from leadstream.accounts.score import AccountEvent, LeadChange, MemberMark, apply_change, describe
 from leadstream.platform.observability import logger
 from leadstream.scoring.model import ScoringModel
@@ -36,7 +40,7 @@ MEMBERS_PER_WRITE = 90  # a transaction holds 100 items: STATE, the marks and a 
 
 # The STATE attributes an account reads: a change to anything else (counters, touches, replay guards)
 # does not reach the account.
-_COUNTED = ("behaviour", "as_of", "fit", "stage", "known")
+_COUNTED = ("behaviour", "as_of", "fit", "stage", "known", "company")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,9 @@ class BatchResult:
 class _Lead:
     change: LeadChange
     sequences: list[str] = field(default_factory=list)
+    company: str | None = None  # the latest STATE's company by IP (None: merged, or none)
+    companies: set[str] = field(default_factory=set)  # every company the batch's images named: the lead
+    # may have counted in an earlier one
 
 
 @cache
@@ -79,13 +86,17 @@ def _counted(image: dict[str, Any] | None) -> list[Any]:
     return [None if image is None else image.get(name) for name in _COUNTED]
 
 
-def _change(record: DynamoDBRecord, scores: ScoreRepository) -> LeadChange | None:
-    """The lead change a STATE record carries, or None when nothing an account reads changed."""
+def _company(image: dict[str, Any] | None) -> str | None:
+    value = (image or {}).get("company", {}).get("S")
+    return str(value) if value else None
+
+
+def _change(record: DynamoDBRecord, scores: ScoreRepository) -> tuple[LeadChange, set[str]] | None:
+    """The lead change a STATE record carries with the companies its images name, or None when nothing
+    an account reads changed. A lead just merged into another is a change too: it leaves its accounts."""
     stream = record.raw_event["dynamodb"]
     new, old = stream.get("NewImage"), stream.get("OldImage")
-    if not new or "version" not in new or "erased" in new or "merged_into" in new:
-        return None
-    if old is not None and _counted(old) == _counted(new):
+    if not new or "version" not in new or "erased" in new:
         return None
     lead = scores.from_image(new)
     version = int(new["version"]["N"])
@@ -95,7 +106,14 @@ def _change(record: DynamoDBRecord, scores: ScoreRepository) -> LeadChange | Non
         or lead.as_of
         or (datetime.fromtimestamp(created, UTC) if created else datetime.now(UTC))
     )
-    return LeadChange.of(lead, version, at, None)
+    companies = {c for c in (_company(old), _company(new)) if c}
+    if "merged_into" in new:
+        if old is not None and "merged_into" in old:
+            return None  # moved up to its root (a path compression): it left its accounts already
+        return LeadChange.left(lead.lead_id, version, at), companies
+    if old is not None and _counted(old) == _counted(new):
+        return None
+    return LeadChange.of(lead, version, at, None), companies
 
 
 def lead_changes(
@@ -115,13 +133,17 @@ def lead_changes(
             continue
         if change is None:
             continue
-        known = leads.get(change.lead_id)
+        latest, companies = change
+        new = record.raw_event["dynamodb"]["NewImage"]
+        company = _company(new) if latest.member else None
+        known = leads.get(latest.lead_id)
         if known is None:
-            leads[change.lead_id] = _Lead(change, [seq])
+            leads[latest.lead_id] = _Lead(latest, [seq], company, companies)
         else:
             known.sequences.append(seq)
-            if change.version > known.change.version:
-                known.change = change
+            known.companies |= companies
+            if latest.version > known.change.version:
+                known.change, known.company = latest, company
     return leads, unreadable
 
 
@@ -151,12 +173,51 @@ def account_traits(
     return found, unreadable
 
 
-def _with_title(change: LeadChange, title: str | None) -> LeadChange:
-    if not change.member:
-        return change
-    return LeadChange(
-        change.lead_id, change.version, change.at, change.behaviour, change.as_of, change.fit, title
-    )
+def _as_member(change: LeadChange, title: str | None, basis: Basis) -> LeadChange:
+    return replace(change, title=title, basis=basis.value)
+
+
+def _memberships(
+    changed: dict[str, _Lead],
+    profiles: dict[str, LeadAccounts],
+    ledger: AccountLedger,
+    described: Iterable[str],
+) -> tuple[dict[str, list[LeadChange]], dict[str, Stored], dict[tuple[str, str], MemberMark]]:
+    """Each account's lead changes: the account a lead counts in (decided by its claims) gets the
+    change, every other account that counted it gets its leaving. Returns them per account with the
+    stored states of those accounts and of the `described` ones, and the marks (one BatchGetItem)."""
+    candidates: dict[str, set[str]] = {}
+    for lead_id, lead in changed.items():
+        profile = profiles.get(lead_id)
+        domains = set(profile.joined if profile else ()) | lead.companies
+        if lead.company:
+            domains.add(lead.company)
+        if domains:
+            candidates[lead_id] = domains
+    wanted: dict[str, list[str]] = {domain: [] for domain in described}
+    for lead_id, domains in candidates.items():
+        for domain in sorted(domains):
+            wanted.setdefault(domain, []).append(lead_id)
+    if not wanted:
+        return {}, {}, {}
+    states, marks, claims = ledger.load(wanted)
+    per_account: dict[str, list[LeadChange]] = {}
+    for lead_id, domains in candidates.items():
+        lead, profile = changed[lead_id], profiles.get(lead_id)
+        joined = {d: claims[d, lead_id] for d in (profile.joined if profile else ())}
+        chosen = (
+            decide(claims_of(joined, lead.company), profile.latest if profile else None)
+            if lead.change.member
+            else None
+        )
+        for domain in sorted(domains):
+            if chosen is not None and domain == chosen.domain:
+                title = profile.title if profile else None
+                per_account.setdefault(domain, []).append(_as_member(lead.change, title, chosen.basis))
+            elif marks[domain, lead_id].member:
+                left = LeadChange.left(lead_id, lead.change.version, lead.change.at)
+                per_account.setdefault(domain, []).append(left)
+    return per_account, states, marks
 
 
 def roll_up(
@@ -169,14 +230,13 @@ def roll_up(
     described, failed = account_traits([r for r in records if _is_account(r)], ledger)
     changed, unreadable = lead_changes([r for r in records if not _is_account(r)], scores)
     failed += unreadable
-    joined = ledger.lead_accounts(changed) if changed else {}
+    profiles = ledger.lead_accounts(changed) if changed else {}
+    moved, states, marks = _memberships(changed, profiles, ledger, described)
     per_account: dict[str, list[LeadChange]] = {domain: [] for domain in described}
-    for lead_id, (domains, title) in joined.items():
-        for domain in sorted(domains):
-            per_account.setdefault(domain, []).append(_with_title(changed[lead_id].change, title))
+    for domain, changes in moved.items():
+        per_account.setdefault(domain, []).extend(changes)
     if not per_account:
         return BatchResult(0, 0, 0, _ordered(records, failed))
-    states, marks = ledger.load({domain: [c.lead_id for c in cs] for domain, cs in per_account.items()})
 
     def run(domain: str) -> tuple[int, int]:
         stored, updates, events = states[domain], 0, 0
@@ -211,7 +271,7 @@ def roll_up(
             continue
         accounts += outcome[0] > 0
         events += outcome[1]
-    lead_count = sum(1 for lead in changed if lead in joined)
+    lead_count = len({c.lead_id for changes in moved.values() for c in changes})
     return BatchResult(lead_count, accounts, events, _ordered(records, failed))
 
 

@@ -1,7 +1,9 @@
 """Data access for accounts (AccountsTable, pk/sk strings).
 
-ACCOUNT#<domain> / PROFILE        the organisation
-ACCOUNT#<domain> / LEAD#<id>      membership, and the member's mark (what the account last counted of it)
+ACCOUNT#<domain> / PROFILE        the organisation; `name_rank` says who named it (a group call 2, the
+                                  company-by-IP provider 1, a join 0): a name never gives way to a weaker one
+ACCOUNT#<domain> / LEAD#<id>      membership: `via`, the claims ingest recorded (group call, e-mail domain),
+                                  and the member's mark (what the account last counted of it, and why)
 ACCOUNT#<domain> / STATE          the account's score state (`AccountState`, bounded) and write version
 ACCOUNT#<domain> / ATRANS#<id>    one account event, durable (the outbox): its insert wakes PublishFunction;
                                   it keeps `unpublished` = "1" until it is published
@@ -9,13 +11,14 @@ ACCOUNT#<domain> / ATRANS#<id>    one account event, durable (the outbox): its i
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 
+from leadstream.accounts.membership import Basis
 from leadstream.accounts.model import AccountStage
 from leadstream.accounts.score import (
     AccountEvent,
@@ -45,6 +48,9 @@ PROFILE_SK = "PROFILE"
 STATE_SK = "STATE"
 MEMBER_PREFIX = "LEAD#"
 OUTBOX_PREFIX = "ATRANS#"
+# who named an account: a stronger name replaces a weaker one, never the other way round, so the name
+# does not depend on which write came first
+NAMED_BY_GROUP, NAMED_BY_NETWORK = 2, 1
 
 
 def account_pk(domain: str) -> str:
@@ -61,6 +67,7 @@ class AccountItem(Item):
     employees = UnicodeAttribute(null=True)
     website = UnicodeAttribute(null=True)
     group_id = UnicodeAttribute(null=True)
+    name_rank = NumberAttribute(null=True)  # absent: named by a join (a contact's company, or the domain)
     created_at = NumberAttribute(null=True)
     updated_at = NumberAttribute(null=True)
 
@@ -71,6 +78,7 @@ class MemberItem(Item):
 
     lead_id = UnicodeAttribute()
     joined_at = NumberAttribute()
+    via = UnicodeSetAttribute(null=True)  # the claims that joined it (Basis values)
 
 
 class AccountRepository:
@@ -78,24 +86,60 @@ class AccountRepository:
         self.accounts = bind(AccountItem, accounts_table)
         self.members = bind(MemberItem, accounts_table)
 
-    def join(self, domain: str, lead_id: str, company: str | None, now: datetime) -> None:
-        """The lead becomes a member of the account, which is created (named) if it is new."""
+    def join(self, domain: str, lead_id: str, company: str | None, now: datetime, basis: Basis) -> None:
+        """The lead is claimed by the account (`basis`: a group call or its e-mail), which is created
+        (named) if it is new. Which account it counts in is AccountFunction's decision."""
         account = self.accounts(
             account_pk(domain), PROFILE_SK, domain=domain, name=company or domain, created_at=timestamp(now)
         )
         save_unless(account, self.accounts.pk.does_not_exist(), "creating an account")
-        member = self.members(
-            account_pk(domain), f"LEAD#{lead_id}", lead_id=lead_id, joined_at=timestamp(now)
-        )
-        save_unless(member, self.members.pk.does_not_exist(), "adding an account member")
+        members = self.members
+        actions: list[Any] = [
+            members.lead_id.set(lead_id),
+            members.joined_at.set(members.joined_at | timestamp(now)),
+            members.via.add({basis.value}),
+        ]
+        with mapped_errors("adding an account member"):
+            members(account_pk(domain), MEMBER_PREFIX + lead_id).update(actions=actions)
 
     def describe(self, domain: str, traits: dict[str, str], now: datetime) -> None:
-        """Set an account's traits (from a group call); the ones not given are left as they were."""
+        """Set an account's traits (from a group call); the ones not given are left as they were. A group
+        call's name beats any other."""
         accounts = self.accounts
         actions: list[Any] = [accounts.domain.set(domain), accounts.updated_at.set(now.timestamp())]
         actions += [getattr(accounts, k).set(v) for k, v in traits.items() if v]
+        if traits.get("name"):
+            actions.append(accounts.name_rank.set(NAMED_BY_GROUP))
         with mapped_errors("saving an account"):
             accounts(account_pk(domain), PROFILE_SK).update(actions=actions)
+
+    def name_by_network(self, domain: str, name: str | None, now: datetime) -> None:
+        """The account of a company seen by its visitors' network: created if new, and named as the
+        provider names the company unless a group call named it (whatever came first)."""
+        if name is None:
+            account = self.accounts(
+                account_pk(domain), PROFILE_SK, domain=domain, name=domain, created_at=timestamp(now)
+            )
+            save_unless(account, self.accounts.pk.does_not_exist(), "creating an account")
+            return
+        accounts = self.accounts
+        actions: list[Any] = [
+            accounts.domain.set(domain),
+            accounts.name.set(name),
+            accounts.name_rank.set(NAMED_BY_NETWORK),
+            accounts.created_at.set(accounts.created_at | timestamp(now)),
+            accounts.updated_at.set(now.timestamp()),
+        ]
+        weaker = accounts.name_rank.does_not_exist() | (accounts.name_rank < NAMED_BY_NETWORK)
+        update_unless(accounts(account_pk(domain), PROFILE_SK), actions, weaker, "naming an account")
+
+    def profile(self, domain: str) -> AccountItem | None:
+        """An account's PROFILE (for readers: the CLI)."""
+        with mapped_errors("reading an account"):
+            try:
+                return self.accounts.get(account_pk(domain), PROFILE_SK)
+            except self.accounts.DoesNotExist:
+                return None
 
 
 # --- the account's score: STATE, members' marks and the outbox ------------------------------------------
@@ -113,6 +157,7 @@ class LedgerItem(Item):
     state = UnicodeAttribute(null=True)  # STATE: the AccountState as JSON (bounded whatever the people)
     lead_id = UnicodeAttribute(null=True)  # membership
     mark = UnicodeAttribute(null=True)  # membership: the MemberMark as JSON
+    via = UnicodeSetAttribute(null=True)  # membership: the claims ingest recorded (Basis values)
 
 
 class OutboxItem(Item):
@@ -129,13 +174,24 @@ class OutboxItem(Item):
 
 
 class LeadAccountsItem(Item):
-    """The part of a lead's PROFILE (LeadsTable) the account roll-up reads: its accounts and title."""
+    """The part of a lead's PROFILE (LeadsTable) the account roll-up reads: its accounts, the one it named
+    last, and its title."""
 
     class Meta:
         abstract = True
 
     title = UnicodeAttribute(null=True)
+    account = UnicodeAttribute(null=True)
     accounts = UnicodeSetAttribute(null=True)
+
+
+@dataclass(frozen=True)
+class LeadAccounts:
+    """What a lead's PROFILE says of its accounts."""
+
+    joined: frozenset[str]  # every account that claimed it through ingest (group calls, e-mails)
+    latest: str | None  # the one named last
+    title: str | None
 
 
 @dataclass(frozen=True)
@@ -151,6 +207,7 @@ def _state_doc(state: AccountState) -> dict[str, Any]:
         "stage": state.stage.value,
         "as_of": timestamp(state.as_of),
         "people": state.people,
+        "anonymous": state.anonymous,
         "board": {
             lead: [round(e.behaviour, 4), timestamp(e.as_of), e.title, e.role]
             for lead, e in state.board.items()
@@ -172,6 +229,7 @@ def _state(domain: str, doc: dict[str, Any]) -> AccountState:
         stage=AccountStage(doc["stage"]),
         as_of=moment(doc["as_of"]),
         people=int(doc["people"]),
+        anonymous=int(doc.get("anonymous", 0)),
         board={
             lead: BoardEntry(float(points), moment(as_of), title, role)
             for lead, (points, as_of, title, role) in doc["board"].items()
@@ -195,7 +253,14 @@ def _at(value: float) -> datetime:
 
 def _mark_doc(mark: MemberMark) -> str:
     return json.dumps(
-        {"version": mark.version, "member": mark.member, "role": mark.role, "engaged": mark.engaged},
+        {
+            "version": mark.version,
+            "member": mark.member,
+            "role": mark.role,
+            "engaged": mark.engaged,
+            "basis": mark.basis,
+            "anonymous": mark.anonymous,
+        },
         separators=(",", ":"),
     )
 
@@ -206,7 +271,13 @@ def _mark(lead_id: str, raw: str | None) -> MemberMark:
     doc = json.loads(raw)
     span = doc["engaged"]
     return MemberMark(
-        lead_id, int(doc["version"]), bool(doc["member"]), doc["role"], tuple(span) if span else None
+        lead_id,
+        int(doc["version"]),
+        bool(doc["member"]),
+        doc["role"],
+        tuple(span) if span else None,
+        doc.get("basis"),
+        bool(doc.get("anonymous", False)),
     )
 
 
@@ -234,22 +305,24 @@ class AccountLedger:
         self.outbox = bind(OutboxItem, accounts_table)
         self.profiles = bind(LeadAccountsItem, leads_table)
 
-    def lead_accounts(self, lead_ids: Iterable[str]) -> dict[str, tuple[frozenset[str], str | None]]:
-        """lead -> (the accounts it joined, its title), for the leads that joined any (one BatchGetItem)."""
+    def lead_accounts(self, lead_ids: Iterable[str]) -> dict[str, LeadAccounts]:
+        """lead -> what its PROFILE says of its accounts, for the leads that have one (one BatchGetItem)."""
         keys = [(f"LEAD#{lead}", PROFILE_SK) for lead in dict.fromkeys(lead_ids)]
         with mapped_errors("reading leads' accounts"):
             found = list(self.profiles.batch_get(keys)) if keys else []
         return {
-            item.pk.removeprefix("LEAD#"): (frozenset(item.accounts), item.title)
+            item.pk.removeprefix("LEAD#"): LeadAccounts(
+                frozenset(item.accounts or ()), item.account, item.title
+            )
             for item in found
-            if item.accounts
         }
 
     def load(
-        self, wanted: dict[str, Iterable[str]]
-    ) -> tuple[dict[str, Stored], dict[tuple[str, str], MemberMark]]:
-        """account -> its stored state, and (account, lead) -> the member's mark, for every account and
-        the given leads of each: one BatchGetItem (strongly consistent: a save is conditional on it)."""
+        self, wanted: Mapping[str, Iterable[str]]
+    ) -> tuple[dict[str, Stored], dict[tuple[str, str], MemberMark], dict[tuple[str, str], frozenset[str]]]:
+        """account -> its stored state, (account, lead) -> the member's mark, and (account, lead) -> the
+        claims its membership recorded, for every account and the given leads of each: one BatchGetItem
+        (strongly consistent: a save is conditional on it)."""
         keys = [(account_pk(domain), STATE_SK) for domain in wanted]
         keys += [
             (account_pk(domain), MEMBER_PREFIX + lead) for domain, leads in wanted.items() for lead in leads
@@ -273,7 +346,42 @@ class AccountLedger:
             for domain, leads in wanted.items()
             for lead in leads
         }
-        return states, marks
+        claims = {
+            (domain, lead): frozenset(
+                getattr(found.get((account_pk(domain), MEMBER_PREFIX + lead)), "via", None) or ()
+            )
+            for domain, leads in wanted.items()
+            for lead in leads
+        }
+        return states, marks, claims
+
+    def members(self, domain: str) -> list[tuple[MemberMark, frozenset[str]]]:
+        """Every membership of an account with its mark and claims: a Query of its partition (for readers
+        such as `accounts show`, never the scoring path)."""
+        items = self.items
+        with mapped_errors("reading an account's members"):
+            found = list(items.query(account_pk(domain), items.sk.startswith(MEMBER_PREFIX)))
+        return [
+            (
+                _mark(str(item.lead_id or item.sk.removeprefix(MEMBER_PREFIX)), item.mark),
+                frozenset(item.via or ()),
+            )
+            for item in found
+        ]
+
+    def domains(self) -> list[tuple[str, AccountState]]:
+        """Every account that has a score: a Scan of the table (for the command line only)."""
+        items = self.items
+        with mapped_errors("scanning accounts"):
+            found = list(items.scan(items.sk == STATE_SK))
+        return [
+            (
+                item.pk.removeprefix("ACCOUNT#"),
+                _state(item.pk.removeprefix("ACCOUNT#"), json.loads(item.state)),
+            )
+            for item in found
+            if item.state
+        ]
 
     def state(self, domain: str) -> AccountState | None:
         """One account's state (for readers: the CLI, tests); None if no lead change reached it yet."""

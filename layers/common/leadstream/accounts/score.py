@@ -73,10 +73,14 @@ class LeadChange:
     fit: int = 0
     title: str | None = None
     member: bool = True  # False: the lead left the account (merged into another lead, erased, moved)
+    basis: str | None = None  # why it counts here (accounts.membership.Basis)
+    anonymous: bool = False  # nobody knows who it is yet (no e-mail): "an anonymous visitor from ..."
 
     @classmethod
     def of(cls, lead: LeadScore, version: int, at: datetime, title: str | None) -> "LeadChange":
-        return cls(lead.lead_id, version, at, lead.behaviour, lead.as_of, lead.fit, title)
+        return cls(
+            lead.lead_id, version, at, lead.behaviour, lead.as_of, lead.fit, title, anonymous=not lead.known
+        )
 
     @classmethod
     def left(cls, lead_id: str, version: int, at: datetime) -> "LeadChange":
@@ -92,6 +96,8 @@ class MemberMark:
     member: bool = False
     role: str | None = None
     engaged: Span | None = None  # the days during which the lead counts as an engaged person
+    basis: str | None = None  # why it counted here (accounts.membership.Basis)
+    anonymous: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,7 @@ class AccountState:
     stage: AccountStage = AccountStage.ACCOUNT
     as_of: datetime | None = None  # the latest moment a change was applied at
     people: int = 0
+    anonymous: int = 0  # of the people, those nobody knows yet (visitors by their network)
     board: dict[str, BoardEntry] = field(default_factory=dict)  # the strongest leads, at most `keep`
     roles: dict[str, int] = field(default_factory=dict)  # people per committee role (absent: none)
     engaged: int = 0  # engaged people on `engaged_day`
@@ -165,6 +172,7 @@ class AccountState:
             roles={role.id: self.roles.get(role.id, 0) for role in model.committee},
             engaged_people=self.engaged_at(when),
             people=self.people,
+            anonymous_people=self.anonymous,
             top_people=[
                 CardPerson(
                     lead_id=lead, title=self.board[lead].title, role=self.board[lead].role, points=round(p, 1)
@@ -341,6 +349,7 @@ def apply_change(
         state,
         as_of=now,
         people=state.people + change.member - mark.member,
+        anonymous=state.anonymous + (change.member and change.anonymous) - (mark.member and mark.anonymous),
         board=_board(model, leads, state, change, role, now),
         roles=roles,
         engaged=engaged,
@@ -352,7 +361,15 @@ def apply_change(
     state, surged = _surge(model, leads, state, now, trigger)
     snapshot = Snapshot(now, state.engagement_at(model, leads, now), state.engaged_at(now))
     state = replace(state, recent=_remember(model, state.recent, snapshot))
-    new_mark = MemberMark(change.lead_id, change.version, change.member, role, span)
+    new_mark = MemberMark(
+        change.lead_id,
+        change.version,
+        change.member,
+        role,
+        span,
+        change.basis if change.member else None,
+        change.member and change.anonymous,
+    )
     return Applied(state, (*staged, *surged), new_mark)
 
 

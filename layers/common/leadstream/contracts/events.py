@@ -82,6 +82,9 @@ class AccountCard(BaseModel):
     )
     engaged_people: int = Field(ge=0, description="leads whose score is at the model's engaged threshold")
     people: int = Field(ge=0, description="leads counted in the account")
+    anonymous_people: int = Field(
+        default=0, ge=0, description="of them, visitors known only by their company's network (no e-mail)"
+    )
     top_people: list[CardPerson] = Field(default_factory=list)
 
 

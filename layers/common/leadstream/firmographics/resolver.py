@@ -103,13 +103,14 @@ class CachedResolver:
 def company_resolver(
     token_secret: str | None,
     cache_table: str,
-    base_url: str = IPINFO,
+    base_url: str | None = None,
     clock: Callable[[], datetime] = _now,
 ) -> CachedResolver | None:
     """The resolver a tracking function uses: IPinfo with the token in Secrets Manager (`token_secret`,
     settings' COMPANY_LOOKUP_SECRET), cached in `cache_table` (the SourcesTable). None when no token is
-    configured: the feature is off. The token is read on the first lookup, not here."""
+    configured: the feature is off. The token is read on the first lookup, not here. `base_url`: the
+    provider's (settings' COMPANY_LOOKUP_URL), IPinfo's own when None."""
     token = secrets.reader(token_secret)
     if token is None:
         return None
-    return CachedResolver(IpinfoResolver(token, base_url), CompanyCache(cache_table), clock)
+    return CachedResolver(IpinfoResolver(token, base_url or IPINFO), CompanyCache(cache_table), clock)

@@ -124,6 +124,8 @@ def _account_lines(account: AccountCard, lead_id: str) -> list[str]:
     e-mail goes out with this lead's notification)."""
     name = one_line(account.name or account.domain, COMPANY_LIMIT)
     people = f"{account.engaged_people} engaged of {account.people} people"
+    if account.anonymous_people:
+        people += f", {account.anonymous_people} anonymous"
     lines = [
         f"Account {name}: score {account.score:g}, stage {one_line(account.stage, 20)}, {people}, "
         f"buying committee {account.coverage:.0%} covered"

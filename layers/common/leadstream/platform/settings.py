@@ -43,8 +43,10 @@ class IngestSettings(LeadsSettings):
     link_secret: str | None = Field(default=None, alias="LINK_SECRET")
     # the company-by-IP provider's token (name or ARN in Secrets Manager); unset: no company lookups
     company_lookup_secret: str | None = Field(default=None, alias="COMPANY_LOOKUP_SECRET")
+    # the provider's base URL; unset: IPinfo's own (https only, or a stand-in on loopback for tests)
+    company_lookup_url: str | None = Field(default=None, alias="COMPANY_LOOKUP_URL")
 
-    @field_validator("link_secret", "company_lookup_secret", mode="before")
+    @field_validator("link_secret", "company_lookup_secret", "company_lookup_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -6,7 +6,8 @@ identifier that belongs to the lead, whose link (ID#<key>/LINK) is the lead's wh
 whose own lead, when STATE says it was merged into one of these leads, is walked the same way (so a lead
 merged into a merged lead is found too). STATE's `absorbed` names the leads whose scores were folded in,
 MEMBERS the leads identity merged into it.
-A PROFILE names the accounts the lead joined (`account`, `accounts`): their memberships are the lead's.
+A PROFILE names the accounts the lead joined (`account`, `accounts`), a STATE the company its network
+names (`company`): their memberships are the lead's.
 """
 
 from collections.abc import Iterable
@@ -122,10 +123,12 @@ def gather(
                 todo.append((found, []))
     held.items += [(LEADS, link) for link in links.values() if _string(link, "lead_id") in held.leads]
     for _, item in list(held.items):
-        if item["sk"]["S"] != PROFILE_SK:
+        if item["sk"]["S"] not in (PROFILE_SK, STATE_SK):
             continue
         member = item["pk"]["S"].removeprefix("LEAD#")
-        domains = {_string(item, "account")} | set(item.get("accounts", {}).get("SS", []))
+        # a STATE's `company`: the account its network names (company by IP), which no PROFILE lists
+        domains = {_string(item, "account"), _string(item, "company")}
+        domains |= set(item.get("accounts", {}).get("SS", []))
         for domain in sorted(d for d in domains if d):
             membership = repo.get(repo.accounts_table, f"ACCOUNT#{domain}", f"LEAD#{member}")
             if membership:

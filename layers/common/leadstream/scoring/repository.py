@@ -73,6 +73,7 @@ class StateItem(Item):
     transition_count = NumberAttribute(null=True)
     transition_to = UnicodeAttribute(null=True)  # set only by the update that changed stage (outbox)
     transitions = ListAttribute[dict[str, Any]](null=True)
+    company = UnicodeAttribute(null=True)  # the latest visit's business, by its network (a domain)
     merged_into = UnicodeAttribute(null=True)  # written by identity: this lead's events score on that lead
     expires_at = TTLAttribute(null=True)
     erased = BooleanAttribute(null=True)  # a tombstone left by privacy's erase
@@ -154,6 +155,7 @@ def _score(item: StateItem) -> LeadScore:
         sessions=int(item.sessions or 0),
         transition_count=int(item.transition_count or 0),
         transitions=tuple(_transition(t) for t in item.transitions or []),
+        company=item.company,
     )
 
 
@@ -257,6 +259,7 @@ class ScoreRepository:
             transition_count=score.transition_count,
             transition_to=score.transitions[-1].to_stage.value if score.transitions else None,
             transitions=[_transition_item(t) for t in score.transitions] or None,
+            company=score.company,
             merged_into=stored.merged_into,
             expires_at=expires,
         )

@@ -65,6 +65,9 @@ class LeadScore:
     page_views: int = 0
     sessions: int = 0
     transition_count: int = 0
+    # the business its latest visit's network names (a domain, from firmographics): no account of its own,
+    # a claim the account roll-up weighs against stronger ones (accounts.membership)
+    company: str | None = None
     # Transitions made by the update that produced this state (the outbox); empty otherwise.
     transitions: tuple[Transition, ...] = ()
 
@@ -144,6 +147,8 @@ def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> 
         first_touch = event.touch
     first_seen = event.at if state.first_seen is None or event.at < state.first_seen else state.first_seen
     last_seen = event.at if state.last_seen is None or event.at > state.last_seen else state.last_seen
+    latest = state.last_seen is None or event.at >= state.last_seen
+    company = event.company if event.company and (latest or state.company is None) else state.company
     # A session is a run of visits (page or screen views) without a 30-minute gap; other activity (an
     # identify, a track call) neither starts nor extends one. A click in an e-mail is a touch of its own.
     visit = event.type in (EventType.PAGE, EventType.SCREEN)
@@ -171,6 +176,7 @@ def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> 
         events=state.events + 1,
         page_views=state.page_views + visit,
         sessions=state.sessions + new_session,
+        company=company,
     )
 
 
@@ -258,6 +264,7 @@ def merge(model: ScoringModel, into: LeadScore, other: LeadScore) -> LeadScore:
         events=into.events + other.events,
         page_views=into.page_views + other.page_views,
         sessions=into.sessions + other.sessions,
+        company=into.company or other.company,
     )
 
 
@@ -289,6 +296,7 @@ def rebuild(model: ScoringModel, current: LeadScore, events: Iterable[BehaviourE
         events=max(fresh.events, current.events),
         page_views=max(fresh.page_views, current.page_views),
         sessions=max(fresh.sessions, current.sessions),
+        company=fresh.company or current.company,
     )
 
 

@@ -30,3 +30,6 @@ class BehaviourEvent:
     touch: Touch | None = None
     source_id: str | None = None  # the website or app it came from
     ip: str | None = None  # already anonymised as the source's privacy settings say
+    # the registrable domain of the business behind the visitor's network (firmographics), looked up
+    # before the address was anonymised; never an ISP's, a host's, a VPN's or a campus's
+    company: str | None = None

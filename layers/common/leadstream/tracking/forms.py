@@ -107,7 +107,8 @@ class Forms:
         if count is not None and count > FORMS_PER_MINUTE:
             logger.warning("form rate limit reached", source_id=source.id, count=count)
             return Submitted(False, html_form, None, retry_after=60 - facts.received_at.second)
-        recorded = self.ingest.form(form_id, submission, Request(source, facts.received_at, facts.source_ip))
+        req = Request(source, facts.received_at, facts.source_ip, browser=facts.origin is not None)
+        recorded = self.ingest.form(form_id, submission, req)
         return Submitted(recorded.stored, html_form, redirect, uncounted=count is None)
 
     def _count(self, source: Source, now: datetime) -> int | None:

@@ -11,7 +11,9 @@ from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from leadstream.accounts.membership import Basis
 from leadstream.accounts.repository import AccountRepository
+from leadstream.firmographics.company import Company, CompanyResolver
 from leadstream.identity.identifiers import (
     Identifier,
     IdKind,
@@ -31,7 +33,7 @@ from leadstream.identity.provenance_repository import Claim, ClaimRepository, Pr
 from leadstream.identity.repository import IdentityRepository, Mark, ProfileRepository
 from leadstream.identity.resolution import MAX_ROOT_HOPS, Resolution, head, resolve
 from leadstream.platform.errors import StoreUnavailable
-from leadstream.platform.observability import metrics
+from leadstream.platform.observability import logger, metrics
 from leadstream.privacy.suppression import suppression_hash, suppression_hashes
 from leadstream.sources.model import DEFAULT_LEAD_RETENTION_DAYS, Source, Trust, anonymise_ip
 from leadstream.tracking.attribution import Channel, Touch, classify
@@ -111,6 +113,12 @@ class Request:
     source: Source
     received_at: datetime
     ip: str | None = None
+    browser: bool = False  # a browser sent it (it has an Origin): `ip` is the visitor's own
+
+    def visitor_ip(self, given: str | None) -> str | None:
+        """The visitor's address: the message's `context.ip`, else the request's when a browser sent it
+        (a server-side SDK's request comes from its server, which is nobody's company)."""
+        return given or (self.ip if self.browser else None)
 
     def expires(self) -> datetime:
         return self.source.privacy.expiry(self.received_at)
@@ -145,7 +153,9 @@ class Ingest:
         accounts_table: str,
         suppression_secret: Callable[[], str] | None = None,
         lead_retention_days: int = DEFAULT_LEAD_RETENTION_DAYS,
+        companies: CompanyResolver | None = None,
     ) -> None:
+        """`companies` names the business behind a visitor's network (firmographics); None: off."""
         self.events = EventRepository(leads_table)
         self.identities = IdentityRepository(leads_table)
         self.profiles = ProfileRepository(leads_table)
@@ -154,6 +164,8 @@ class Ingest:
         self.accounts = AccountRepository(accounts_table)
         self.suppression_secret = suppression_secret
         self.lead_retention_days = lead_retention_days  # the stack's, for sources without their own
+        self.companies = companies
+        self._named: set[str] = set()  # accounts this container named after the provider's company
 
     def _lead_expires(self, req: Request) -> datetime:
         return req.source.privacy.lead_expiry(req.received_at, self.lead_retention_days)
@@ -223,7 +235,7 @@ class Ingest:
                 "group_id": msg.group_id,
             }
             self.accounts.describe(domain, {k: v for k, v in traits.items() if v}, now)
-            self.accounts.join(domain, lead_id, msg.traits.name, now)
+            self.accounts.join(domain, lead_id, msg.traits.name, now, Basis.GROUP)
             self.profiles.save(Profile(lead_id, account=domain), now)
             return lead_id, own, None
         identify = msg.type == "identify" and not claim  # a claim's traits are not the known lead's
@@ -244,6 +256,7 @@ class Ingest:
             touch=touch,
             source_id=req.source.id,
             ip=req.anonymised_ip(msg.context.ip),
+            company=self._company(req.visitor_ip(msg.context.ip), req.received_at),
         )
         return lead_id, own, event
 
@@ -269,6 +282,7 @@ class Ingest:
             fit_traits=fit,
             source_id=req.source.id,
             ip=req.anonymised_ip(None),
+            company=self._company(req.visitor_ip(None), req.received_at),
         )
         stored = self.events.record(
             device_lead(ids), event, req.expires(), req.received_at, self._lead_expires(req)
@@ -309,6 +323,32 @@ class Ingest:
         return self.events.record(
             email_lead(email_key), event, req.expires(), req.received_at, self._lead_expires(req)
         )
+
+    def _company(self, ip: str | None, now: datetime) -> str | None:
+        """The domain of the business behind the visitor's address, asked before the address is anonymised
+        (the resolver's cache makes it one provider lookup per network; it never raises). None when the
+        feature is off, the network is an ISP's, a mobile carrier's, a host's, a VPN's or a campus's, or
+        the answer is not known now. Only the domain is kept on the event."""
+        if self.companies is None or not ip:
+            return None
+        company = self.companies.resolve(ip)
+        if company is None or not company.creates_account or company.domain is None:
+            return None
+        self._name_account(company, now)
+        return company.domain
+
+    def _name_account(self, company: Company, now: datetime) -> None:
+        """Create the account of a company seen by its network, named as the provider names it (once per
+        container; a group call's name still wins). A side concern: a failure is logged, never raised."""
+        assert company.domain is not None
+        if company.domain in self._named:
+            return
+        try:
+            self.accounts.name_by_network(company.domain, company.name, now)
+        except StoreUnavailable as exc:
+            logger.warning("account not named after its network's company", reason=str(exc))
+            return
+        self._named.add(company.domain)
 
     def _lead_of(
         self,
@@ -507,7 +547,7 @@ class Ingest:
         fit: dict[str, str] = {}
         if decision.applies("email", given):
             if account:
-                self.accounts.join(account, lead_id, contact.company, stamp.at)
+                self.accounts.join(account, lead_id, contact.company, stamp.at, Basis.EMAIL)
             if kind:
                 fit["email_kind"] = kind
         if contact.title and decision.applies("title", given):

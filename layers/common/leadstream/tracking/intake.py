@@ -118,7 +118,7 @@ class Intake:
 
     def _request(self, facts: RequestFacts) -> Request:
         source = self.directory.authenticate(facts.write_key, facts.origin, facts.received_at)
-        return Request(source, facts.received_at, facts.source_ip)
+        return Request(source, facts.received_at, facts.source_ip, browser=facts.origin is not None)
 
     def _count_bots(self, source: Source, facts: RequestFacts, hits: int) -> int:
         """Count bot hits; how many could not be counted (the counter is never worth failing a call)."""

@@ -39,6 +39,7 @@ class EventItem(Item):
     touch = MapAttribute[str, str](null=True)
     src = UnicodeAttribute(null=True)  # source id
     ip = UnicodeAttribute(null=True)  # anonymised per the source's privacy settings
+    company = UnicodeAttribute(null=True)  # the visitor's business, by its network: a domain only
     expires_at = TTLAttribute(null=True)
     lead_expires = NumberAttribute(null=True)  # epoch seconds (whole): until when it keeps its lead
 
@@ -69,6 +70,7 @@ class EventRepository:
             touch=event.touch.to_dict() if event.touch else None,
             src=event.source_id,
             ip=event.ip,
+            company=event.company,
             expires_at=expires_at,
             lead_expires=int(lead_expires.timestamp()) if lead_expires else None,
         )
@@ -183,4 +185,5 @@ def _event(item: EventItem) -> tuple[str, BehaviourEvent]:
         touch=Touch.from_dict(touch) if touch else None,
         source_id=item.src,
         ip=item.ip,
+        company=item.company,
     )
