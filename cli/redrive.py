@@ -404,8 +404,8 @@ class Redrive:
         states = self._scan(
             self.scores.table,
             "lead states",
-            "sk = :state AND attribute_exists(stage) AND attribute_not_exists(merged_into) "
-            "AND attribute_not_exists(erased)",
+            # a merged lead's too: its merge takes it out of the accounts it was counted in
+            "sk = :state AND attribute_exists(stage) AND attribute_not_exists(erased)",
             {":state": {"S": "STATE"}},
         )
         records = [_stream_record(raw, n) for n, raw in enumerate([*profiles, *states], 1)]
