@@ -13,6 +13,9 @@ import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
+from leadstream.accounts.departure import Departures
+from leadstream.accounts.model_file import load_account_model
+from leadstream.accounts.repository import AccountLedger
 from leadstream.identity.history import merge_history
 from leadstream.identity.merges import Merge
 from leadstream.identity.provenance_repository import ClaimRepository
@@ -66,7 +69,10 @@ def _people(target: targets.Target) -> People:
         raise targets.TargetError("the stack has no AccountsTableName output: is it a Leadstream stack?")
     parked = ParkedMessages(target.notify_failures_queue) if target.notify_failures_queue else None
     effects = IdempotencyRecords(target.idempotency_table) if target.idempotency_table else None
-    return People(PrivacyRepository(target.leads_table, target.accounts_table), parked, effects)
+    departures = Departures(
+        AccountLedger(target.accounts_table, target.leads_table), load_account_model(), load_model()
+    )
+    return People(PrivacyRepository(target.leads_table, target.accounts_table), parked, effects, departures)
 
 
 def _find(people: People, args: argparse.Namespace) -> Person:

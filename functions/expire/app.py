@@ -7,13 +7,22 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from leadstream.accounts.departure import Departures
+from leadstream.accounts.model_file import load_account_model
+from leadstream.accounts.repository import AccountLedger
 from leadstream.platform.observability import logger, metrics, tracer
 from leadstream.platform.settings import ExpireSettings
 from leadstream.privacy.expiry import ExpiredLead, Expiry
 from leadstream.privacy.repository import PrivacyRepository
+from leadstream.scoring.model_file import load_model
 
 settings = ExpireSettings.from_env()
-expiry = Expiry(PrivacyRepository(settings.leads_table, settings.accounts_table))
+departures = Departures(
+    AccountLedger(settings.accounts_table, settings.leads_table),
+    load_account_model(settings.account_model),
+    load_model(settings.scoring_model),
+)
+expiry = Expiry(PrivacyRepository(settings.leads_table, settings.accounts_table), departures)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 

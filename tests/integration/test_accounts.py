@@ -5,6 +5,7 @@ recorded (ATRANS# items, the AccountsTable stream) on the bus once each.
 The roll-up runs on the unit tests' small account model (tests/unit/account_model.py), so that these tests
 pin the wiring, not accounts.yaml; the handler itself runs once on the shipped model."""
 
+import importlib
 from typing import Any
 
 import pytest
@@ -14,9 +15,10 @@ from leadstream.accounts.repository import AccountLedger
 from leadstream.contracts.events import ACCOUNT_STAGE_CHANGED, ACCOUNT_SURGED
 from leadstream.scoring.model_file import load_model
 
+from cli.__main__ import main as cli_main
 from local.template import Stack
 from tests.builders import LambdaContext, http_request, stream_records
-from tests.integration.conftest import bus_entries, dynamodb_calls, notifications
+from tests.integration.conftest import bus_entries, dynamodb_calls, lead_of, notifications
 from tests.integration.test_scoring_flow import visit_and_request_demo
 from tests.unit.account_model import (
     ECONOMIC_BUYER,
@@ -236,3 +238,32 @@ def test_a_group_call_gives_the_account_its_traits_and_fit_and_a_replay_changes_
         roll(batch, ledger, scores)
     assert ledger.state("initech.com") == state
     assert "TransactWriteItems" not in calls
+
+
+def test_an_erased_or_expired_person_leaves_the_accounts_score_not_only_its_member_list(
+    track, form, score, expire, new_records, filters, scores, ledger, moto_endpoint, capsys, ttl_deletes
+):
+    people_of_acme(track, form, score, new_records, filters)
+    account = importlib.import_module("functions.account.app")  # the shipped model, as deployed
+    assert account.lambda_handler({"Records": new_records(filters["AccountFunction"])}, CTX) == {
+        "batchItemFailures": []
+    }
+    before = ledger.state(ACME)
+    assert before is not None
+    assert before.people == 3
+    ann, bob = lead_of("ann"), lead_of("bob")
+    assert {ann, bob} <= set(before.board)
+
+    capsys.readouterr()
+    assert cli_main(["--endpoint", moto_endpoint, "people", "erase", "ann@acme.com", "--yes"]) == 0
+    after_erase = ledger.state(ACME)
+    assert after_erase is not None
+    assert after_erase.people == 2
+    assert ann not in after_erase.board  # her title and points are gone from the account too
+    assert "economic_buyer" not in after_erase.roles  # she was its CFO
+
+    assert expire.lambda_handler(ttl_deletes(bob), CTX) == {"batchItemFailures": []}  # a year of silence
+    after_expiry = ledger.state(ACME)
+    assert after_expiry is not None
+    assert after_expiry.people == 1
+    assert bob not in after_expiry.board

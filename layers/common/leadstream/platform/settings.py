@@ -68,8 +68,8 @@ class AccountSettings(ScoringSettings):
     account_model: Path | None = Field(default=None, alias="ACCOUNT_MODEL_PATH")
 
 
-class ExpireSettings(LeadsSettings):
-    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+class ExpireSettings(AccountSettings):
+    """An expired lead leaves its accounts' scores too: the account and lead models, as AccountFunction."""
 
 
 class PublishSettings(LeadsSettings):

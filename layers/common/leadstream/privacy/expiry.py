@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from leadstream.accounts.departure import Departures, memberships
 from leadstream.identity.repository import STATE_SK, lead_pk
 from leadstream.privacy.leads import ACCOUNTS, LEADS, absorbed, gather, kind_of
 from leadstream.privacy.repository import PrivacyRepository, Raw
@@ -70,8 +71,9 @@ def _new_life(item: Raw, lead: ExpiredLead) -> bool:
 
 
 class Expiry:
-    def __init__(self, repository: PrivacyRepository) -> None:
+    def __init__(self, repository: PrivacyRepository, departures: Departures | None = None) -> None:
         self.repository = repository
+        self.departures = departures  # takes the lead out of its accounts' scores
 
     def expire(self, lead: ExpiredLead) -> dict[str, int]:
         """Delete what is left of an expired lead; what was deleted, by kind (empty for a merged lead)."""
@@ -79,6 +81,8 @@ class Expiry:
             return {}
         held = gather(self.repository, lead.lead_id, candidates=lead.absorbed)
         held.items = [(table, item) for table, item in held.items if not _new_life(item, lead)]
+        if self.departures is not None:  # before the memberships that hold their marks go
+            self.departures.leave(memberships(held.items, ACCOUNTS), datetime.now(UTC))
         for table_kind, table in (
             (LEADS, self.repository.leads_table),
             (ACCOUNTS, self.repository.accounts_table),

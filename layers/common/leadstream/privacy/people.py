@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadstream.accounts.departure import Departures, memberships
 from leadstream.identity.identifiers import Identifier, IdKind, normalise_email
 from leadstream.identity.repository import LINK_SK, LINKED_PREFIX, STATE_SK, lead_pk
 from leadstream.identity.resolution import MAX_ROOT_HOPS
@@ -106,10 +107,12 @@ class People:
         repository: PrivacyRepository,
         parked: ParkedMessages | None = None,
         effects: IdempotencyRecords | None = None,
+        departures: Departures | None = None,
     ) -> None:
         self.repository = repository
         self.parked = parked
         self.effects = effects
+        self.departures = departures  # takes the person out of their accounts' scores
 
     def find(
         self,
@@ -160,12 +163,14 @@ class People:
     def erase(self, person: Person, secret: str, now: datetime) -> Erased:
         """Suppress the person's identifiers first (an event arriving meanwhile is dropped, not stored
         again), put a tombstone in place of each of their leads' STATE (a record already on the stream is
-        not scored back), then delete every other item found, the idempotency records and the parked
-        notifications."""
+        not scored back), take them out of their accounts' scores, then delete every other item found,
+        the idempotency records and the parked notifications."""
         counts = person.counts()
         keyed = [suppression_hash(secret, key) for key in person.identifier_keys]
         self.repository.suppress(keyed, now)
         self.repository.tombstone(person.leads, now + TOMBSTONE_LIFE)
+        if self.departures is not None:  # before the memberships that hold their marks go
+            self.departures.leave(memberships(person.items, ACCOUNTS), now)
         states = {(lead_pk(lead), STATE_SK) for lead in person.leads}
         held = [(t, i) for t, i in person.items if (i["pk"]["S"], i["sk"]["S"]) not in states]
         for table_kind, table in (
