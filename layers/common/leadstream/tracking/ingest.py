@@ -27,7 +27,16 @@ from leadstream.identity.identifiers import (
 from leadstream.identity.merges import Merge, cause
 from leadstream.identity.profile import Profile
 from leadstream.identity.repository import IdentityRepository, Mark, ProfileRepository
-from leadstream.identity.resolution import MAX_ROOT_HOPS, Resolution, head, resolve
+from leadstream.identity.resolution import (
+    MAX_ROOT_HOPS,
+    Handed,
+    Resolution,
+    claims,
+    from_device,
+    head,
+    known,
+    resolve_on_device,
+)
 from leadstream.platform.errors import StoreUnavailable
 from leadstream.platform.observability import metrics
 from leadstream.privacy.suppression import suppression_hash, suppression_hashes
@@ -315,13 +324,17 @@ class Ingest:
                 _suppressed()
                 return None
             heads = {head(i, found.linked) for i in ids}
-            if not root and len(heads) == 1:
+            handed = found.marks[device_lead(ids)].handed
+            if not root and len(heads) == 1 and not handed:
                 [lead] = heads
                 if all(found.marks[o].merged_into for o in own if o != lead):
                     return lead
-            roots = self._roots(found.marks, heads | {device_lead(ids)})
-            resolution = resolve(ids, found.linked, roots)
-            if self._settle(resolution, ids, now, call, source_id):
+            holder = handed[-1][1] if handed else device_lead(ids)
+            roots = self._roots(found.marks, heads | own | {holder})
+            resolution = self._resolve(ids, found.linked, roots, roots[holder])
+            if self._settle(resolution, ids, now, call, source_id) and self._hand_over(
+                resolution, ids, handed, now
+            ):
                 return resolution.lead_id
         raise StoreUnavailable("identity kept changing under concurrent calls")
 
@@ -353,6 +366,27 @@ class Ingest:
             for member in mark.members if mark.merged_into is not None else ():
                 self.identities.move(member, lead, found[lead])
         return found
+
+    def _resolve(
+        self, ids: list[Identifier], linked: dict[str, str], roots: dict[str, str], holder: str
+    ) -> Resolution:
+        """`resolve_on_device`, reading the holder's kinds of known identifier only when the message claims
+        none of the holder's identifiers (a first identify on a device, or another person on it)."""
+        asks = from_device(ids) and not claims(ids, linked, roots, holder)
+        kinds = self.identities.known_kinds(holder) if asks else frozenset()
+        return resolve_on_device(ids, linked, roots, holder, kinds)
+
+    def _hand_over(
+        self, resolution: Resolution, ids: list[Identifier], handed: Handed, now: datetime
+    ) -> bool:
+        """Write a hand-over the resolution decided (after its links and merges): the new holder records
+        its known identifiers (LINKED#, for privacy and the next hand-over) and the device. False when
+        another call changed the device's hand-overs first."""
+        device = resolution.hands_over
+        if device is None:
+            return True
+        self.identities.remember(resolution.lead_id, known(ids), now)
+        return self.identities.hand_over(device, resolution.lead_id, now, handed)
 
     def _settle(
         self, resolution: Resolution, ids: list[Identifier], now: datetime, call: str, source_id: str | None
