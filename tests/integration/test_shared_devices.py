@@ -10,7 +10,10 @@ from typing import Any
 
 from leadstream.identity.identifiers import identifiers
 from leadstream.identity.repository import IdentityRepository
+from leadstream.scoring.model_file import load_model
+from leadstream.scoring.rebuild import Rebuild
 from leadstream.scoring.repository import ScoreRepository
+from leadstream.tracking.repository import EventRepository
 
 from tests.builders import http_request
 from tests.integration.conftest import lead_of
@@ -193,3 +196,17 @@ def test_erasing_the_first_person_leaves_the_second_persons_history(
     scored_all(score, new_records, filters)
     assert pages(exported(moto_endpoint, capsys, BOB)) == ["/blog/one", "/blog/three", "/blog/two"]
     assert (scores.load(bob).score.events, scores.load(bob).score.page_views) == (5, 3)
+
+
+def test_a_rebuild_of_either_person_counts_the_device_events_of_their_own_windows(
+    track, score, new_records, filters, scores, leads_table
+):
+    identities = IdentityRepository(leads_table)
+    alice_then_bob(track, score, new_records, filters)
+    alice, bob = person(identities, scores, ALICE), person(identities, scores, BOB)
+    rebuild = Rebuild(EventRepository(leads_table), scores, load_model())
+
+    assert (rebuild.lead(alice).events, rebuild.lead(bob).events) == (2, 3)
+
+    assert (scores.load(alice).score.events, scores.load(alice).score.page_views) == (2, 1)
+    assert (scores.load(bob).score.events, scores.load(bob).score.page_views) == (3, 2)
