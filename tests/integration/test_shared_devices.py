@@ -210,3 +210,23 @@ def test_a_rebuild_of_either_person_counts_the_device_events_of_their_own_window
 
     assert (scores.load(alice).score.events, scores.load(alice).score.page_views) == (2, 1)
     assert (scores.load(bob).score.events, scores.load(bob).score.page_views) == (3, 2)
+
+
+def test_an_alias_call_from_a_device_of_a_known_person_joins_the_new_user_id_to_them(
+    track, score, new_records, filters, scores, leads_table
+):
+    identities = IdentityRepository(leads_table)
+    identify(track, "shared", user_id="old-id")
+    alias = {"previousId": "shared", "userId": "new-id", "messageId": "alias-1"}  # the device's anonymous id
+    assert track.lambda_handler(http_request("/v1/alias", alias), CTX)["statusCode"] == 200
+    identify(track, "shared", user_id="new-id")  # the same person, known by the new id from now on
+    visit(track, "shared", "/pricing")
+    scored_all(score, new_records, filters)
+
+    old, new = (
+        named(identities, scores, i)
+        for i in identifiers(None, "old-id", None) + identifiers(None, "new-id", None)
+    )
+    assert old == new == lead_of("shared")
+    assert scores.load(lead_of("shared")).handed == ()
+    assert (scores.load(old).score.events, scores.load(old).score.page_views) == (3, 1)

@@ -331,7 +331,7 @@ class Ingest:
                     return lead
             holder = handed[-1][1] if handed else device_lead(ids)
             roots = self._roots(found.marks, heads | own | {holder})
-            resolution = self._resolve(ids, found.linked, roots, roots[holder])
+            resolution = self._resolve(ids, found.linked, roots, roots[holder], call)
             if self._settle(resolution, ids, now, call, source_id) and self._hand_over(
                 resolution, ids, handed, now
             ):
@@ -368,11 +368,12 @@ class Ingest:
         return found
 
     def _resolve(
-        self, ids: list[Identifier], linked: dict[str, str], roots: dict[str, str], holder: str
+        self, ids: list[Identifier], linked: dict[str, str], roots: dict[str, str], holder: str, call: str
     ) -> Resolution:
         """`resolve_on_device`, reading the holder's kinds of known identifier only when the message claims
-        none of the holder's identifiers (a first identify on a device, or another person on it)."""
-        asks = from_device(ids) and not claims(ids, linked, roots, holder)
+        none of the holder's identifiers (a first identify on a device, or another person on it). An alias
+        call says its identifiers are one person: never a hand-over."""
+        asks = call != "alias" and from_device(ids) and not claims(ids, linked, roots, holder)
         kinds = self.identities.known_kinds(holder) if asks else frozenset()
         return resolve_on_device(ids, linked, roots, holder, kinds)
 
