@@ -279,6 +279,7 @@ def test_an_operator_sees_why_when_and_from_which_source_a_persons_leads_merged(
 
 
 def merges_cli(moto_endpoint: str, capsys: Any, email: str) -> tuple[int, str]:
+    capsys.readouterr()  # what the handlers invoked before printed (Powertools' metrics flush) is not its
     top = argparse.ArgumentParser()
     people.add_parser(top.add_subparsers(dest="command", required=True))
     code = people.run(top.parse_args(["people", "merges", email]), targets.local(moto_endpoint, "x"))
