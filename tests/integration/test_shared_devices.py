@@ -31,8 +31,6 @@ def person(identities: IdentityRepository, scores: ScoreRepository, email: str) 
 
 
 def exported(moto_endpoint: str, capsys: Any, email: str) -> dict[str, Any]:
-    """What `people export` printed (not what the handlers invoked in this process logged before it)."""
-    capsys.readouterr()
     code, out = cli(moto_endpoint, capsys, "export", email)
     assert code == 0
     found: dict[str, Any] = json.loads(out)
