@@ -27,7 +27,7 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 def cli(moto_endpoint: str, capsys: Any, *argv: str) -> tuple[int, str]:
-    capsys.readouterr()  # what the handlers run in this process printed before (their metrics) is not its
+    capsys.readouterr()  # what the handlers invoked before printed (log lines, a metrics flush) is not its
     code = people.run(parse(*argv), targets.local(moto_endpoint, "http://127.0.0.1:3000"))
     out, _ = capsys.readouterr()
     return code, out

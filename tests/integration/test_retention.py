@@ -109,6 +109,7 @@ def test_a_sources_lead_retention_wins_over_the_stacks(
     now = datetime.now(UTC)
     assert near(scores.load(lead_of("shopper")).expires_at, now + timedelta(days=30))
     assert near(scores.load(lead_of("reader")).expires_at, now + STACK_DEFAULT)
+    capsys.readouterr()  # the handlers' log lines, printed before the command
     assert main(["--endpoint", moto_endpoint, "sources", "list", "--json"]) == 0
     listed = {s["name"]: s["lead_retention"] for s in json.loads(capsys.readouterr().out)}
     assert listed == {"Shop": "30d", "Demo website": "stack default"}

@@ -3,11 +3,14 @@
 LeadsTable:
   ID#<kind>:<hash> / LINK   identifier -> lead id (e-mails and user ids are hashed)
   LEAD#<id> / PROFILE       contact details (cold: changes on identify only)
-  LEAD#<id> / STATE         `merged_into` only (the rest of STATE is scoring's)
+  LEAD#<id> / STATE         `merged_into`, and on a device's own lead `handed`: its hand-overs to other
+                            people, [{at: since when stored, to: lead}] oldest first (the rest is scoring's)
   LEAD#<id> / MEMBERS       a root's `members`: the leads merged into it (each points at it directly)
   LEAD#<id> / MERGE#<lead>  why and when `lead` was merged into this one, and from which source; what
                             undoing it needs (the links the call made, the members that came along),
                             and once undone, when, by whom and why
+  LEAD#<id> / HELD#<device lead>   a device handed over to this lead (`at`: since when), so that privacy
+                            finds the device's events that are this person's
   LEAD#<id> / LINKED#<kind>:<hash>   an identifier that belongs to the lead (linked, or the lead's own):
                             lets privacy find a person's identifiers without a scan
   SUPPRESS#<keyed hash> / SUPPRESS   an erased person's identifier (privacy writes it; read here, in the
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -29,9 +33,11 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import PynamoDBException
 
-from leadstream.identity.identifiers import Identifier
+from leadstream.identity.identifiers import Identifier, IdKind
 from leadstream.identity.merges import Merge, Undone
 from leadstream.identity.profile import Profile
+from leadstream.identity.resolution import Handed
+from leadstream.platform import aws
 from leadstream.platform.dynamo import (
     Item,
     bind,
@@ -53,6 +59,7 @@ PROFILE_SK = "PROFILE"
 STATE_SK = "STATE"
 MERGE_PREFIX = "MERGE#"
 MEMBERS_SK = "MEMBERS"
+HELD_PREFIX = "HELD#"
 MERGE_UPDATE = (
     "SET merged_into = :into, version = if_not_exists(version, :no) + :one "
     "REMOVE transition_to, transitions, expires_at"  # a merged lead neither changes stage nor expires
@@ -91,6 +98,7 @@ class LinkItem(Item):
     linked_at = NumberAttribute(null=True)
     merged_into = UnicodeAttribute(null=True)  # STATE items read in the same BatchGetItem
     members = UnicodeSetAttribute(null=True)  # MEMBERS items read in the same BatchGetItem
+    handed = ListAttribute[dict[str, Any]](null=True)  # STATE: a device lead's hand-overs
 
 
 class MergeMarkItem(Item):
@@ -133,6 +141,7 @@ class Mark:
 
     merged_into: str | None = None
     members: frozenset[str] = frozenset()
+    handed: Handed = ()  # a device lead's hand-overs (since when stored, to which lead), oldest first
 
 
 @dataclass(frozen=True)
@@ -191,8 +200,14 @@ class IdentityRepository:
         links = {i.pk.removeprefix("ID#"): i.lead_id for i in found if i.pk.startswith("ID#") and i.lead_id}
         merged = {i.pk: i.merged_into for i in found if i.sk == STATE_SK and i.merged_into}
         members = {i.pk: frozenset(i.members) for i in found if i.sk == MEMBERS_SK and i.members}
+        handed = {i.pk: handed_of(i.handed) for i in found if i.sk == STATE_SK and i.handed}
         marks = {
-            lead: Mark(merged.get(lead_pk(lead)), members.get(lead_pk(lead), frozenset())) for lead in wanted
+            lead: Mark(
+                merged.get(lead_pk(lead)),
+                members.get(lead_pk(lead), frozenset()),
+                handed.get(lead_pk(lead), ()),
+            )
+            for lead in wanted
         }
         return LookUp(links, any(i.pk.startswith(SUPPRESS_PREFIX) for i in found), marks)
 
@@ -208,6 +223,80 @@ class IdentityRepository:
         """Link an identifier to a lead unless it is linked already (the first link stays)."""
         item = self.links(link_pk(ident), LINK_SK, lead_id=lead_id, linked_at=timestamp(now))
         return save_unless(item, self.links.pk.does_not_exist(), "linking an identifier")
+
+    def known_kinds(self, root: str) -> frozenset[IdKind]:
+        """The kinds of known identifier (user id, e-mail) recorded on a root or on the leads merged into
+        it (their LINKED# records): one Query of the root's LINKED# records and MEMBERS item, then one per
+        member until both kinds are found."""
+        wanted = {IdKind.USER, IdKind.EMAIL}
+        kinds: set[IdKind] = set()
+        keys, members = self._records(root, MEMBERS_SK)
+        for lead in members:
+            if {IdKind(k.partition(":")[0]) for k in keys} >= wanted:
+                break
+            keys += self._records(lead, LINKED_PREFIX + "~")[0]
+        kinds = {IdKind(k.partition(":")[0]) for k in keys}
+        return frozenset(kinds & wanted)
+
+    def _records(self, lead: str, last: str) -> tuple[list[str], list[str]]:
+        """(the identifier keys of a lead's LINKED# records, its members if `last` reaches MEMBERS)."""
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": lead_pk(lead)},
+                ":first": {"S": LINKED_PREFIX},
+                ":last": {"S": last},
+            },
+            "ProjectionExpression": "sk, members",
+            "ConsistentRead": True,
+        }
+        keys: list[str] = []
+        members: list[str] = []
+        client = aws.client("dynamodb")
+        while True:
+            try:
+                page = client.query(**params)
+            except (BotoCoreError, ClientError) as exc:
+                raise StoreUnavailable(f"reading identifier records failed ({type(exc).__name__})") from exc
+            for item in page.get("Items", []):
+                if item["sk"]["S"] == MEMBERS_SK:
+                    members += item.get("members", {}).get("SS", [])
+                else:
+                    keys.append(item["sk"]["S"].removeprefix(LINKED_PREFIX))
+            if "LastEvaluatedKey" not in page:
+                return keys, members
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def hand_over(self, device: str, to: str, since: datetime, handed: Handed) -> bool:
+        """Count a device's events stored from `since` on for the lead `to`, in one transaction: the lead
+        records the device (HELD#), and the device lead's STATE gains the hand-over, only while it still
+        has the hand-overs `handed` that were read (its version moves: a scoring write read before fails
+        and reads again). False (nothing written) when another call changed them first: re-read."""
+        at = timestamp(since)
+        entries = [*handed, (at, to)]
+        values: dict[str, Any] = {
+            ":handed": {"L": [{"M": {"at": {"N": str(a)}, "to": {"S": lead}}} for a, lead in entries]},
+            ":no": {"N": "0"},
+            ":one": {"N": "1"},
+        }
+        if handed:
+            values[":seen"] = {"N": str(len(handed))}
+        held = {**_key(to, HELD_PREFIX + device), "at": {"N": str(at)}}
+        seen = "size(handed) = :seen" if handed else "attribute_not_exists(handed)"
+        actions: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.table, "Item": held}},
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _key(device, STATE_SK),
+                    "UpdateExpression": "SET handed = :handed, version = if_not_exists(version, :no) + :one",
+                    "ConditionExpression": seen,
+                    "ExpressionAttributeValues": values,
+                }
+            },
+        ]
+        return transact(actions, "handing a device over", LOST_RACE)
 
     def marks(self, leads: Iterable[str]) -> dict[str, Mark]:
         """lead -> its mark (merged_into and members), for each of `leads`: one strongly consistent
@@ -410,6 +499,11 @@ class IdentityRepository:
             model.pk.exists(),
             "recording an unmerge",
         )
+
+
+def handed_of(raw: Iterable[Any] | None) -> Handed:
+    """A STATE's `handed` as read (each {at, to}) as (since, lead) pairs, oldest first."""
+    return tuple((float(h["at"]), str(h["to"])) for h in raw or ())
 
 
 def _key(lead_id: str, sk: str) -> dict[str, dict[str, str]]:

@@ -8,6 +8,9 @@ merged into a merged lead is found too). STATE's `absorbed` names the leads whos
 MEMBERS the leads identity merged into it.
 A PROFILE names the accounts the lead joined (`account`, `accounts`), a STATE the company its network
 names (`company`): their memberships are the lead's.
+
+A shared device (identity.resolution) splits its lead's events by its STATE's `handed`: those stored while
+another person held the device are that person's (`hand_overs`), found from their HELD# records.
 """
 
 from collections.abc import Iterable
@@ -15,7 +18,17 @@ from dataclasses import dataclass, field
 
 from leadstream.identity.identifiers import lead_for_key
 from leadstream.identity.provenance_repository import CHANGE_PREFIX, CLAIM_PREFIX
-from leadstream.identity.repository import LINK_SK, LINKED_PREFIX, MEMBERS_SK, PROFILE_SK, STATE_SK, lead_pk
+from leadstream.identity.repository import (
+    HELD_PREFIX,
+    LINK_SK,
+    LINKED_PREFIX,
+    MEMBERS_SK,
+    PROFILE_SK,
+    STATE_SK,
+    handed_of,
+    lead_pk,
+)
+from leadstream.identity.resolution import Handed, holder_at
 from leadstream.privacy.repository import PrivacyRepository, Raw
 
 LEADS = "leads"
@@ -42,6 +55,8 @@ def kind_of(table: str, sk: str) -> str:
         return "profile_changes"
     if sk.startswith(CLAIM_PREFIX):
         return "identity_claims"
+    if sk.startswith(HELD_PREFIX):
+        return "devices_handed_over"
     return "other"
 
 
@@ -134,3 +149,45 @@ def gather(
             if membership:
                 held.items.append((ACCOUNTS, membership))
     return held
+
+
+def handed(state: Raw | None) -> Handed:
+    """A device lead's hand-overs, from its STATE item (DynamoDB JSON)."""
+    raw = (state or {}).get("handed", {}).get("L", [])
+    return handed_of({"at": h["M"]["at"]["N"], "to": h["M"]["to"]["S"]} for h in raw)
+
+
+def _holder(item: Raw, hand_overs: Handed) -> str | None:
+    rcv = item.get("rcv", {}).get("N")
+    return holder_at(hand_overs, float(rcv) if rcv is not None else None)
+
+
+def hand_overs(repo: PrivacyRepository, held: Holdings) -> list[str]:
+    """Apply shared devices' hand-overs to what `gather` found: events a device's lead holds from while
+    another person held the device leave `held`, and the events of devices handed over to these leads
+    (their HELD# records) while they held them join it. Returns the leads of `held` whose device another
+    person holds now."""
+    mine = set(held.leads)
+    states = {i["pk"]["S"]: i for t, i in held.items if t == LEADS and i["sk"]["S"] == STATE_SK}
+    away: list[str] = []
+    kept: list[tuple[str, Raw]] = []
+    for table, item in held.items:
+        device = handed(states.get(item["pk"]["S"]))
+        if table == LEADS and item["sk"]["S"].startswith("EVT#") and device:
+            holder = _holder(item, device)
+            if holder is not None and holder not in mine:
+                continue  # stored while someone else held the device
+        kept.append((table, item))
+    for lead in held.leads:
+        device = handed(states.get(lead_pk(lead)))
+        if device and device[-1][1] not in mine:
+            away.append(lead)
+    devices = {
+        i["sk"]["S"].removeprefix(HELD_PREFIX) for t, i in kept if i["sk"]["S"].startswith(HELD_PREFIX)
+    }
+    for device_lead in sorted(devices - mine):
+        items = repo.partition(repo.leads_table, lead_pk(device_lead))
+        device = handed(_state(items))
+        kept += [(LEADS, i) for i in items if i["sk"]["S"].startswith("EVT#") and _holder(i, device) in mine]
+    held.items = kept
+    return away

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadstream.accounts.departure import Departures, memberships
-from leadstream.identity.identifiers import Identifier, IdKind, normalise_email
+from leadstream.identity.identifiers import Identifier, IdKind, lead_for_key, normalise_email
 from leadstream.identity.repository import LINK_SK, LINKED_PREFIX, STATE_SK, lead_pk
 from leadstream.identity.resolution import MAX_ROOT_HOPS
 from leadstream.notifications.notifiers import FileNotifier, SlackNotifier, SnsNotifier
-from leadstream.privacy.leads import ACCOUNTS, LEADS, gather, kind_of
+from leadstream.privacy.leads import ACCOUNTS, LEADS, gather, hand_overs, kind_of
 from leadstream.privacy.repository import (
     IdempotencyRecords,
     ParkedMessages,
@@ -44,6 +44,9 @@ class Person:
     parked: list[tuple[str, str, Any]] = field(default_factory=list)  # (message id, receipt, body)
     # Powertools idempotency records of the person's stage changes (publishing, notifying)
     effects: list[Raw] = field(default_factory=list)
+    # their devices' leads that another person holds now (a shared device handed over): the device's id is
+    # not suppressed, and its lead's tombstone keeps the hand-overs, so the holder keeps the device
+    away: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counted: dict[str, int] = {}
@@ -143,7 +146,8 @@ class People:
                 if found.get("lead_id", {}).get("S") == lead_id and key not in keys:
                     keys.append(key)
         held = gather(repo, lead_id, keys, own=[email_id.derived_lead_id()], partition=own)
-        person = Person(address, lead_id, held.leads, held.identifier_keys, held.items)
+        away = hand_overs(repo, held)
+        person = Person(address, lead_id, held.leads, held.identifier_keys, held.items, away=away)
         if self.effects is not None:
             tids = person.transition_ids()
             person.effects = self.effects.find(tids + [[t, channel] for t in tids for channel in CHANNELS])
@@ -166,9 +170,13 @@ class People:
         not scored back), take them out of their accounts' scores, then delete every other item found,
         the idempotency records and the parked notifications."""
         counts = person.counts()
-        keyed = [suppression_hash(secret, key) for key in person.identifier_keys]
+        away = set(person.away)
+        ids = [k for k in person.identifier_keys if not (k.startswith("anon:") and lead_for_key(k) in away)]
+        keyed = [suppression_hash(secret, key) for key in ids]
         self.repository.suppress(keyed, now)
-        self.repository.tombstone(person.leads, now + TOMBSTONE_LIFE)
+        self.repository.tombstone([lead for lead in person.leads if lead not in away], now + TOMBSTONE_LIFE)
+        state_of = {i["pk"]["S"]: i for t, i in person.items if t == LEADS and i["sk"]["S"] == STATE_SK}
+        self.repository.tombstone(person.away, None, {lead: state_of[lead_pk(lead)] for lead in person.away})
         if self.departures is not None:  # before the memberships that hold their marks go
             self.departures.leave(memberships(person.items, ACCOUNTS), now)
         states = {(lead_pk(lead), STATE_SK) for lead in person.leads}

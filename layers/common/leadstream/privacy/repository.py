@@ -140,10 +140,15 @@ class PrivacyRepository:
                 ],
             )
 
-    def tombstone(self, lead_ids: list[str], until: datetime) -> None:
+    def tombstone(
+        self, lead_ids: list[str], until: datetime | None, states: dict[str, Raw] | None = None
+    ) -> None:
         """Put a tombstone in place of each lead's STATE: nothing else, so it holds no data; scoring reads
-        it with the STATE it reads anyway and drops the lead's records; the TTL deletes it at `until`."""
-        expires = {"N": str(int(until.timestamp()))}
+        it with the STATE it reads anyway and drops the lead's records; the TTL deletes it at `until`.
+        `states`: for a shared device's lead another person holds now, its STATE, whose hand-overs (lead
+        ids and times, nothing personal) the tombstone keeps, without an end: the holder keeps the device."""
+        kept = {lead: {"handed": s["handed"]} for lead, s in (states or {}).items() if "handed" in s}
+        expires = {"expires_at": {"N": str(int(until.timestamp()))}} if until is not None else {}
         for start in range(0, len(lead_ids), BATCH_WRITE_LIMIT):
             _write_batch(
                 self.client,
@@ -155,7 +160,8 @@ class PrivacyRepository:
                                 "pk": {"S": lead_pk(lead)},
                                 "sk": {"S": STATE_SK},
                                 "erased": {"BOOL": True},
-                                "expires_at": expires,
+                                **expires,
+                                **kept.get(lead, {}),
                             }
                         }
                     }

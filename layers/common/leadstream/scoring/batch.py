@@ -8,18 +8,22 @@ fails only that lead's records, which the stream redelivers.
 
 Events are stored under the lead of the visitor's own identifier (identity.device_lead). When that lead
 has been merged into another (a second device identified with a known e-mail), its events are forwarded:
-its score is folded into the target once, and its later events are applied there.
+its score is folded into the target once, and its later events are applied there. A device handed over to
+another person (identity.resolution: a shared device) says so on its lead's STATE, read with the batch: its
+records stored since the hand-over are lent to the new holder's root (guarded by `lent[device]` there),
+without its score.
 """
 
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from leadstream.identity.resolution import holder_at
 from leadstream.platform.observability import logger
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.replay import StoredScore, padded
@@ -48,6 +52,7 @@ class _Work:
 
     target: str
     leads: list[str]  # in order of first appearance in the batch
+    lent: dict[str, Records] = field(default_factory=dict)  # device lead handed over -> its records here
 
 
 @cache
@@ -104,6 +109,47 @@ def targets_of(scores: ScoreRepository, states: dict[str, StoredScore]) -> dict[
     return targets
 
 
+def _stored_at(records: list[DynamoDBRecord], events: EventRepository) -> dict[str, float | None]:
+    """sequence number -> when its event was stored (read from the images: no I/O)."""
+    return {
+        _sequence(r): events.stored_at(r.raw_event["dynamodb"].get("NewImage") or {})
+        for r in records
+        if r.dynamodb is not None
+    }
+
+
+def _lend(
+    groups: "OrderedDict[str, Records]",
+    states: dict[str, StoredScore],
+    targets: dict[str, str | None],
+    stored_at: dict[str, float | None],
+) -> "OrderedDict[tuple[str, str | None], Records]":
+    """(device lead, target) -> the device's records stored since it was handed over to a lead that
+    scores elsewhere than the device lead does (taken out of `groups`); a hand-back to the device lead's
+    own root leaves its records where they are. A holder merged into another lead since joins `groups`
+    (with no records) so that its score is folded into that lead, as a merged lead's own records would."""
+    lent: OrderedDict[tuple[str, str | None], Records] = OrderedDict()
+    folding: list[str] = []
+    for device, items in groups.items():
+        handed = states[device].handed
+        if not handed:
+            continue
+        kept: Records = []
+        for seq, event in items:
+            holder = holder_at(handed, stored_at.get(seq))
+            to = targets[holder] if holder is not None else targets[device]
+            if to == targets[device]:
+                kept.append((seq, event))
+                continue
+            lent.setdefault((device, to), []).append((seq, event))
+            if holder is not None and to not in (None, holder):
+                folding.append(holder)
+        groups[device] = kept
+    for holder in folding:
+        groups.setdefault(holder, [])
+    return lent
+
+
 def _apply(
     model: ScoringModel, work: _Work, groups: "OrderedDict[str, Records]", states: dict[str, StoredScore]
 ) -> tuple[StoredScore, LeadScore, int] | None:
@@ -139,6 +185,16 @@ def _apply(
             score = apply_events(model, score, fresh)
             transitions += score.transitions
             changed = True
+    for device, items in work.lent.items():
+        new = [(s, ev) for s, ev in items if not stored.applied(s, from_lead=device, lent=True)]
+        if new:
+            stored = replace(stored, lent={**stored.lent, device: padded(new[-1][0])})
+            changed = True
+        fresh = [ev for _, ev in new if not stored.included(ev.message_id)]
+        skipped += len(items) - len(fresh)
+        if fresh:
+            score = apply_events(model, score, fresh)
+            transitions += score.transitions
     if not changed:
         return None
     return stored.pruned(datetime.now(UTC)), replace(score, transitions=tuple(transitions)), skipped
@@ -156,28 +212,39 @@ def score_batch(
 ) -> BatchResult:
     groups, failed = _group(records, events)
     states = scores.load_many(groups) if groups else {}
+    holders = {lead for device in groups for _, lead in states[device].handed} - states.keys()
+    if holders:
+        states.update(scores.load_many(holders))
     targets = targets_of(scores, states)
+    lent = _lend(groups, states, targets, _stored_at(records, events))
     expiries = _lead_expiries(records, events)
     plan: OrderedDict[str, _Work] = OrderedDict()
     erased = 0
-    for lead in groups:
-        target = targets[lead]
-        if target is None:
+    owned = [(lead, targets[lead], groups[lead], False) for lead in groups]
+    lending_out = [(lead, to, items, True) for (lead, to), items in lent.items()]
+    for lead, to, items, lending in [*owned, *lending_out]:
+        if not items and (to is None or to == lead or states[to].erased):
+            continue  # all of a device's records were lent; what is left is a merged lead's score to fold
+        if to is None:
             logger.error("merge chain too long; the records are parked", lead_id=lead, hops=MAX_MERGE_HOPS)
-            failed.append(groups[lead][0][0])
+            failed.append(items[0][0])
             continue
-        if states[target].erased:  # stored just before the person was erased: never brought back
-            logger.info("records of an erased lead dropped", lead_id=lead, records=len(groups[lead]))
-            erased += len(groups[lead])
+        if states[to].erased:  # stored just before the person was erased: never brought back
+            logger.info("records of an erased lead dropped", lead_id=lead, records=len(items))
+            erased += len(items)
             continue
-        plan.setdefault(target, _Work(target, [])).leads.append(lead)
+        work = plan.setdefault(to, _Work(to, []))
+        if lending:
+            work.lent[lead] = items
+        else:
+            work.leads.append(lead)
 
     def run(work: _Work) -> tuple[_Work, tuple[int, int] | None]:
         outcome = _apply(model, work, groups, states)
         if outcome is None:
             return work, None
         stored, score, skipped = outcome
-        latest = [expiries[lead] for lead in work.leads if lead in expiries]
+        latest = [expiries[lead] for lead in [*work.leads, *work.lent] if lead in expiries]
         scores.save(stored, score, max(latest, default=None))
         for t in score.transitions:
             logger.info(
@@ -189,6 +256,7 @@ def score_batch(
     for work, outcome in _each(run, list(plan.values()), failed, groups):
         if outcome is None:
             skipped += sum(len(groups[lead]) for lead in work.leads)
+            skipped += sum(len(items) for items in work.lent.values())
             continue
         scored += 1
         skipped += outcome[0]
@@ -211,5 +279,6 @@ def _each(
             done.append(future.result())
         except Exception:
             logger.exception("scoring failed; the records will be retried", lead_id=work.target)
-            failed.extend(groups[lead][0][0] for lead in work.leads)
+            failed.extend(groups[lead][0][0] for lead in work.leads if groups[lead])
+            failed.extend(items[0][0] for items in work.lent.values())
     return done

@@ -15,12 +15,17 @@ An unmerge (`identity.unmerge`) rescores both sides of a merge undone: the lead 
 `lead`, from its own STATE, frozen when it was merged, and with its retention clock running again) and
 the lead that kept the merge (`split_from`: from scratch, without the leads that left; see
 `score.unmerged`).
+
+A shared device's hand-overs (its lead's STATE `handed`) are honoured as ScoreFunction honours them: a
+device lead's events stored while another person held the device are theirs, and the events of the
+devices handed over to this lead (its `lent`, and its merged leads') count while it held them.
 """
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from leadstream.identity.resolution import holder_at
 from leadstream.platform.errors import ConcurrentUpdate
 from leadstream.scoring.batch import MAX_MERGE_HOPS, targets_of
 from leadstream.scoring.model import ScoringModel
@@ -117,12 +122,20 @@ class Rebuild:
         if stored.merged_into is not None and hops > 0:  # handed over since: rebuild the lead that has it
             return self._once(stored.merged_into, also | {lead_id}, hops - 1)
         merged = self._merged(stored, also, without or frozenset())
+        devices = {d for s in [stored, *merged.values()] for d in s.lent} - {lead_id, *merged}
+        partitions = {lead_id: stored, **merged, **(self.scores.load_many(devices) if devices else {})}
+        holders = {lead for s in partitions.values() for _, lead in s.handed}
+        targets = self.targets(holders)
         events = []
         now = self.clock()
         recent = (now - STREAM_RETENTION).timestamp()
         rebuilt = dict(stored.rebuilt)
-        for lead in [lead_id, *merged]:
+        for lead, state in partitions.items():
             for event, stored_at in self.events.of_lead(lead):
+                holder = holder_at(state.handed, stored_at.timestamp() if stored_at else None)
+                counts_here = targets[holder] == lead_id if holder is not None else lead not in devices
+                if not counts_here:
+                    continue  # stored while another person held the device (or before it was lent here)
                 events.append(event)
                 at = (stored_at or event.at).timestamp()  # older items have no `rcv`: when it happened
                 if at >= recent:

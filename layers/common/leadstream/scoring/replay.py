@@ -1,7 +1,8 @@
 """Replay guards: a stream record is applied to a lead's score exactly once, whatever is redelivered.
 
 `seq` is the last record applied from the lead's own partition (records of one partition arrive in order),
-`absorbed[lead]` the last record forwarded from a merged lead's partition, and `version` makes each write
+`absorbed[lead]` the last record forwarded from a merged lead's partition, `lent[device]` the last record
+forwarded from the partition of a device handed over to this lead, and `version` makes each write
 conditional on the read, so two writers never both apply. Sequence numbers are compared zero-padded,
 as strings of one width.
 
@@ -44,14 +45,17 @@ class StoredScore:
     expires_at: datetime | None = None  # when the lead expires unless new activity moves it (retention)
     erased: bool = False  # a tombstone: the person was erased, nothing may score this lead again
     rebuilt: dict[str, int] = field(default_factory=dict)  # message key -> when stored (epoch seconds)
+    handed: tuple[tuple[float, str], ...] = ()  # a device lead's hand-overs (identity's): (since, to lead)
+    lent: dict[str, str] = field(default_factory=dict)  # device lead handed over -> last sequence from it
 
     @classmethod
     def new(cls, lead_id: str) -> "StoredScore":
         return cls(LeadScore(lead_id=lead_id), None, {}, None, None)
 
-    def applied(self, seq: str, from_lead: str | None = None) -> bool:
-        """Whether a record was applied already: of this lead's own partition, or forwarded `from_lead`."""
-        done = self.seq if from_lead is None else self.absorbed.get(from_lead)
+    def applied(self, seq: str, from_lead: str | None = None, lent: bool = False) -> bool:
+        """Whether a record was applied already: of this lead's own partition, or forwarded `from_lead`
+        (merged into this lead, or with `lent` a device handed over to it)."""
+        done = self.seq if from_lead is None else (self.lent if lent else self.absorbed).get(from_lead)
         return done is not None and padded(seq) <= done
 
     def included(self, message_id: str) -> bool:

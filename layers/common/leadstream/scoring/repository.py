@@ -1,11 +1,12 @@
 """Data access for lead scores: the STATE item (LeadsTable).
 
-LEAD#<id> / STATE         score, stage, per-rule totals, replay guards (`seq`, `absorbed`, and `rebuilt`
-                          after a rebuild), write version, `expires_at` (the latest `lead_expires` of the
-                          events applied: the table's TTL deletes an inactive lead's STATE, and
-                          ExpireFunction the rest) and, only on the write that changed stage, the
-                          transitions (kept for readers of STATE). After `people erase`, for a day: a
-                          tombstone (`erased`, `expires_at` only) that scoring never writes over
+LEAD#<id> / STATE         score, stage, per-rule totals, replay guards (`seq`, `absorbed`, `lent`, and
+                          `rebuilt` after a rebuild), identity's `merged_into` and `handed` (carried over),
+                          write version, `expires_at` (the latest `lead_expires` of the events applied:
+                          the table's TTL deletes an inactive lead's STATE, and ExpireFunction the rest)
+                          and, only on the write that changed stage, the transitions (kept for readers
+                          of STATE). After `people erase`, for a day: a tombstone (`erased`, `expires_at`
+                          only) that scoring never writes over
 LEAD#<id> / TRANS#<n>     one stage change, durable (the outbox): its insert wakes PublishFunction; it keeps
                           `unpublished` = "1" (the sparse index UNPUBLISHED_INDEX) until it is published
 """
@@ -75,6 +76,8 @@ class StateItem(Item):
     transitions = ListAttribute[dict[str, Any]](null=True)
     company = UnicodeAttribute(null=True)  # the latest visit's business, by its network (a domain)
     merged_into = UnicodeAttribute(null=True)  # written by identity: this lead's events score on that lead
+    handed = ListAttribute[dict[str, Any]](null=True)  # identity's: a device lead's hand-overs {at, to}
+    lent = MapAttribute[str, str](null=True)  # device lead handed over to this one -> last sequence applied
     expires_at = TTLAttribute(null=True)
     erased = BooleanAttribute(null=True)  # a tombstone left by privacy's erase
 
@@ -169,6 +172,8 @@ def _stored(item: StateItem) -> StoredScore:
         item.expires_at,
         bool(item.erased),
         {k: int(v) for k, v in item.rebuilt.as_dict().items()} if item.rebuilt else {},
+        tuple((float(h["at"]), str(h["to"])) for h in item.handed or ()),
+        item.lent.as_dict() if item.lent else {},
     )
 
 
@@ -261,6 +266,8 @@ class ScoreRepository:
             transitions=[_transition_item(t) for t in score.transitions] or None,
             company=score.company,
             merged_into=stored.merged_into,
+            handed=[{"at": at, "to": lead} for at, lead in stored.handed] or None,
+            lent=stored.lent or None,
             expires_at=expires,
         )
         condition = states.pk.does_not_exist() if stored.version is None else states.version == stored.version

@@ -31,7 +31,16 @@ from leadstream.identity.profile import Profile
 from leadstream.identity.provenance import Rank, Stamp, confirmed_cause, decide, joined, refused_joins
 from leadstream.identity.provenance_repository import Claim, ClaimRepository, ProvenanceRepository
 from leadstream.identity.repository import IdentityRepository, Mark, ProfileRepository
-from leadstream.identity.resolution import MAX_ROOT_HOPS, Resolution, head, resolve
+from leadstream.identity.resolution import (
+    MAX_ROOT_HOPS,
+    Handed,
+    Resolution,
+    claims,
+    from_device,
+    head,
+    known,
+    resolve_on_device,
+)
 from leadstream.platform.errors import StoreUnavailable
 from leadstream.platform.observability import logger, metrics
 from leadstream.privacy.suppression import suppression_hash, suppression_hashes
@@ -391,19 +400,25 @@ class Ingest:
                 _suppressed()
                 return None
             heads = {head(i, found.linked) for i in ids}
-            if not root and len(heads) == 1:
+            handed = found.marks[device_lead(ids)].handed
+            if not root and len(heads) == 1 and not handed:
                 [lead] = heads
                 if all(found.marks[o].merged_into for o in own if o != lead):
                     return lead
-            roots = self._roots(found.marks, heads | {device_lead(ids)})
-            resolution = resolve(ids, found.linked, roots)
-            device_root = roots[device_lead(ids)]
-            refused, causes = self._vouch(resolution, ids, found.linked, roots, rank, call, source_id, now)
+            holder = handed[-1][1] if handed else device_lead(ids)
+            roots = self._roots(found.marks, heads | own | {holder})
+            resolution = self._resolve(ids, found.linked, roots, roots[holder], call)
+            device_root = roots[holder]  # the person the device counts for now (shared devices)
+            refused, causes = self._vouch(
+                resolution, ids, found.linked, roots, device_root, rank, call, source_id, now
+            )
             if refused:
                 if claimed is not None:
                     claimed.update(refused)
                 return device_root
-            if self._settle(resolution, ids, now, call, source_id, causes):
+            if self._settle(resolution, ids, now, call, source_id, causes) and self._hand_over(
+                resolution, ids, handed, now
+            ):
                 for merged in causes:
                     self._confirm(resolution.lead_id, merged, now)
                 return resolution.lead_id
@@ -444,6 +459,7 @@ class Ingest:
         ids: list[Identifier],
         linked: dict[str, str],
         roots: dict[str, str],
+        device_root: str,
         rank: Rank,
         call: str,
         source_id: str | None,
@@ -452,8 +468,8 @@ class Ingest:
         """(the roots this call may not join, each recorded as a pending claim; the merge cause of each root
         whose merge confirms a claim). Reads nothing unless the resolution joins the sender's lead to
         another: then the ranks those leads were established at (one BatchGetItem), and for a call that may
-        join them, the claims its merges confirm (one more)."""
-        device_root = roots[device_lead(ids)]
+        join them, the claims its merges confirm (one more). `device_root`: whom the sender's device counts
+        for now; a hand-over joins the device to the resolution's lead, so it is vouched for like a merge."""
         others = joined(resolution, device_root)
         if not others:
             return (), {}
@@ -475,6 +491,28 @@ class Ingest:
         """The claims a merge confirmed, marked so (whichever way round the claim was made)."""
         self.claims.confirm(winner, merged, now)
         self.claims.confirm(merged, winner, now)
+
+    def _resolve(
+        self, ids: list[Identifier], linked: dict[str, str], roots: dict[str, str], holder: str, call: str
+    ) -> Resolution:
+        """`resolve_on_device`, reading the holder's kinds of known identifier only when the message claims
+        none of the holder's identifiers (a first identify on a device, or another person on it). An alias
+        call says its identifiers are one person: never a hand-over."""
+        asks = call != "alias" and from_device(ids) and not claims(ids, linked, roots, holder)
+        kinds = self.identities.known_kinds(holder) if asks else frozenset()
+        return resolve_on_device(ids, linked, roots, holder, kinds)
+
+    def _hand_over(
+        self, resolution: Resolution, ids: list[Identifier], handed: Handed, now: datetime
+    ) -> bool:
+        """Write a hand-over the resolution decided (after its links and merges): the new holder records
+        its known identifiers (LINKED#, for privacy and the next hand-over) and the device. False when
+        another call changed the device's hand-overs first."""
+        device = resolution.hands_over
+        if device is None:
+            return True
+        self.identities.remember(resolution.lead_id, known(ids), now)
+        return self.identities.hand_over(device, resolution.lead_id, now, handed)
 
     def _settle(
         self,

@@ -2,7 +2,8 @@
 
 LEAD#<id> / EVT#<messageId>   one behaviour event: small, TTL'd (`expires_at`, the source's retention); its
                               INSERT wakes ScoreFunction. `rcv` is when it was stored (about when its stream
-                              record arrived): a rebuild of scores finds the events of a parked stream range
+                              record arrived; to the millisecond): a shared device's hand-over counts
+                              from it, a rebuild of scores finds the events of a parked stream range
                               by it. `lead_expires`: until when this activity keeps its lead (scoring moves
                               the lead's STATE `expires_at` to the latest of these)
 """
@@ -31,7 +32,7 @@ class EventItem(Item):
 
     type = UnicodeAttribute()
     at = NumberAttribute()  # epoch seconds, compact
-    rcv = NumberAttribute(null=True)  # when it was stored, whole epoch seconds (absent on older items)
+    rcv = NumberAttribute(null=True)  # when it was stored, epoch seconds (ms; absent on older items)
     name = UnicodeAttribute(null=True)
     path = UnicodeAttribute(null=True)
     form_id = UnicodeAttribute(null=True)
@@ -62,7 +63,7 @@ class EventRepository:
             EVENT_PREFIX + event.message_id,
             type=event.type.value,
             at=timestamp(event.at),
-            rcv=int(stored_at.timestamp()),
+            rcv=timestamp(stored_at),
             name=event.name,
             path=event.path,
             form_id=event.form_id,
@@ -109,6 +110,12 @@ class EventRepository:
         carried it)."""
         value = image.get("lead_expires", {}).get("N")
         return datetime.fromtimestamp(int(value), UTC) if value else None
+
+    def stored_at(self, image: dict[str, Any]) -> float | None:
+        """When the event in a stream record's NewImage was stored (epoch seconds; None before events
+        carried it)."""
+        value = image.get("rcv", {}).get("N")
+        return float(value) if value else None
 
     def of_lead(self, lead_id: str) -> list[tuple[BehaviourEvent, datetime | None]]:
         """Every event still stored under a lead (strongly consistent), with when it was stored."""
@@ -161,7 +168,8 @@ class EventRepository:
             scanned += int(page.get("ScannedCount", 0))
             for raw in page.get("Items", []):
                 found += 1
-                yield raw["pk"]["S"].removeprefix("LEAD#"), datetime.fromtimestamp(int(raw["rcv"]["N"]), UTC)
+                stored = datetime.fromtimestamp(float(raw["rcv"]["N"]), UTC)
+                yield raw["pk"]["S"].removeprefix("LEAD#"), stored
             if progress is not None:
                 progress(scanned, found)
             if "LastEvaluatedKey" not in page:
