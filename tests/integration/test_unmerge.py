@@ -91,6 +91,7 @@ def settle(
 def people_cli(moto_endpoint: str, capsys: Any, *argv: str) -> tuple[int, str, str]:
     top = argparse.ArgumentParser()
     people.add_parser(top.add_subparsers(dest="command", required=True))
+    capsys.readouterr()  # what the handlers printed before (a metrics flush) is not the command's output
     code = people.run(top.parse_args(["people", *argv]), targets.local(moto_endpoint, "x"))
     out, err = capsys.readouterr()
     return code, out, err
