@@ -267,3 +267,42 @@ def test_an_erased_or_expired_person_leaves_the_accounts_score_not_only_its_memb
     assert after_expiry is not None
     assert after_expiry.people == 1
     assert bob not in after_expiry.board
+
+
+def test_a_notification_sent_before_its_account_counted_anyone_has_no_misleading_account_line(
+    track,
+    form,
+    score,
+    account,
+    publish,
+    notify,
+    new_records,
+    filters,
+    published,
+    handed_over,
+    notifications_file,
+    stack,
+    aws,
+):
+    visit_and_request_demo(track, form, anonymous_id="dana", email=f"dana@{ACME}", title="CTO")
+    assert score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX) == {
+        "batchItemFailures": []
+    }
+    written = new_records()
+    leads = {s.function: s for s in stack.streams if s.table == "LeadsTable"}
+    publish.lambda_handler({"Records": [r for r in written if leads["PublishFunction"].matches(r)]}, CTX)
+    # the account's traits arrived (its PROFILE, through the accounts table stream), the lead's change not yet
+    accounts_table = stack.physical_name("AccountsTable")
+    profiles = [
+        r
+        for r in stream_records(aws, accounts_table)
+        if r["dynamodb"]["Keys"]["sk"]["S"] == "PROFILE" and r["eventName"] in ("INSERT", "MODIFY")
+    ]
+    assert account.lambda_handler({"Records": profiles}, CTX) == {"batchItemFailures": []}
+    [dana] = published()
+
+    notify.lambda_handler(handed_over(dana), CTX)
+
+    [sent] = notifications(notifications_file)
+    assert "0 engaged of 0 people" not in sent["text"]
+    assert not any(line.startswith(f"Account {ACME}: ") for line in sent["text"].splitlines())

@@ -72,7 +72,7 @@ class AccountCards:
 
     def card(self, domain: str | None) -> AccountCard | None:
         state = self.accounts.state(domain) if domain else None
-        if state is None:  # no account, or no lead change reached it yet
+        if state is None or state.people == 0:  # no account, or no lead of it counted yet: no line
             return None
         now = max(datetime.now(UTC), state.as_of) if state.as_of else datetime.now(UTC)
         return state.card(self.model, self.leads, now)
