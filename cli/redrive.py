@@ -184,17 +184,18 @@ def notify_reference(body: dict[str, Any]) -> dict[str, Any]:
     return event if isinstance(event, dict) else {}
 
 
-def _stream_record(raw: dict[str, Any], n: int) -> dict[str, Any]:
-    """An item as the INSERT stream record a function receives for it (a TRANS# or ATRANS# item for
-    PublishFunction, a lead's STATE or an account's PROFILE for AccountFunction)."""
+def _stream_record(raw: dict[str, Any], n: int, name: str = "INSERT") -> dict[str, Any]:
+    """An item as the stream record a function receives for it (INSERT: a TRANS# or ATRANS# item for
+    PublishFunction, a lead's STATE or an account's PROFILE for AccountFunction; REMOVE: the old image)."""
+    image = "OldImage" if name == "REMOVE" else "NewImage"
     return {
         "eventID": f"redrive-{n}",
-        "eventName": "INSERT",
+        "eventName": name,
         "eventSource": "aws:dynamodb",
         "eventVersion": "1.1",
         "dynamodb": {
             "Keys": {"pk": raw["pk"], "sk": raw["sk"]},
-            "NewImage": raw,
+            image: raw,
             "SequenceNumber": str(n).zfill(21),
             "SizeBytes": len(json.dumps(raw)),
             "StreamViewType": "NEW_AND_OLD_IMAGES",
@@ -206,20 +207,7 @@ def _ttl_removal(pk: str, expired_at: float, n: int) -> dict[str, Any]:
     """The REMOVE record DynamoDB's TTL sends when it deletes a lead's STATE, for a STATE that expired at
     `expired_at` (epoch seconds)."""
     old = {"pk": {"S": pk}, "sk": {"S": "STATE"}, "expires_at": {"N": str(int(expired_at) + 1)}}
-    return {
-        "eventID": f"redrive-{n}",
-        "eventName": "REMOVE",
-        "eventSource": "aws:dynamodb",
-        "eventVersion": "1.1",
-        "userIdentity": dict(TTL_SERVICE),
-        "dynamodb": {
-            "Keys": {"pk": old["pk"], "sk": old["sk"]},
-            "OldImage": old,
-            "SequenceNumber": str(n).zfill(21),
-            "SizeBytes": len(json.dumps(old)),
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        },
-    }
+    return _stream_record(old, n, "REMOVE") | {"userIdentity": dict(TTL_SERVICE)}
 
 
 @dataclass
@@ -364,6 +352,27 @@ class Redrive:
                 self._delete(p)
         return left
 
+    def _replay(self, function: str, work: list[tuple[str, dict[str, Any]]], out: TextIO, what: str) -> int:
+        """Each (label, event) through `function`, with progress; how many failed (each said, by label)."""
+        failed = 0
+        for n, (label, event) in enumerate(work, 1):
+            try:
+                _succeeded(self.invoke(function, event))
+            except Exception as exc:
+                failed += 1
+                print(f"  still failing: {label}: {exc}", file=out)
+            self._progress(n, len(work), what)
+        return failed
+
+    def _all_or_nothing(self, parked: list[Parked], resolved: bool) -> list[Parked]:
+        """Messages that name stream ranges, not the work itself, go only all together, once it all
+        succeeded."""
+        if not resolved:
+            return parked
+        for p in parked:
+            self._delete(p)
+        return []
+
     def _scan(
         self, table: str, what: str, condition: str, values: dict[str, Any], **more: Any
     ) -> list[dict[str, Any]]:
@@ -410,35 +419,26 @@ class Redrive:
         )
         records = [_stream_record(raw, n) for n, raw in enumerate([*profiles, *states], 1)]
         print(f"  {len(profiles)} account(s) and {len(states)} lead(s) to roll up again", file=out)
-        failed = 0
-        batches = range(0, len(records), ROLL_UP_BATCH)
-        for n, start in enumerate(batches, 1):
-            try:
-                _succeeded(
-                    self.invoke("AccountFunction", {"Records": records[start : start + ROLL_UP_BATCH]})
-                )
-            except Exception as exc:
-                failed += 1
-                print(f"  still failing: records {start + 1}..{start + ROLL_UP_BATCH}: {exc}", file=out)
-            self._progress(n, len(batches), "roll-up batches")
+        batches = [
+            (
+                f"records {start + 1}..{start + ROLL_UP_BATCH}",
+                {"Records": records[start : start + ROLL_UP_BATCH]},
+            )
+            for start in range(0, len(records), ROLL_UP_BATCH)
+        ]
+        failed = self._replay("AccountFunction", batches, out, "roll-up batches")
         waiting = self._scan(  # after the roll-up: the events it recorded are among them
             self.accounts_table,
             "account events not yet published",
             "begins_with(pk, :account) AND unpublished = :one",
             {":account": {"S": "ACCOUNT#"}, ":one": {"S": "1"}},
         )
-        for n, raw in enumerate(waiting, 1):
-            try:
-                _succeeded(self.invoke("PublishFunction", {"Records": [_stream_record(raw, n)]}))
-            except Exception as exc:
-                failed += 1
-                print(f"  still failing: account event {raw['sk']['S']}: {exc}", file=out)
-            self._progress(n, len(waiting), "account events published")
-        if failed:
-            return parked
-        for p in parked:
-            self._delete(p)
-        return []
+        events = [
+            (f"account event {raw['sk']['S']}", {"Records": [_stream_record(raw, n)]})
+            for n, raw in enumerate(waiting, 1)
+        ]
+        failed += self._replay("PublishFunction", events, out, "account events published")
+        return self._all_or_nothing(parked, not failed)
 
     def _sweep(self, parked: list[Parked], out: TextIO) -> list[Parked]:
         """The parked ranges name TTL deletions of STATE items, which are gone: the leads concerned are found
@@ -467,38 +467,23 @@ class Redrive:
             if not seen["state"] and 0 < seen["newest"] < now - SETTLED.total_seconds()
         )
         print(f"  {len(expired)} expired lead(s) still holding items", file=out)
-        failed = 0
-        for n, (pk, newest) in enumerate(expired, 1):
-            removal = _ttl_removal(pk, newest, n)
-            try:
-                _succeeded(self.invoke("ExpireFunction", {"Records": [removal]}))
-            except Exception as exc:
-                failed += 1
-                print(f"  still failing: {pk.removeprefix('LEAD#')}: {exc}", file=out)
-            self._progress(n, len(expired), "expired leads swept")
-        if failed:
-            return parked
-        for p in parked:
-            self._delete(p)
-        return []
+        removals = [
+            (pk.removeprefix("LEAD#"), {"Records": [_ttl_removal(pk, newest, n)]})
+            for n, (pk, newest) in enumerate(expired, 1)
+        ]
+        failed = self._replay("ExpireFunction", removals, out, "expired leads swept")
+        return self._all_or_nothing(parked, not failed)
 
     def _publish(self, parked: list[Parked], out: TextIO) -> list[Parked]:
         """Every unpublished stage change through PublishFunction; the parked messages go once none is
         left (they name stream ranges, not changes, so they are resolved only all together)."""
         waiting = list(self.scores.unpublished())
-        failed = 0
-        for n, (raw, _, transition) in enumerate(waiting, 1):
-            try:
-                _succeeded(self.invoke("PublishFunction", {"Records": [_stream_record(raw, n)]}))
-            except Exception as exc:
-                failed += 1
-                print(f"  still failing: {transition.id}: {exc}", file=out)
-            self._progress(n, len(waiting), "stage changes published")
-        if failed or any(True for _ in self.scores.unpublished()):
-            return parked
-        for p in parked:
-            self._delete(p)
-        return []
+        changes = [
+            (transition.id, {"Records": [_stream_record(raw, n)]})
+            for n, (raw, _, transition) in enumerate(waiting, 1)
+        ]
+        failed = self._replay("PublishFunction", changes, out, "stage changes published")
+        return self._all_or_nothing(parked, not failed and not any(True for _ in self.scores.unpublished()))
 
 
 # --- the command line ----------------------------------------------------------------------------------
