@@ -48,7 +48,13 @@ def test_given_a_lead_when_its_score_reaches_the_mql_threshold_exactly_then_it_b
     assert lead.stage is Stage.MQL
     assert lead.transitions == (
         Transition(
-            "L1:MQL:1", Stage.LEAD, Stage.MQL, T0, MQL, (Reason("pricing", "Saw pricing", 2 * PRICING),)
+            "L1:MQL:1",
+            Stage.LEAD,
+            Stage.MQL,
+            T0,
+            MQL,
+            (Reason("pricing", "Saw pricing", 2 * PRICING),),
+            model_version=model.version,
         ),
     )
 
@@ -167,7 +173,9 @@ def test_given_a_known_lead_under_mql_when_one_event_lifts_it_past_sql_then_it_j
         Reason("work_email", "Work address", WORK_EMAIL),
     )
     score = WORK_EMAIL + PRICING + DEMO
-    assert lead.transitions == (Transition("L1:SQL:1", Stage.LEAD, Stage.SQL, T0, score, why),)
+    assert lead.transitions == (
+        Transition("L1:SQL:1", Stage.LEAD, Stage.SQL, T0, score, why, model_version=model.version),
+    )
 
 
 def test_given_a_known_lead_when_one_call_passes_both_thresholds_then_both_transitions_come_in_order(

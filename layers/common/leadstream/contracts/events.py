@@ -43,7 +43,11 @@ class LeadCard(BaseModel):
 
 
 class LeadStageChanged(BaseModel):
-    """detail of a 'Lead Stage Changed' event; transition_id is unique per transition (idempotency key)."""
+    """detail of a 'Lead Stage Changed' event; transition_id is unique per transition (idempotency key).
+
+    Scoring moves a lead up to MQL, PQL or SQL; people move it on (accepted, rejected, opportunity, won,
+    lost, disqualified). `by` says who: absent for the scoring model (then `model_version` is its version),
+    otherwise the user's e-mail."""
 
     version: Literal[1] = 1
     transition_id: str
@@ -52,6 +56,14 @@ class LeadStageChanged(BaseModel):
     to_stage: str
     changed_at: datetime
     card: LeadCard
+    by: str | None = Field(default=None, description="the user who moved it; absent: the scoring model")
+    model_version: int | None = Field(default=None, description="the scoring model's version, if it moved it")
+    reason: str | None = Field(default=None, description="why, as the user gave it (rejected, lost, ...)")
+    amount: float | None = Field(default=None, description="the deal's value (won, lost)")
+    currency: str | None = Field(default=None, description="ISO 4217 code of the amount")
+    hand_raiser: bool = Field(
+        default=False, description="sent to sales by a hand-raise rule (a demo request), whatever its score"
+    )
 
 
 ACCOUNT_STAGE_CHANGED = "Account Stage Changed"

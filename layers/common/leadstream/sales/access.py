@@ -30,6 +30,9 @@ _ROLE_NAMES = frozenset(r.value for r in Role)
 class Caller:
     subject: str  # the user's `sub`: an opaque id, safe to log
     roles: frozenset[Role]
+    # the user's e-mail (an ID token's `email` claim; an access token has none): who acts, owners, audit.
+    # Personal data: never logged (log `subject`)
+    email: str | None = None
 
 
 def _groups(value: Any) -> list[str]:
@@ -47,7 +50,8 @@ def caller(claims: Mapping[str, Any] | None) -> Caller:
     if not claims or not claims.get("sub"):
         raise Unauthorized("sign in: send Authorization: Bearer <token> (python -m cli token prints one)")
     roles = frozenset(Role(g) for g in _groups(claims.get(GROUPS_CLAIM)) if g in _ROLE_NAMES)
-    return Caller(str(claims["sub"]), roles)
+    email = claims.get("email")
+    return Caller(str(claims["sub"]), roles, str(email).lower() if email else None)
 
 
 def require(who: Caller, allowed: frozenset[Role], action: str) -> None:

@@ -71,8 +71,13 @@ class StageChange(_Answer):
     from_stage: str
     to_stage: str
     at: datetime
-    score: float = Field(description="the score that moved it")
-    by: str = Field(default="scoring", description="who moved it: the scoring model (people: later)")
+    score: float = Field(description="the score at that moment")
+    by: str = Field(default="scoring", description="who moved it: 'scoring' (the model) or the user's e-mail")
+    model_version: int | None = Field(default=None, description="the scoring model's version, if it moved it")
+    reason: str | None = Field(default=None, description="why, as the user gave it")
+    amount: float | None = Field(default=None, description="the deal's value (won, lost)")
+    currency: str | None = None
+    hand_raiser: bool = Field(default=False, description="sent to sales by a hand-raise rule")
     reasons: list[CardReason] = Field(default_factory=list, description="the top reasons at that moment")
 
 
@@ -169,6 +174,12 @@ def _change(transition: Transition) -> StageChange:
         to_stage=transition.to_stage.value,
         at=transition.at,
         score=transition.score,
+        by=transition.by or "scoring",
+        model_version=transition.model_version,
+        reason=transition.reason,
+        amount=transition.amount,
+        currency=transition.currency,
+        hand_raiser=transition.hand_raiser,
         reasons=[CardReason(label=r.label, points=r.points) for r in transition.reasons],
     )
 

@@ -72,6 +72,12 @@ class Threshold(_Strict):
     min_score: float
     requires_known: bool = False
 
+    @model_validator(mode="after")
+    def _scored_stage(self) -> Self:
+        if self.stage.by_people or self.stage is Stage.LEAD:
+            raise ValueError(f"stage {self.stage.value!r} is not reached by score (MQL, PQL or SQL are)")
+        return self
+
 
 class ScoringModel(_Strict):
     version: int

@@ -50,6 +50,12 @@ def stage_changes(state: LeadScore, profile: Profile | None) -> list[LeadStageCh
             to_stage=t.to_stage.value,
             changed_at=t.at.astimezone(UTC),
             card=lead_card(state, profile, t),
+            by=t.by,
+            model_version=t.model_version,
+            reason=t.reason,
+            amount=t.amount,
+            currency=t.currency,
+            hand_raiser=t.hand_raiser,
         )
         for t in state.transitions
     ]

@@ -16,6 +16,7 @@ import base64
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from leadstream.scoring.score import LeadScore
 
@@ -47,6 +48,8 @@ class StoredScore:
     rebuilt: dict[str, int] = field(default_factory=dict)  # message key -> when stored (epoch seconds)
     handed: tuple[tuple[float, str], ...] = ()  # a device lead's hand-overs (identity's): (since, to lead)
     lent: dict[str, str] = field(default_factory=dict)  # device lead handed over -> last sequence from it
+    # the sales workflow's fields of STATE, carried over by every write: owner, owner_at, sla
+    sales: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def new(cls, lead_id: str) -> "StoredScore":

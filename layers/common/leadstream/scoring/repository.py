@@ -80,6 +80,11 @@ class StateItem(Item):
     lent = MapAttribute[str, str](null=True)  # device lead handed over to this one -> last sequence applied
     expires_at = TTLAttribute(null=True)
     erased = BooleanAttribute(null=True)  # a tombstone left by privacy's erase
+    # The sales workflow's (carried over by every scoring write, like identity's): who works the lead, since
+    # when, and the speed-to-lead timer of its latest hand-over to sales
+    owner = UnicodeAttribute(null=True)  # the owner's e-mail (a sales user)
+    owner_at = NumberAttribute(null=True)
+    sla = MapAttribute[str, Any](null=True)
 
 
 class TransitionItem(Item):
@@ -102,12 +107,43 @@ class TransitionItem(Item):
     sessions = NumberAttribute(null=True)
     unpublished = UnicodeAttribute(null=True)  # "1" until published (the sparse index's key)
     published_at = NumberAttribute(null=True)
+    by = UnicodeAttribute(null=True)  # a user's e-mail; absent: the scoring model
+    model_version = NumberAttribute(null=True, attr_name="model")
+    reason = UnicodeAttribute(null=True)
+    amount = NumberAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    hand_raiser = BooleanAttribute(null=True, attr_name="hand")
 
 
 def transition_sk(transition_id: str) -> str:
     """`TRANS#<n>` zero-padded from the id `<lead>:<stage>:<n>`, so a lead's transitions sort in order."""
     n = transition_id.rsplit(":", 1)[-1]
     return TRANSITION_PREFIX + (n.zfill(6) if n.isdigit() else transition_id)
+
+
+def _who(raw: dict[str, Any]) -> dict[str, Any]:
+    """A transition's who and why, as stored (short names; only what is set)."""
+    amount = raw.get("amount")
+    return {
+        "by": raw.get("by"),
+        "model_version": int(raw["model"]) if raw.get("model") is not None else None,
+        "reason": raw.get("reason"),
+        "amount": float(amount) if amount is not None else None,
+        "currency": raw.get("currency"),
+        "hand_raiser": bool(raw.get("hand")),
+    }
+
+
+def _who_stored(t: Transition) -> dict[str, Any]:
+    stored = {
+        "by": t.by,
+        "model": t.model_version,
+        "reason": t.reason,
+        "amount": t.amount,
+        "currency": t.currency,
+        "hand": t.hand_raiser or None,
+    }
+    return {k: v for k, v in stored.items() if v is not None}
 
 
 def _transition(raw: dict[str, Any]) -> Transition:
@@ -120,6 +156,7 @@ def _transition(raw: dict[str, Any]) -> Transition:
         at,
         float(raw["score"]),
         tuple(Reason("", str(label), int(points)) for label, points in raw.get("reasons") or ()),
+        **_who(raw),
     )
 
 
@@ -131,6 +168,7 @@ def _transition_item(t: Transition) -> dict[str, Any]:
         "at": timestamp(t.at),
         "score": t.score,
         "reasons": [[r.label, r.points] for r in t.reasons],
+        **_who_stored(t),
     }
 
 
@@ -174,7 +212,13 @@ def _stored(item: StateItem) -> StoredScore:
         {k: int(v) for k, v in item.rebuilt.as_dict().items()} if item.rebuilt else {},
         tuple((float(h["at"]), str(h["to"])) for h in item.handed or ()),
         item.lent.as_dict() if item.lent else {},
+        _sales(item),
     )
+
+
+def _sales(item: StateItem) -> dict[str, Any]:
+    found = {"owner": item.owner, "owner_at": item.owner_at, "sla": item.sla.as_dict() if item.sla else None}
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def _transition_record(item: TransitionItem) -> tuple[LeadScore, Transition]:
@@ -188,6 +232,12 @@ def _transition_record(item: TransitionItem) -> tuple[LeadScore, Transition]:
         at,
         float(item.score),
         tuple(Reason("", str(label), int(points)) for label, points in item.reasons or ()),
+        by=item.by,
+        model_version=int(item.model_version) if item.model_version is not None else None,
+        reason=item.reason,
+        amount=float(item.amount) if item.amount is not None else None,
+        currency=item.currency,
+        hand_raiser=bool(item.hand_raiser),
     )
     state = LeadScore(
         lead_id=item.pk.removeprefix("LEAD#"),
@@ -269,6 +319,9 @@ class ScoreRepository:
             handed=[{"at": at, "to": lead} for at, lead in stored.handed] or None,
             lent=stored.lent or None,
             expires_at=expires,
+            owner=stored.sales.get("owner"),
+            owner_at=stored.sales.get("owner_at"),
+            sla=stored.sales.get("sla"),
         )
         condition = states.pk.does_not_exist() if stored.version is None else states.version == stored.version
         if score.transitions:
@@ -294,6 +347,12 @@ class ScoreRepository:
                 page_views=score.page_views,
                 sessions=score.sessions,
                 unpublished="1",
+                by=t.by,
+                model_version=t.model_version,
+                reason=t.reason,
+                amount=t.amount,
+                currency=t.currency,
+                hand_raiser=t.hand_raiser or None,
             )
             for t in score.transitions
         ]

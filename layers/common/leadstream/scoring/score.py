@@ -40,6 +40,13 @@ class Transition:
     at: datetime
     score: float
     reasons: tuple[Reason, ...] = ()  # the top reasons at that moment: what sales is told
+    # Who moved it: None is the scoring model (of `model_version`); otherwise the user (their e-mail).
+    by: str | None = None
+    model_version: int | None = None
+    reason: str | None = None  # why, in the words of whoever moved it (a rejection's, a loss's)
+    amount: float | None = None  # a won (or lost) deal's value
+    currency: str | None = None
+    hand_raiser: bool = False  # sent to sales by a hand-raise rule, whatever its score
 
 
 @dataclass(frozen=True)
@@ -193,7 +200,13 @@ def _advance(model: ScoringModel, state: LeadScore, at: datetime) -> LeadScore:
     target = max(reached, key=lambda t: t.stage.rank).stage
     count = state.transition_count + 1
     transition = Transition(
-        f"{state.lead_id}:{target.value}:{count}", state.stage, target, at, score, tuple(state.reasons(model))
+        f"{state.lead_id}:{target.value}:{count}",
+        state.stage,
+        target,
+        at,
+        score,
+        tuple(state.reasons(model)),
+        model_version=model.version,
     )
     return replace(state, stage=target, transition_count=count, transitions=(*state.transitions, transition))
 
