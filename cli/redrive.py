@@ -239,8 +239,8 @@ class Redrive:
         describe(self.queue, parked, out)
         plan = _ScorePlan()
         if self.queue == "PublishFailuresQueue":
-            waiting = list(self.scores.unpublished())
-            print(f"  {len(waiting)} stage change(s) not yet published", file=out)
+            waiting = list(self.scores.unpublished_items())
+            print(f"  {len(waiting)} stage change(s) and lead event(s) not yet published", file=out)
         elif self.queue == "ScoreFailuresQueue" and parked:
             plan = self._plan(parked, out)
         if dry_run:
@@ -477,13 +477,14 @@ class Redrive:
     def _publish(self, parked: list[Parked], out: TextIO) -> list[Parked]:
         """Every unpublished stage change through PublishFunction; the parked messages go once none is
         left (they name stream ranges, not changes, so they are resolved only all together)."""
-        waiting = list(self.scores.unpublished())
+        waiting = list(self.scores.unpublished_items())
         changes = [
-            (transition.id, {"Records": [_stream_record(raw, n)]})
-            for n, (raw, _, transition) in enumerate(waiting, 1)
+            (f"{raw['pk']['S']} {raw['sk']['S']}", {"Records": [_stream_record(raw, n)]})
+            for n, raw in enumerate(waiting, 1)
         ]
-        failed = self._replay("PublishFunction", changes, out, "stage changes published")
-        return self._all_or_nothing(parked, not failed and not any(True for _ in self.scores.unpublished()))
+        failed = self._replay("PublishFunction", changes, out, "lead events published")
+        done = not failed and not any(True for _ in self.scores.unpublished_items())
+        return self._all_or_nothing(parked, done)
 
 
 # --- the command line ----------------------------------------------------------------------------------

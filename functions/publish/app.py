@@ -1,6 +1,6 @@
-"""PublishFunction (outbox): a stage change written as a lead's TRANS# item, or an account event written as an
-account's ATRANS# item, becomes one bus event, and the item is then marked published (the redrive publishes
-what is still unpublished, through this same path)."""
+"""PublishFunction (outbox): a stage change written as a lead's TRANS# item, another lead event as its OUT#
+item, or an account event written as an account's ATRANS# item, becomes one bus event, and the item is then
+marked published (the redrive publishes what is still unpublished, through this same path)."""
 
 import json
 from typing import Any
@@ -17,16 +17,18 @@ from leadstream.platform.bus import EventBridgePublisher
 from leadstream.platform.idempotency import Once
 from leadstream.platform.observability import logger, metrics, tracer
 from leadstream.platform.settings import PublishSettings
+from leadstream.sales.outbox import EVENT_PREFIX, LeadEvents
 from leadstream.scoring.outbox import Outbox, Outboxes
 from leadstream.scoring.repository import ScoreRepository
 
 settings = PublishSettings.from_env()
 leads = Outbox(ScoreRepository(settings.leads_table), ProfileRepository(settings.leads_table))
 accounts = AccountOutbox(AccountLedger(settings.accounts_table, settings.leads_table))
+lead_events = LeadEvents(settings.leads_table)
 publisher = EventBridgePublisher(settings.event_bus_name, aws.client("events"))
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 # every event's detail carries its unique id under one of these names (a lead's stage change: transition_id)
-once = Once(settings.idempotency_table, key="transition_id || change_id || surge_id")
+once = Once(settings.idempotency_table, key="transition_id || change_id || surge_id || event_id")
 
 
 @once
@@ -38,7 +40,10 @@ def publish_once(payload: dict[str, Any], detail_type: str, resources: tuple[str
 
 
 def _outbox(image: dict[str, Any]) -> Outboxes:
-    return accounts if image["sk"]["S"].startswith(OUTBOX_PREFIX) else leads
+    sk = image["sk"]["S"]
+    if sk.startswith(OUTBOX_PREFIX):
+        return accounts
+    return lead_events if sk.startswith(EVENT_PREFIX) else leads
 
 
 def record_handler(record: DynamoDBRecord) -> None:

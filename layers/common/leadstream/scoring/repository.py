@@ -407,6 +407,14 @@ class ScoreRepository:
     def unpublished(self) -> Iterator[tuple[dict[str, Any], LeadScore, Transition]]:
         """Every transition not yet published, from the sparse index (never a table scan), with its raw
         item (DynamoDB JSON, as a stream NewImage carries it)."""
+        for raw in self.unpublished_items():
+            if raw["sk"]["S"].startswith(TRANSITION_PREFIX):
+                state, transition = self.transition_from_image(raw)
+                yield raw, state, transition
+
+    def unpublished_items(self) -> Iterator[dict[str, Any]]:
+        """Every outbox item of a lead not yet published (TRANS# stage changes and OUT# lead events), raw
+        (DynamoDB JSON, as a stream NewImage carries it), from the sparse index: never a table scan."""
         client = aws.client("dynamodb")
         query: dict[str, Any] = {
             "TableName": self.table,
@@ -417,14 +425,12 @@ class ScoreRepository:
         try:
             while True:
                 page = client.query(**query)
-                for raw in page.get("Items", []):
-                    state, transition = self.transition_from_image(raw)
-                    yield raw, state, transition
+                yield from page.get("Items", [])
                 if "LastEvaluatedKey" not in page:
                     return
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as exc:
-            raise StoreUnavailable(f"reading unpublished transitions failed ({exc})") from exc
+            raise StoreUnavailable(f"reading unpublished lead events failed ({exc})") from exc
 
     def scores(self) -> Iterator[LeadScore]:
         """Every scored lead (a full scan: for reports, never on a request path)."""
