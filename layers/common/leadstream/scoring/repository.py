@@ -12,7 +12,7 @@ LEAD#<id> / TRANS#<n>     one stage change, durable (the outbox): its insert wak
 """
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -283,10 +283,17 @@ class ScoreRepository:
         """The score in a stream record's NewImage (DynamoDB JSON)."""
         return _score(self.states.from_raw_data(image))
 
-    def save(self, stored: StoredScore, score: LeadScore, lead_expires: datetime | None = None) -> None:
+    def save(
+        self,
+        stored: StoredScore,
+        score: LeadScore,
+        lead_expires: datetime | None = None,
+        also: Sequence[dict[str, Any]] = (),
+    ) -> None:
         """Write the whole STATE item (one small PutItem) with the guards in `stored`, only if nobody wrote
         it since it was read (`stored.version`). `lead_expires`: the latest of the applied events' (the
-        lead's expiry moves forward, never back)."""
+        lead's expiry moves forward, never back). `also`: more TransactWriteItems actions that must happen
+        with this write or not at all (an OUT# lead event, an audit record)."""
         states = self.states
         expires = max((t for t in (stored.expires_at, lead_expires) if t is not None), default=None)
         item = states(
@@ -324,8 +331,8 @@ class ScoreRepository:
             sla=stored.sales.get("sla"),
         )
         condition = states.pk.does_not_exist() if stored.version is None else states.version == stored.version
-        if score.transitions:
-            self._save_with_transitions(item, stored.version, score)
+        if score.transitions or also:
+            self._save_with_transitions(item, stored.version, score, also)
         elif not save_unless(item, condition, "writing lead state"):
             raise ConcurrentUpdate(f"lead {score.lead_id} changed while it was being scored")
 
@@ -357,7 +364,9 @@ class ScoreRepository:
             for t in score.transitions
         ]
 
-    def _save_with_transitions(self, state: StateItem, version: int | None, score: LeadScore) -> None:
+    def _save_with_transitions(
+        self, state: StateItem, version: int | None, score: LeadScore, also: Sequence[dict[str, Any]] = ()
+    ) -> None:
         """STATE and one TRANS item per transition in one TransactWriteItems: all of them or none. Only the
         rare writes that change stage pay for a transaction."""
         if version is None:
@@ -381,6 +390,7 @@ class ScoreRepository:
             }
             for item in self._transition_items(score)
         ]
+        actions += also
         if not transact(actions, "writing lead state and transitions"):
             raise ConcurrentUpdate(f"lead {score.lead_id} changed while it was being scored")
 
