@@ -55,6 +55,7 @@ def test_given_a_lead_when_its_score_reaches_the_mql_threshold_exactly_then_it_b
             MQL,
             (Reason("pricing", "Saw pricing", 2 * PRICING),),
             model_version=model.version,
+            fit=(),
         ),
     )
 
@@ -174,7 +175,16 @@ def test_given_a_known_lead_under_mql_when_one_event_lifts_it_past_sql_then_it_j
     )
     score = WORK_EMAIL + PRICING + DEMO
     assert lead.transitions == (
-        Transition("L1:SQL:1", Stage.LEAD, Stage.SQL, T0, score, why, model_version=model.version),
+        Transition(
+            "L1:SQL:1",
+            Stage.LEAD,
+            Stage.SQL,
+            T0,
+            score,
+            why,
+            model_version=model.version,
+            fit=(Reason("work_email", "Work address", WORK_EMAIL),),
+        ),
     )
 
 

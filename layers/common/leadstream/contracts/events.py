@@ -11,7 +11,9 @@ STAGE_CHANGED = "Lead Stage Changed"
 
 class CardReason(BaseModel):
     label: str
-    points: int
+    points: int = Field(
+        description="the rule's points; 0: the hand-raise or PQL rule that sent the lead whatever its score"
+    )
 
 
 class CardTouch(BaseModel):
@@ -40,6 +42,11 @@ class LeadCard(BaseModel):
     page_views: int = 0
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    # The score's two halves, so a hand-raiser's or a PQL's score is read for what it is (absent when people
+    # moved the lead): engagement + fit = score.
+    engagement: float | None = Field(default=None, description="behaviour points (decayed) at that moment")
+    fit: int | None = Field(default=None, description="fit points at that moment (free e-mail, title, ...)")
+    fit_reasons: list[CardReason] = Field(default_factory=list, description="every fit rule that counted")
 
 
 class LeadStageChanged(BaseModel):

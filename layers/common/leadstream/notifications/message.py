@@ -95,18 +95,31 @@ def message(change: LeadStageChanged, account: AccountCard | None = None) -> tup
     name, email, company = (one_line(v) if v else "" for v in (card.name, card.email, card.company))
     who = shortened(name, NAME_LIMIT) if name else shortened(email, NAME_LIMIT) if email else ""
     where = f" at {shortened(company, COMPANY_LIMIT)}" if company else ""
-    stage = one_line(change.to_stage, 20)
+    stage = one_line(change.to_stage, 20) + (" (hand-raiser)" if change.hand_raiser else "")
     subject = f"New {stage}: {who or f'Lead {one_line(card.lead_id, 40)}'}{where} (score {card.score:g})"
+    # The rule that sent it whatever its score (a reason of 0 points): a hand-raise, or a PQL's usage.
+    sent_by = [one_line(r.label, 80) for r in card.reasons if r.points == 0]
+    earned = [r for r in card.reasons if r.points != 0]
     lines = []
+    if sent_by and change.hand_raiser:
+        lines.append(f"Hand-raiser: {', '.join(sent_by)} (sent to sales whatever its score)")
+    elif sent_by:
+        lines.append(f"{'Product usage' if change.to_stage == 'PQL' else 'Sent by'}: {', '.join(sent_by)}")
     if card.title:
         lines.append(one_line(card.title))
     if company and shortened(company, COMPANY_LIMIT) != company:
         lines.append(company)  # in full (up to FIELD_LIMIT): the subject had to cut it
     if card.email:
         lines.append(one_line(card.email, EMAIL_LIMIT))
-    if card.reasons:
-        why = ", ".join(f"{one_line(r.label, 80)} ({r.points:+d})" for r in card.reasons)
+    if earned:
+        why = ", ".join(f"{one_line(r.label, 80)} ({r.points:+d})" for r in earned)
         lines.append(f"Why: {why}")
+    if sent_by and card.fit is not None and card.engagement is not None:  # its score did not send it
+        fit = ", ".join(f"{one_line(r.label, 80)} {r.points:+d}" for r in card.fit_reasons)
+        lines.append(
+            f"Score {card.score:g} = engagement {card.engagement:g} + fit {card.fit:+d}"
+            + (f" ({fit})" if fit else "")
+        )
     if card.first_touch:
         lines.append(f"First came from {_touch(card.first_touch)}")
     if card.sessions:

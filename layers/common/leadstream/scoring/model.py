@@ -1,5 +1,9 @@
 """The lead scoring model's schema: rules, stage thresholds and the half-life, validated by pydantic.
 
+Besides points, two kinds of rule move a lead whatever its score: hand-raise rules (a demo request, a
+"Contact Sales" click: straight to SQL) and PQL rules (product usage, at least `min_times` within
+`within_days`: to PQL). Both wait for an anonymous visitor to identify (`pending_days` at most).
+
 The model itself is a YAML document (`scoring.yaml`, read by `model_file`); this module knows nothing of
 files or YAML, so tests build small models of their own in code.
 """
@@ -67,6 +71,28 @@ class FitRule(_Strict):
         return any(re.search(rf"\b{re.escape(word.lower())}\b", value) for word in self.contains_any)
 
 
+class HandRaiseRule(_Strict):
+    """An event that asks for sales: a known lead below SQL goes to SQL at once, whatever its score."""
+
+    id: str
+    label: str
+    match: Match
+    # an anonymous visitor's hand-raise goes to sales if it identifies within this many days
+    pending_days: float = Field(default=30, gt=0)
+
+
+class PqlRule(_Strict):
+    """Product usage that makes a lead (at `lead` or MQL) a product-qualified lead: `min_times` matching
+    events within `within_days` (any time apart when it is absent)."""
+
+    id: str
+    label: str
+    match: Match
+    min_times: int = Field(default=1, ge=1, le=100)  # STATE keeps the latest min_times - 1 of them
+    within_days: float | None = Field(default=None, gt=0)
+    pending_days: float = Field(default=30, gt=0)
+
+
 class Threshold(_Strict):
     stage: Stage
     min_score: float
@@ -85,18 +111,22 @@ class ScoringModel(_Strict):
     stages: tuple[Threshold, ...]
     behaviour: tuple[BehaviourRule, ...]
     fit: tuple[FitRule, ...] = ()
+    hand_raise: tuple[HandRaiseRule, ...] = ()
+    pql: tuple[PqlRule, ...] = ()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
-        ids = [r.id for r in self.behaviour] + [r.id for r in self.fit]
+        ids = [r.id for r in self._rules()]
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
             raise ValueError(f"rule ids must be unique, repeated: {sorted(dupes)}")
         return self
 
+    def _rules(self) -> list[BehaviourRule | FitRule | HandRaiseRule | PqlRule]:
+        return [*self.behaviour, *self.fit, *self.hand_raise, *self.pql]
+
     def label(self, rule_id: str) -> str:
-        rules: list[BehaviourRule | FitRule] = [*self.behaviour, *self.fit]
-        return next((r.label for r in rules if r.id == rule_id), rule_id.replace("_", " "))
+        return next((r.label for r in self._rules() if r.id == rule_id), rule_id.replace("_", " "))
 
     def decay(self, value: float, since: datetime | None, until: datetime) -> float:
         if since is None or until <= since:

@@ -37,7 +37,20 @@ def lead_card(state: LeadScore, profile: Profile | None, transition: Transition)
         page_views=state.page_views,
         first_seen=state.first_seen,
         last_seen=state.last_seen,
+        **_split(transition),
     )
+
+
+def _split(transition: Transition) -> dict[str, Any]:
+    """The score as engagement + fit, when scoring recorded its fit (people's moves do not)."""
+    if transition.fit is None:
+        return {}
+    fit = sum(r.points for r in transition.fit)
+    return {
+        "engagement": round(transition.score - fit, 1),
+        "fit": fit,
+        "fit_reasons": [CardReason(label=r.label, points=r.points) for r in transition.fit],
+    }
 
 
 def stage_changes(state: LeadScore, profile: Profile | None) -> list[LeadStageChanged]:

@@ -85,6 +85,10 @@ class StateItem(Item):
     owner = UnicodeAttribute(null=True)  # the owner's e-mail (a sales user)
     owner_at = NumberAttribute(null=True)
     sla = MapAttribute[str, Any](null=True)
+    # the hand-raise and PQL rules' (scoring's): PQL rule -> its latest usage (epoch seconds), and rule ->
+    # when it fired, while the lead is anonymous
+    usage = MapAttribute[str, list[float]](null=True)
+    signals = MapAttribute[str, float](null=True)
 
 
 class TransitionItem(Item):
@@ -113,6 +117,9 @@ class TransitionItem(Item):
     amount = NumberAttribute(null=True)
     currency = UnicodeAttribute(null=True)
     hand_raiser = BooleanAttribute(null=True, attr_name="hand")
+    # [label, points] of every fit rule that counted (scoring's); not `fit`: STATE's (a map) is read from the
+    # same stream images
+    fit = ListAttribute[list[Any]](null=True, attr_name="fits")
 
 
 def transition_sk(transition_id: str) -> str:
@@ -131,7 +138,16 @@ def _who(raw: dict[str, Any]) -> dict[str, Any]:
         "amount": float(amount) if amount is not None else None,
         "currency": raw.get("currency"),
         "hand_raiser": bool(raw.get("hand")),
+        "fit": _reasons(raw["fits"]) if raw.get("fits") is not None else None,
     }
+
+
+def _reasons(stored: Iterable[list[Any]]) -> tuple[Reason, ...]:
+    return tuple(Reason("", str(label), int(points)) for label, points in stored)
+
+
+def _fit_stored(t: Transition) -> list[list[Any]] | None:
+    return [[r.label, r.points] for r in t.fit] if t.fit is not None else None
 
 
 def _who_stored(t: Transition) -> dict[str, Any]:
@@ -142,6 +158,7 @@ def _who_stored(t: Transition) -> dict[str, Any]:
         "amount": t.amount,
         "currency": t.currency,
         "hand": t.hand_raiser or None,
+        "fits": _fit_stored(t),
     }
     return {k: v for k, v in stored.items() if v is not None}
 
@@ -197,6 +214,17 @@ def _score(item: StateItem) -> LeadScore:
         transition_count=int(item.transition_count or 0),
         transitions=tuple(_transition(t) for t in item.transitions or []),
         company=item.company,
+        usage={
+            rule: tuple(at for at in (moment(t) for t in times) if at is not None)
+            for rule, times in (item.usage.as_dict() if item.usage else {}).items()
+        },
+        signals={
+            rule: at
+            for rule, at in (
+                (r, moment(t)) for r, t in (item.signals.as_dict() if item.signals else {}).items()
+            )
+            if at is not None
+        },
     )
 
 
@@ -238,6 +266,7 @@ def _transition_record(item: TransitionItem) -> tuple[LeadScore, Transition]:
         amount=float(item.amount) if item.amount is not None else None,
         currency=item.currency,
         hand_raiser=bool(item.hand_raiser),
+        fit=_reasons(item.fit) if item.fit is not None else None,
     )
     state = LeadScore(
         lead_id=item.pk.removeprefix("LEAD#"),
@@ -329,6 +358,8 @@ class ScoreRepository:
             owner=stored.sales.get("owner"),
             owner_at=stored.sales.get("owner_at"),
             sla=stored.sales.get("sla"),
+            usage={k: [timestamp(at) for at in v] for k, v in score.usage.items()} or None,
+            signals={k: timestamp(at) for k, at in score.signals.items()} or None,
         )
         condition = states.pk.does_not_exist() if stored.version is None else states.version == stored.version
         if score.transitions or also:
@@ -360,6 +391,7 @@ class ScoreRepository:
                 amount=t.amount,
                 currency=t.currency,
                 hand_raiser=t.hand_raiser or None,
+                fit=_fit_stored(t),
             )
             for t in score.transitions
         ]

@@ -8,6 +8,12 @@ Rule caps (``max_times``) apply to what still counts: each occurrence of a rule 
 and fades with the same half-life as its points (``LeadScore.weights``). An occurrence earns the rule's
 points only while the rule's faded weight leaves room for a whole one, so a view from years ago weighs
 nothing and cannot use up today's points, while views of the same day still stop at the cap.
+
+Hand-raise and PQL rules move a lead whatever its score. A rule that fired (a hand-raise, or a PQL rule's
+usage reached) is a signal: a known lead acts on it at once (SQL, or PQL from `lead` or MQL, a sideways move
+that only a PQL rule makes); an anonymous one keeps it (`signals`) until it identifies, for the rule's
+`pending_days`. A PQL rule's usage is counted with the times of its latest `min_times - 1` matching events
+(`usage`): a bounded list per rule, exact for "5 within 14 days", however long the lead's history.
 """
 
 from collections.abc import Iterable
@@ -15,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from leadstream.scoring.lifecycle import Stage
-from leadstream.scoring.model import BehaviourRule, ScoringModel
+from leadstream.scoring.model import BehaviourRule, HandRaiseRule, PqlRule, ScoringModel
 from leadstream.tracking.attribution import Channel, Touch
 from leadstream.tracking.events import BehaviourEvent, EventType
 
@@ -47,6 +53,8 @@ class Transition:
     amount: float | None = None  # a won (or lost) deal's value
     currency: str | None = None
     hand_raiser: bool = False  # sent to sales by a hand-raise rule, whatever its score
+    # every fit rule's points then, so sales sees the score's split (scoring's moves; None: people's)
+    fit: tuple[Reason, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,10 @@ class LeadScore:
     company: str | None = None
     # Transitions made by the update that produced this state (the outbox); empty otherwise.
     transitions: tuple[Transition, ...] = ()
+    # PQL rule -> when its latest (min_times - 1) matching events happened, oldest first
+    usage: dict[str, tuple[datetime, ...]] = field(default_factory=dict)
+    # hand-raise or PQL rule -> when it fired, waiting for the lead to be known (an anonymous visitor's)
+    signals: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def fit(self) -> int:
@@ -90,6 +102,11 @@ class LeadScore:
         earned += list(self.fit_points.items())
         earned.sort(key=lambda item: abs(item[1]), reverse=True)
         return [Reason(rid, model.label(rid), pts) for rid, pts in earned[:top] if pts]
+
+    def fit_reasons(self, model: ScoringModel) -> tuple[Reason, ...]:
+        """Every fit rule that counts, the largest first: the honest half of the score."""
+        fit = sorted(self.fit_points.items(), key=lambda item: (-abs(item[1]), item[0]))
+        return tuple(Reason(rid, model.label(rid), pts) for rid, pts in fit if pts)
 
 
 def _behaviour_rule(model: ScoringModel, event: BehaviourEvent) -> BehaviourRule | None:
@@ -144,6 +161,7 @@ def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> 
         else:
             fit_points.pop(fit_rule.id, None)
 
+    usage, signals = _signals(model, state, event)
     known = state.known or (
         event.type in (EventType.IDENTIFY, EventType.FORM) and "email_kind" in (event.fit_traits)
     )
@@ -184,29 +202,96 @@ def _apply_one(model: ScoringModel, state: LeadScore, event: BehaviourEvent) -> 
         page_views=state.page_views + visit,
         sessions=state.sessions + new_session,
         company=company,
+        usage=usage,
+        signals=signals,
     )
+
+
+def _window(rule: PqlRule, times: list[datetime]) -> datetime | None:
+    """When `times` (sorted) first hold `min_times` events within the rule's window; None if never."""
+    n = rule.min_times
+    span = timedelta(days=rule.within_days) if rule.within_days is not None else None
+    for first, last in zip(times, times[n - 1 :], strict=False):
+        if span is None or last - first <= span:
+            return last
+    return None
+
+
+def _signals(
+    model: ScoringModel, state: LeadScore, event: BehaviourEvent
+) -> tuple[dict[str, tuple[datetime, ...]], dict[str, datetime]]:
+    """The usage counted and the signals fired once `event` is applied. A hand-raise rule fires on its
+    first matching event; a PQL rule once its usage reaches `min_times` within `within_days`."""
+    usage, signals = state.usage, state.signals
+    hand = next((rule for rule in model.hand_raise if rule.match.matches(event)), None)
+    if hand is not None:
+        signals = {**signals, hand.id: max(event.at, signals.get(hand.id, event.at))}
+    for rule in model.pql:
+        if not rule.match.matches(event):
+            continue
+        times = sorted([*usage.get(rule.id, ()), event.at])
+        if _window(rule, times) is not None:
+            signals = {**signals, rule.id: max(event.at, signals.get(rule.id, event.at))}
+        usage = {**usage, rule.id: tuple(times[len(times) - rule.min_times + 1 :])}
+        if not usage[rule.id]:
+            usage = {k: v for k, v in usage.items() if k != rule.id}
+    return usage, signals
+
+
+def _signalled(
+    model: ScoringModel, state: LeadScore, at: datetime
+) -> tuple[HandRaiseRule | PqlRule | None, dict[str, datetime]]:
+    """The rule whose signal moves the lead now (a hand-raise before a PQL rule), and the signals left: a
+    known lead uses them all up; an anonymous one keeps those still within their rule's `pending_days`."""
+    rules: list[HandRaiseRule | PqlRule] = [*model.hand_raise, *model.pql]
+    live = {
+        rule: state.signals[rule.id]
+        for rule in rules
+        if rule.id in state.signals and at - state.signals[rule.id] <= timedelta(days=rule.pending_days)
+    }
+    if not state.known:
+        return None, {rule.id: when for rule, when in live.items()}
+    moving: list[HandRaiseRule | PqlRule] = [
+        r for r in live if isinstance(r, HandRaiseRule) and state.stage.rank < Stage.SQL.rank
+    ]
+    moving += [r for r in live if isinstance(r, PqlRule) and state.stage in (Stage.LEAD, Stage.MQL)]
+    return next(iter(moving), None), {}
 
 
 def _advance(model: ScoringModel, state: LeadScore, at: datetime) -> LeadScore:
     # Compared as shown (one decimal): 25 + 40 + 10 earned a second apart is 75, not 74.99999.
     score = round(state.score_at(model, at), 1)
     reached = [
-        t
+        t.stage
         for t in model.stages
         if score >= t.min_score and (state.known or not t.requires_known) and t.stage.rank > state.stage.rank
     ]
+    rule, signals = _signalled(model, state, at) if state.signals else (None, state.signals)
+    if signals != state.signals:
+        state = replace(state, signals=signals)
+    if isinstance(rule, HandRaiseRule):
+        reached.append(Stage.SQL)
+    elif isinstance(rule, PqlRule) and all(stage.rank <= Stage.PQL.rank for stage in reached):
+        reached = [Stage.PQL]  # beside MQL: product usage says more than the score's MQL
+    else:
+        rule = None
     if not reached:
         return state
-    target = max(reached, key=lambda t: t.stage.rank).stage
+    target = max(reached, key=lambda stage: stage.rank)
+    if rule is not None and target is not (Stage.SQL if isinstance(rule, HandRaiseRule) else Stage.PQL):
+        rule = None  # the score took the lead further (to SQL) on its own
     count = state.transition_count + 1
+    trigger = (Reason(rule.id, rule.label, 0),) if rule is not None else ()
     transition = Transition(
         f"{state.lead_id}:{target.value}:{count}",
         state.stage,
         target,
         at,
         score,
-        tuple(state.reasons(model)),
+        (*trigger, *state.reasons(model)),
         model_version=model.version,
+        hand_raiser=isinstance(rule, HandRaiseRule),
+        fit=state.fit_reasons(model),
     )
     return replace(state, stage=target, transition_count=count, transitions=(*state.transitions, transition))
 
@@ -259,6 +344,7 @@ def merge(model: ScoringModel, into: LeadScore, other: LeadScore) -> LeadScore:
             weights.pop(rule_id, None)
         if mine_times or times:
             contributions[rule_id] = (mine_points + points, mine_times + times)
+    usage, signals = _merged_signals(model, into, other)
     other_first = other.first_seen is not None and (
         into.first_seen is None or other.first_seen < into.first_seen
     )
@@ -278,15 +364,37 @@ def merge(model: ScoringModel, into: LeadScore, other: LeadScore) -> LeadScore:
         page_views=into.page_views + other.page_views,
         sessions=into.sessions + other.sessions,
         company=into.company or other.company,
+        usage=usage,
+        signals=signals,
     )
+
+
+def _merged_signals(
+    model: ScoringModel, into: LeadScore, other: LeadScore
+) -> tuple[dict[str, tuple[datetime, ...]], dict[str, datetime]]:
+    """Both leads' PQL usage counted together (a rule their usage reaches only together fires) and both
+    leads' signals: the merged lead acts on them with its next event (as on a threshold the merge reached)."""
+    signals = dict(into.signals)
+    for rule_id, when in other.signals.items():
+        signals[rule_id] = max(when, signals.get(rule_id, when))
+    usage: dict[str, tuple[datetime, ...]] = {}
+    for rule in model.pql:
+        times = sorted([*into.usage.get(rule.id, ()), *other.usage.get(rule.id, ())])
+        reached = _window(rule, times) if rule.id in other.usage and rule.id in into.usage else None
+        if reached is not None:
+            signals[rule.id] = max(reached, signals.get(rule.id, reached))
+        if times[len(times) - rule.min_times + 1 :]:
+            usage[rule.id] = tuple(times[len(times) - rule.min_times + 1 :])
+    return usage, signals
 
 
 def rebuild(model: ScoringModel, current: LeadScore, events: Iterable[BehaviourEvent]) -> LeadScore:
     """`current`'s score recomputed from `events` (each message once, in the order they happened).
 
     The stage and the transitions made so far are kept: a stage above `current`'s is a new transition.
-    Fit points, `known` and an earlier first touch carry over (their events may have expired), and the
-    counts never go below what STATE had counted."""
+    Fit points, `known`, an earlier first touch and the signals still waiting for the lead to identify
+    carry over (their events may have expired), and the counts never go below what STATE had counted. PQL
+    usage is counted again from the events (a window of days: its events are still stored)."""
     ordered = sorted({e.message_id: e for e in events}.values(), key=lambda e: (e.at, e.message_id))
     start = LeadScore(
         lead_id=current.lead_id,
@@ -294,6 +402,7 @@ def rebuild(model: ScoringModel, current: LeadScore, events: Iterable[BehaviourE
         known=current.known,
         fit_points=dict(current.fit_points),
         transition_count=current.transition_count,
+        signals=dict(current.signals),  # an anonymous lead's hand-raise waits on, even if its event expired
     )
     fresh = apply_events(model, start, ordered)
     earlier = current.first_seen is not None and (
@@ -327,8 +436,13 @@ def unmerged(model: ScoringModel, current: LeadScore, events: Iterable[Behaviour
     count = current.transition_count
     new: list[Transition] = []
     for t in fresh.transitions:
-        if t.to_stage.rank > current.stage.rank:
+        if t.to_stage.rank > current.stage.rank or _sideways(current.stage, t.to_stage):
             count += 1
             start = t.from_stage if t.from_stage.rank > current.stage.rank else current.stage
             new.append(replace(t, id=f"{current.lead_id}:{t.to_stage.value}:{count}", from_stage=start))
     return replace(fresh, transition_count=count, transitions=tuple(new))
+
+
+def _sideways(stage: Stage, to: Stage) -> bool:
+    """MQL to PQL: the one move to a stage of the same rank, a PQL rule's."""
+    return stage is Stage.MQL and to is Stage.PQL
