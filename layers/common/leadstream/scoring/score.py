@@ -269,7 +269,8 @@ def _advance(model: ScoringModel, state: LeadScore, at: datetime) -> LeadScore:
     rule, signals = _signalled(model, state, at) if state.signals else (None, state.signals)
     if signals != state.signals:
         state = replace(state, signals=signals)
-    if isinstance(rule, HandRaiseRule):
+    # A rule moves the lead only where its score would not: a hand-raiser that scored an SQL is an SQL.
+    if isinstance(rule, HandRaiseRule) and Stage.SQL not in reached:
         reached.append(Stage.SQL)
     elif isinstance(rule, PqlRule) and all(stage.rank <= Stage.PQL.rank for stage in reached):
         reached = [Stage.PQL]  # beside MQL: product usage says more than the score's MQL
@@ -278,8 +279,6 @@ def _advance(model: ScoringModel, state: LeadScore, at: datetime) -> LeadScore:
     if not reached:
         return state
     target = max(reached, key=lambda stage: stage.rank)
-    if rule is not None and target is not (Stage.SQL if isinstance(rule, HandRaiseRule) else Stage.PQL):
-        rule = None  # the score took the lead further (to SQL) on its own
     count = state.transition_count + 1
     trigger = (Reason(rule.id, rule.label, 0),) if rule is not None else ()
     transition = Transition(
