@@ -149,13 +149,19 @@ def test_a_new_sql_is_published_once_and_sales_notified_once(
     assert "1 visit, 3 page views" in sent[0]["text"]
 
 
-def test_a_free_mail_visitor_does_not_become_an_sql(track, form, score, new_records, filters, scores):
+def test_a_free_mail_visitors_score_does_not_make_an_sql_only_its_demo_request_does(
+    track, form, score, new_records, filters, scores
+):
     visit_and_request_demo(track, form, email="jane@gmail.com")
 
     score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
 
-    assert scores.load(lead_of("anon-1")).score.stage is not Stage.SQL
-    assert new_records(filters["PublishFunction"]) == []
+    lead = scores.load(lead_of("anon-1")).score
+    [transition] = lead.transitions
+    sql = next(t.min_score for t in score.model.stages if t.stage is Stage.SQL)
+    assert transition.score == points(score.model, *DEMO_JOURNEY, "free_email") < sql
+    assert (lead.stage, transition.hand_raiser) == (Stage.SQL, True)  # a hand-raiser (issue 9), not by score
+    assert len(new_records(filters["PublishFunction"])) == 1
 
 
 def test_a_malformed_bus_event_fails_without_leaking_personal_data(notify):

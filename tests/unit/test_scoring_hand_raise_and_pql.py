@@ -329,3 +329,18 @@ def test_an_unmerge_that_leaves_an_mqls_own_usage_reaching_a_pql_rule_tells_sale
     assert [(t.id, t.from_stage, t.to_stage) for t in lead.transitions] == [
         ("L1:PQL:3", Stage.MQL, Stage.PQL)
     ]
+
+
+def test_a_longer_threshold_counts_each_event_applied_on_its_own(model: ScoringModel) -> None:
+    five = ScoringModel.model_validate(
+        {**SIGNALS, "pql": [{**SIGNALS["pql"][1], "min_times": 5, "within_days": PROJECTS_DAYS}]}
+    )
+    lead = known(five)
+    for n in range(4):  # one event per update, as the stream delivers them
+        lead = scored(five, *projects(n), state=lead)
+        assert lead.stage is Stage.LEAD
+    assert lead.usage == {"projects": (day(0), day(1), day(2), day(3))}
+
+    lead = scored(five, *projects(4), state=lead)
+
+    assert [t.to_stage for t in lead.transitions] == [Stage.PQL]

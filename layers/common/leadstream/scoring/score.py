@@ -232,10 +232,15 @@ def _signals(
         times = sorted([*usage.get(rule.id, ()), event.at])
         if _window(rule, times) is not None:
             signals = {**signals, rule.id: max(event.at, signals.get(rule.id, event.at))}
-        usage = {**usage, rule.id: tuple(times[len(times) - rule.min_times + 1 :])}
-        if not usage[rule.id]:
-            usage = {k: v for k, v in usage.items() if k != rule.id}
+        usage = {k: v for k, v in usage.items() if k != rule.id}
+        if kept := _kept(rule, times):
+            usage[rule.id] = kept
     return usage, signals
+
+
+def _kept(rule: PqlRule, times: list[datetime]) -> tuple[datetime, ...]:
+    """The latest `min_times - 1` of `times` (sorted): all a later event needs to reach the rule."""
+    return tuple(times[max(0, len(times) - (rule.min_times - 1)) :])
 
 
 def _signalled(
@@ -382,8 +387,8 @@ def _merged_signals(
         reached = _window(rule, times) if rule.id in other.usage and rule.id in into.usage else None
         if reached is not None:
             signals[rule.id] = max(reached, signals.get(rule.id, reached))
-        if times[len(times) - rule.min_times + 1 :]:
-            usage[rule.id] = tuple(times[len(times) - rule.min_times + 1 :])
+        if kept := _kept(rule, times):
+            usage[rule.id] = kept
     return usage, signals
 
 
