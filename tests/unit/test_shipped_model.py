@@ -79,3 +79,21 @@ def test_an_anonymous_visitor_never_becomes_sql_whatever_they_do(shipped: Scorin
     )
     assert lead.known is False
     assert lead.stage is not Stage.SQL
+
+
+def test_every_hand_raise_and_pql_rule_has_a_label_sales_can_read(shipped: ScoringModel) -> None:
+    assert shipped.hand_raise, "the shipped model sends hand-raisers to sales"
+    assert shipped.pql, "the shipped model makes PQLs of product usage"
+    for rule in [*shipped.hand_raise, *shipped.pql]:
+        assert rule.label.strip(), f"rule {rule.id!r} has no label: sales would see its id"
+
+
+def test_a_gmail_founder_requesting_a_demo_reaches_sales_as_a_hand_raiser(shipped: ScoringModel) -> None:
+    """Issue 9: the founder's score stays under SQL's (free e-mail), and still reaches a rep."""
+    lead = scored(
+        shipped, page("/demo/pricing.html"), form("demo-request", email_kind="free", title="Founder")
+    )
+
+    assert lead.score_at(shipped, T0) < threshold(shipped, Stage.SQL).min_score
+    assert lead.stage is Stage.SQL
+    assert lead.transitions[-1].hand_raiser is True
