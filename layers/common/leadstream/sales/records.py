@@ -89,6 +89,12 @@ def _sorted_key(prefix: str, at: datetime, record_id: str) -> str:
     return f"{prefix}{round(at.timestamp() * 1000):015d}#{record_id}"
 
 
+def _at(value: float) -> datetime:
+    at = moment(value)
+    assert at is not None
+    return at
+
+
 def new_id() -> str:
     return uuid.uuid4().hex[:16]
 
@@ -103,20 +109,20 @@ _NEW = {"ConditionExpression": "attribute_not_exists(pk)"}
 class SalesRecords:
     def __init__(self, leads_table: str) -> None:
         self.table = leads_table
-        self.qualifications = bind(QualificationItem, leads_table)
-        self.notes_ = bind(NoteItem, leads_table)
-        self.audits = bind(AuditItem, leads_table)
+        self.answer_items = bind(QualificationItem, leads_table)
+        self.note_items = bind(NoteItem, leads_table)
+        self.audit_items = bind(AuditItem, leads_table)
 
     # --- qualification ---
 
     def answers(self, lead_id: str) -> Answers:
         with mapped_errors("reading qualification answers"):
             try:
-                item = self.qualifications.get(f"LEAD#{lead_id}", QUALIFICATION_SK, consistent_read=True)
-            except self.qualifications.DoesNotExist:
+                item = self.answer_items.get(f"LEAD#{lead_id}", QUALIFICATION_SK, consistent_read=True)
+            except self.answer_items.DoesNotExist:
                 return Answers(None, {}, None)
         found = {
-            criterion: Answer(str(a["text"]), str(a["by"]), moment(float(a["at"])) or datetime.min)
+            criterion: Answer(str(a["text"]), str(a["by"]), _at(float(a["at"])))
             for criterion, a in item.answers.as_dict().items()
         }
         return Answers(item.framework, found, int(item.version))
@@ -126,7 +132,7 @@ class SalesRecords:
     ) -> dict[str, Any]:
         """The action that stores `answers` (all of them: merged with `read`), only if nobody wrote them since
         `read` (its version)."""
-        item = self.qualifications(
+        item = self.answer_items(
             f"LEAD#{lead_id}",
             QUALIFICATION_SK,
             framework=framework,
@@ -145,7 +151,7 @@ class SalesRecords:
     # --- notes ---
 
     def put_note(self, lead_id: str, note: StoredNote) -> dict[str, Any]:
-        item = self.notes_(
+        item = self.note_items(
             f"LEAD#{lead_id}",
             _sorted_key(NOTE_PREFIX, note.at, note.id),
             id=note.id,
@@ -157,7 +163,7 @@ class SalesRecords:
 
     def notes(self, lead_id: str, limit: int) -> list[StoredNote]:
         """The lead's newest `limit` notes, newest first (one Query)."""
-        model = self.notes_
+        model = self.note_items
         with mapped_errors("reading notes"):
             found = model.query(
                 f"LEAD#{lead_id}",
@@ -166,12 +172,12 @@ class SalesRecords:
                 limit=limit,
                 consistent_read=True,
             )
-            return [StoredNote(i.id, i.text, i.by, moment(i.at) or datetime.min) for i in found]
+            return [StoredNote(i.id, i.text, i.by, _at(i.at)) for i in found]
 
     # --- audit ---
 
     def put_audit(self, lead_id: str, record: AuditRecord) -> dict[str, Any]:
-        item = self.audits(
+        item = self.audit_items(
             f"LEAD#{lead_id}",
             _sorted_key(AUDIT_PREFIX, record.at, record.id),
             id=record.id,
@@ -185,13 +191,10 @@ class SalesRecords:
 
     def audit(self, lead_id: str) -> list[AuditRecord]:
         """The lead's audit trail, oldest first (one Query)."""
-        model = self.audits
+        model = self.audit_items
         with mapped_errors("reading the audit trail"):
             found = model.query(f"LEAD#{lead_id}", model.sk.startswith(AUDIT_PREFIX), consistent_read=True)
-            return [
-                AuditRecord(i.id, i.action, i.by, moment(i.at) or datetime.min, i.outcome, i.request_id)
-                for i in found
-            ]
+            return [AuditRecord(i.id, i.action, i.by, _at(i.at), i.outcome, i.request_id) for i in found]
 
     def write(self, lead_id: str, actions: list[dict[str, Any]]) -> None:
         """Actions of one lead, all or none. ConcurrentUpdate when a condition failed (re-read, retry)."""
