@@ -300,6 +300,27 @@ def test_answers_merge_and_the_card_shows_who_answered_and_how_complete_it_is(ap
     assert budget["question"]
 
 
+def test_qualifying_publishes_lead_qualified_once_without_the_answers_text(
+    api: Any, publish: Any, sql: str, new_records: Any, filters: Any
+) -> None:
+    answer = act(
+        api, sql, "qualify", {"answers": {"need": "reps call a day late", "timeline": "this quarter"}}
+    )
+    assert answer["statusCode"] == 200
+    outbox = new_records(filters["PublishFunction"])
+
+    with bus_entries() as entries:
+        assert publish.lambda_handler({"Records": outbox}, CTX) == {"batchItemFailures": []}
+        assert publish.lambda_handler({"Records": outbox}, CTX) == {"batchItemFailures": []}  # redelivered
+
+    [event] = [e for e in entries if e["DetailType"] == "Lead Qualified"]
+    detail = json.loads(event["Detail"])
+    assert (detail["lead_id"], detail["framework"], detail["by"]) == (sql, "BANT", REP)
+    assert (detail["criteria"], detail["answered"]) == (["need", "timeline"], ["need", "timeline"])
+    assert (detail["missing_required"], detail["completeness"]) == (["budget", "authority"], 0.5)
+    assert "a day late" not in event["Detail"]
+
+
 def test_notes_are_on_the_card_newest_first_as_typed(api: Any, sql: str, records: SalesRecords) -> None:
     for text in ("first call: voicemail", "<script>alert(1)</script> she asked for pricing"):
         assert act(api, sql, "notes", {"text": text})["statusCode"] == 200

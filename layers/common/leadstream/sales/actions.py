@@ -5,7 +5,8 @@ writes each action's effect together with its audit record, all or nothing.
 A move is one write of the lead's STATE under its version (`ScoreRepository.save`), in a transaction with
 its TRANS# item (PublishFunction publishes it as 'Lead Stage Changed') and its AUDIT# record. Another
 writer first (scoring, another rep) makes it read again and decide again, a few times. Qualifying merges
-the answers under the QUAL item's version; a note is a new item. Each goes with its audit record.
+the answers under the QUAL item's version, with a 'Lead Qualified' event (an OUT# item); a note is a new
+item. Each goes with its audit record.
 """
 
 from collections.abc import Callable, Mapping
@@ -13,7 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from leadstream.contracts.events import LEAD_QUALIFIED, LeadQualified
 from leadstream.platform.errors import ConcurrentUpdate, MergedLead, NotFound
+from leadstream.sales.outbox import LeadEvents
 from leadstream.sales.records import Answers, AuditRecord, SalesRecords, StoredNote, new_id
 from leadstream.sales.workflow import (
     Framework,
@@ -61,6 +64,7 @@ class LeadActions:
         self.root, self.on_first_action = root, on_first_action
         self.scores = ScoreRepository(leads_table)
         self.records = SalesRecords(leads_table)
+        self.events = LeadEvents(leads_table)
 
     def _lead(self, lead_id: str) -> StoredScore:
         stored = self.scores.load(lead_id)
@@ -128,9 +132,22 @@ class LeadActions:
             answers = merged_answers(self.framework, read.answers, given, actor.email, now)
             outcome = f"answered {', '.join(sorted(given))}"
             audit = AuditRecord(new_id(), "qualify", actor.email, now, outcome, actor.request_id)
+            answered = frozenset(c for c in self.framework.ids if c in answers)
+            told = LeadQualified(
+                event_id=new_id(),
+                lead_id=lead_id,
+                framework=self.framework.name,
+                criteria=sorted(given),
+                answered=[c for c in self.framework.ids if c in answered],
+                missing_required=self.framework.missing_required(answered),
+                completeness=self.framework.completeness(answered),
+                by=actor.email,
+                qualified_at=now,
+            )
             actions = [
                 self.records.put_answers(lead_id, self.framework.name, answers, read),
                 self.records.put_audit(lead_id, audit),
+                self.events.put(lead_id, LEAD_QUALIFIED, told),
             ]
             try:
                 self.records.write(lead_id, actions)
