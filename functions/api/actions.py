@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from leadstream.identity.repository import IdentityRepository
-from leadstream.platform.errors import Forbidden
+from leadstream.platform.errors import ConcurrentUpdate, Forbidden
 from leadstream.platform.http import error
 from leadstream.platform.idempotency import Once
 from leadstream.platform.observability import logger, metrics
@@ -140,6 +140,11 @@ def _key_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[str]:
     return error(
         HTTPStatus.CONFLICT, "a request with this Idempotency-Key is still in progress; retry shortly"
     )
+
+
+@router.exception_handler(ConcurrentUpdate)
+def _kept_changing(exc: ConcurrentUpdate) -> Response[str]:
+    return error(HTTPStatus.CONFLICT, "the lead kept changing while this was decided; retry the request")
 
 
 def _event() -> APIGatewayProxyEventV2:

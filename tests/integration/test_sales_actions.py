@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from leadstream.identity.repository import IdentityRepository
+from leadstream.platform import aws as aws_clients
 from leadstream.platform.errors import BadRequest, MoveNotAllowed
 from leadstream.sales.actions import Actor, LeadActions
 from leadstream.sales.leads import root_of
@@ -212,6 +213,31 @@ def test_reject_recycles_the_lead_with_half_its_behaviour_and_a_new_demo_request
     assert (
         back["score"]["engagement"] > after["score"]["engagement"] + points(score.model, "pricing_page") - 1
     )
+
+
+def test_a_move_racing_scoring_decides_again_on_a_fresh_read_and_loses_neither_write(
+    api: Any, scores: Any, sql: str, records: SalesRecords
+) -> None:
+    before = card(api, sql)["page_views"]
+    raced: list[int] = []
+
+    def scoring_first(**kwargs: Any) -> None:  # scoring writes STATE between the move's read and write
+        if not raced:
+            raced.append(1)
+            stored = scores.load(sql)
+            scores.save(stored, replace(stored.score, transitions=(), page_views=stored.score.page_views + 1))
+
+    client = aws_clients.client("dynamodb")
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", scoring_first)
+    try:
+        answer = act(api, sql, "accept")
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", scoring_first)
+
+    assert answer["statusCode"] == 200, answer["body"]
+    after = card(api, sql)
+    assert (after["stage"], after["page_views"]) == ("accepted", before + 1)
+    assert [a.action for a in records.audit(sql)] == ["accept"]
 
 
 def test_marketing_may_not_act_403_and_nothing_is_stored(api: Any, sql: str, records: SalesRecords) -> None:
