@@ -36,7 +36,8 @@ from leadstream.sales.leads import root_of
 from leadstream.sales.workflow import CRITERION_ID, Criterion, Move, MoveRequest
 from leadstream.sales.workflow_file import load_workflow
 from leadstream.scoring.model_file import load_model
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from leadstream.tracking.segment import clean_text
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 settings = ActionSettings.from_env()
 workflow = load_workflow(settings.sales_workflow)
@@ -62,8 +63,19 @@ IdempotencyKey = Annotated[
         "(kept a day). The same key with another body is 422.",
     ),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+
+def _typed(value: str) -> str:
+    """What a person typed, as stored: control and bidi characters gone (line breaks become spaces, as in
+    every descriptive text Leadstream keeps), and something left."""
+    cleaned = clean_text(value).strip()
+    if not cleaned:
+        raise ValueError("must not be empty")
+    return cleaned
+
+
+Text = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_typed)]
+LongText = Annotated[str, StringConstraints(max_length=5000), AfterValidator(_typed)]
 CriterionId = Annotated[str, StringConstraints(pattern=CRITERION_ID)]
 
 

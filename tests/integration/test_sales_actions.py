@@ -361,6 +361,17 @@ def test_notes_are_on_the_card_newest_first_as_typed(api: Any, sql: str, records
     assert [a.action for a in records.audit(sql)] == ["note", "note"]
 
 
+def test_control_and_bidi_characters_are_dropped_from_what_people_type_and_nothing_else(
+    api: Any, sql: str, records: SalesRecords
+) -> None:
+    assert act(api, sql, "notes", {"text": "call\nback \u202eTuesday\u0007 <b>"})["statusCode"] == 200
+    only_controls = act(api, sql, "reject", {"reason": "\u202e\u0007"})
+
+    assert [n.text for n in records.notes(sql, 10)] == ["call back Tuesday <b>"]
+    assert only_controls["statusCode"] == 400
+    assert [d["field"] for d in response_json(only_controls)["details"]] == ["reason"]
+
+
 def test_the_same_idempotency_key_acts_once_and_answers_the_same(
     api: Any, sql: str, records: SalesRecords
 ) -> None:
