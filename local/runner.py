@@ -160,16 +160,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"base URL of the company-by-IP lookup (IPinfo's format; default https://ipinfo.io). Lookups "
         f"are on when ${COMPANY_LOOKUP_TOKEN} holds a token",
     )
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter for this run, e.g. QualificationFramework=MEDDIC (repeatable)",
+    )
     return parser.parse_args(argv)
 
 
 def stack_parameters(args: argparse.Namespace, endpoint: str) -> dict[str, str]:
-    """The template's parameters for this run: company lookups on when a token is in the environment."""
+    """The template's parameters for this run: company lookups on when a token is in the environment, and
+    any given with --parameter."""
     parameters = {"StageName": "local", "LocalAwsEndpoint": endpoint}
     if os.environ.get(COMPANY_LOOKUP_TOKEN):
         parameters["CompanyLookupSecret"] = COMPANY_LOOKUP_SECRET
         if args.company_lookup_url:
             parameters["CompanyLookupUrl"] = args.company_lookup_url
+    for given in args.parameter:
+        name, equals, value = given.partition("=")
+        if not (name and equals):
+            raise SystemExit(f"--parameter {given!r}: give it as NAME=VALUE")
+        parameters[name] = value
     return parameters
 
 

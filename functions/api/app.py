@@ -1,11 +1,13 @@
 """ApiFunction: the sales API under /api — the LeadCard (behind the JWT authorizer) and the OpenAPI
 document generated from its response models, with a browsable Swagger UI (both public: they hold no data)."""
 
+import importlib
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -18,13 +20,14 @@ from leadstream.notifications.cards import AccountCards
 from leadstream.platform.errors import MergedLead
 from leadstream.platform.http import error, install_error_handlers
 from leadstream.platform.observability import logger, metrics, tracer
-from leadstream.platform.settings import ApiSettings
+from leadstream.platform.settings import ActionSettings
 from leadstream.sales.access import READERS, caller, require
 from leadstream.sales.card import LeadCard
 from leadstream.sales.leads import LeadCards
+from leadstream.sales.workflow_file import load_workflow
 from leadstream.scoring.model_file import load_model
 
-settings = ApiSettings.from_env()
+settings = ActionSettings.from_env()
 model = load_model(settings.scoring_model)
 cards = LeadCards(
     settings.leads_table,
@@ -34,6 +37,7 @@ cards = LeadCards(
         load_account_model(settings.account_model),
         model,
     ),
+    load_workflow(settings.sales_workflow).framework(settings.qualification_framework),
 )
 
 TITLE = "Leadstream sales API"
@@ -48,24 +52,29 @@ install_error_handlers(app)
 app.enable_swagger(path="/api/docs", title=TITLE, version=VERSION, security_schemes=SECURITY, compress=True)
 
 
+def _field(problem: dict[str, Any]) -> str:
+    """The field a validation problem is about, without where it was (path, query, header, body)."""
+    if problem.get("type") == "json_invalid":  # its location is a position in the body
+        return "body"
+    where = [str(p) for p in problem.get("loc", ()) if p not in ("path", "query", "header", "body")]
+    return ".".join(where) or "body"
+
+
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response[str]:
-    """A path or query value the route does not accept: 400 naming the field, never echoing the value."""
-    details = [
-        {
-            "field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("path", "query")),
-            "problem": e["msg"],
-        }
-        for e in exc.errors()
-    ]
+    """A path, query, header or body value the route does not accept: 400 naming the field, never echoing
+    the value."""
+    details = [{"field": _field(e), "problem": e["msg"]} for e in exc.errors()]
     return error(HTTPStatus.BAD_REQUEST, "the request is not valid", details=details)
 
 
 @app.exception_handler(MergedLead)
 def _merged(exc: MergedLead) -> Response[str]:
-    """A merged lead's card is its root's: a permanent redirect there (relative, so it keeps the stage)."""
+    """A merged lead's card is its root's: a permanent redirect there (relative, so it keeps the stage); an
+    action on a merged lead is repeated on its root (`../<root>/accept`)."""
     answer = error(HTTPStatus.PERMANENT_REDIRECT, str(exc), lead_id=exc.root)
-    answer.headers["Location"] = exc.root
+    action = app.current_event.path.partition(f"/api/leads/{exc.lead_id}/")[2]
+    answer.headers["Location"] = f"../{exc.root}/{action}" if action else exc.root
     return answer
 
 
@@ -97,6 +106,16 @@ def lead_card(lead_id: Annotated[str, Path(pattern=LEAD_ID, description="the lea
     logger.info("lead card read", lead_id=lead_id, user=who.subject, events=card.activity_stored)
     metrics.add_metric(name="LeadCardsRead", unit=MetricUnit.Count, value=1)
     return card
+
+
+def _routes(name: str) -> Router:
+    """A Router module beside this one: `functions.api.<name>` where tests import the package, `<name>`
+    where Lambda and the local runner import app.py from the function's folder."""
+    module = importlib.import_module(f"{__package__}.{name}" if __package__ else name)
+    return cast(Router, module.router)
+
+
+app.include_router(_routes("actions"))  # accept, reject, qualify, progress, disqualify, notes
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

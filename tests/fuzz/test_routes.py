@@ -53,7 +53,9 @@ def kind(route: Route) -> str:
     last = route.path.rsplit("/", 1)[1]
     if route.method == "OPTIONS":
         return "preflight"
-    if route.path.startswith("/api/leads/"):
+    if route.path.startswith("/api/leads/") and route.method == "POST":
+        return "lead_action"
+    if route.path.startswith("/api/leads/") or route.path == "/api/qualification":
         return "lead_card"
     if route.path in ("/api/openapi.json", "/api/docs"):
         return "api_document"
@@ -70,7 +72,7 @@ def kind(route: Route) -> str:
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
 EXAMPLES = {
     **{"single": 25, "batch": 50, "form": 120, "pixel": 40, "click": 40, "snippet": 10, "preflight": 40},
-    **{"lead_card": 40, "api_document": 5},
+    **{"lead_card": 40, "api_document": 5, "lead_action": 40},
 }
 
 
@@ -342,6 +344,40 @@ def card_reads(draw: st.DrawFn, route: Route) -> Sent:
     return Sent(request(route, path, b"", headers, "", path_params={"lead_id": lead_id}, user=draw(users)))
 
 
+# The fields the actions take, with values of every kind; users that may act (with their e-mail) or not.
+action_bodies = gen.mostly(
+    st.dictionaries(
+        st.sampled_from(["reason", "stage", "amount", "currency", "answers", "text"]),
+        st.one_of(
+            gen.json_leaf,
+            st.sampled_from(["opportunity", "won", "lost", "EUR", 1200]),
+            st.dictionaries(st.sampled_from(["budget", "need", "champion", "Budget!"]), gen.json_leaf),
+        ),
+        max_size=4,
+    ),
+    gen.json_values,
+)
+actors = gen.mostly(
+    st.sampled_from(["sales", "admin"]).map(lambda g: signed_in(g, email="rep@example.com", sub="s-rep")),
+    users,
+)
+
+
+@st.composite
+def lead_actions(draw: st.DrawFn, route: Route) -> Sent:
+    lead_id = draw(gen.mostly(st.sampled_from([lead_of("anon-1"), "Lnobody"]), gen.text))
+    path = route.path.replace("{lead_id}", quote(lead_id, safe="", errors="surrogatepass") or "L")
+    body = json.dumps(draw(action_bodies)).encode()
+    headers = draw(gen.headers)
+    key = draw(st.one_of(st.none(), st.sampled_from(["k1", "k2"]), gen.text))
+    if key is not None:
+        headers = {**headers, "idempotency-key": key}
+    user = draw(actors)
+    return Sent(
+        request(route, path, body, headers, "application/json", path_params={"lead_id": lead_id}, user=user)
+    )
+
+
 @st.composite
 def document_reads(draw: st.DrawFn, route: Route) -> Sent:
     headers = {**draw(gen.headers), "accept-encoding": draw(st.sampled_from(["gzip", ""]))}
@@ -371,7 +407,7 @@ def captured_writes() -> Iterator[list[tuple[str, dict[str, Any]]]]:
     writes: list[tuple[str, dict[str, Any]]] = []
 
     def key(item: dict[str, Any]) -> dict[str, Any]:
-        return {name: item[name] for name in ("pk", "sk")}
+        return {name: item[name] for name in ("pk", "sk", "id") if name in item}  # id: IdempotencyTable's
 
     def capture(params: dict[str, Any], model: Any, **kwargs: Any) -> None:
         if model.name == "PutItem":
@@ -425,6 +461,7 @@ class Store:
         self.leads = stack.physical_name("LeadsTable")
         self.accounts = stack.physical_name("AccountsTable")
         self.sources = stack.physical_name("SourcesTable")
+        self.idempotency = stack.physical_name("IdempotencyTable")
         self.events = EventRepository(self.leads)
         self.profiles = ProfileRepository(self.leads)
 
@@ -434,6 +471,11 @@ class Store:
         data = [(table, key) for table, key in writes if table in (self.leads, self.accounts)]
         if status >= 400:
             assert data == [], f"a {status} stored {data}"
+            # an action under an Idempotency-Key holds its key while it runs; a refusal lets go of it
+            held = [k for t, k in writes if t == self.idempotency]
+            left = [k for k in held if "Item" in self.ddb.get_item(TableName=self.idempotency, Key=k)]
+            assert left == [], f"a {status} kept the Idempotency-Key record {left}"
+            writes = [(t, k) for t, k in writes if t != self.idempotency]
             counters = [(t, k) for t, k in writes if t == self.sources and k["sk"]["S"].startswith("FORMS#")]
             assert writes == (counters if status == 429 else []), f"a {status} wrote {writes}"
             return
@@ -502,6 +544,7 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
         "snippet": lambda: snippet_fetches(route),
         "preflight": lambda: preflights(route),
         "lead_card": lambda: card_reads(route),
+        "lead_action": lambda: lead_actions(route),
         "api_document": lambda: document_reads(route),
     }[kind(route)]()
 

@@ -92,7 +92,11 @@ def test_the_card_of_a_scored_lead_has_who_the_split_score_and_its_ledger_histor
     assert card["first_touch"]["landing_path"] == "/"
     assert card["account"]["domain"] == "acme.com"
     assert card["account"]["people"] == 1
-    assert (card["owner"], card["sla"], card["qualification"]) == (None, None, None)
+    assert (card["owner"], card["sla"]) == (None, None)
+    # nothing answered yet: the active framework (BANT) with everything it asks still open
+    assert card["qualification"]["framework"] == "BANT"
+    assert card["qualification"]["missing_required"] == ["budget", "authority", "need"]
+    assert (card["qualification"]["completeness"], card["notes"]) == (0, [])
 
 
 def test_a_lead_merged_into_another_answers_308_to_that_ones_card(api: Any, scored_lead: str) -> None:

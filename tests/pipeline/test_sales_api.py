@@ -1,6 +1,8 @@
 """The sales API through `make run`'s runner: the JWT authorizer enforced at the gateway as API Gateway
-enforces it, the local users make run creates, `cli token`, the LeadCard and the OpenAPI document."""
+enforces it, the local users make run creates, `cli token`, the LeadCard, the OpenAPI document, and the
+actions on a lead (this runner's stack is configured with QualificationFramework=MEDDIC)."""
 
+import json
 import re
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from moto.utilities.utils import load_resource
 from openapi_spec_validator import validate
 
 from local.aws import clients, create_user, local_password
+from local.runner import DEMO_WRITE_KEY
 from tests.pipeline.harness import REPO, Answer, Runner, eventually
 from tests.pipeline.test_pipeline import ANON, visitor_journey
 
@@ -25,7 +28,7 @@ REGION = "eu-west-1"
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
-    run = Runner(tmp_path_factory.mktemp("sales"))
+    run = Runner(tmp_path_factory.mktemp("sales"), "--parameter", "QualificationFramework=MEDDIC")
     run.wait_ready()
     yield run
     run.stop()
@@ -180,3 +183,88 @@ def test_the_banner_tells_how_to_sign_in(runner: Runner) -> None:
     assert "python -m cli token --user sales@example.com" in log
     assert f"{runner.base}/api/docs" in log
     assert re.search(r"marketing@example\.com\s+password \S+\s+\(marketing\)", log)
+
+
+def id_token(run: Runner, email: str) -> str:
+    """The ID token (it carries the user's e-mail: who acts)."""
+    signed_in = cli_token(run, email, printed_password(run, email), "--password-stdin", "--id")
+    assert signed_in.returncode == 0, signed_in.stderr
+    return signed_in.stdout.strip()
+
+
+def another_sql(run: Runner, anonymous_id: str, email: str) -> str:
+    """A second visitor (pricing, then the demo form), scored to SQL: a lead of this test's own."""
+    page = {
+        "type": "page",
+        "anonymousId": anonymous_id,
+        "messageId": f"pricing-{anonymous_id}",
+        "context": {"page": {"path": "/demo/pricing.html", "url": f"{run.base}/demo/pricing.html"}},
+        "writeKey": DEMO_WRITE_KEY,
+    }
+    assert run.post("/v1/p", json.dumps(page).encode(), "text/plain", auth=False) == 200
+    form = f"name=Sam&email={email}&company=Acme&title=Head+of+Sales&anonymousId={anonymous_id}".encode()
+    assert run.post("/v1/forms/demo-request", form, "application/x-www-form-urlencoded") in (200, 303)
+    lead = device_lead(identifiers(anonymous_id, None, None))
+    bearer = token(run, "sales@example.com")
+    assert eventually(lambda: (card(run, lead, bearer).json() or {}).get("stage") == "SQL", 30), (
+        run.log_path.read_text()
+    )
+    return lead
+
+
+def post(run: Runner, path: str, bearer: str, body: dict[str, Any] | None = None, **headers: str) -> Answer:
+    data = json.dumps(body).encode() if body is not None else None
+    sent = {"Authorization": f"Bearer {bearer}", "content-type": "application/json", **headers}
+    return run.request("POST", path, body=data, headers=sent)
+
+
+def test_accept_over_http_with_an_id_token_moves_the_lead_once_per_idempotency_key(runner: Runner) -> None:
+    lead = another_sql(runner, "6d0f9c1e-0000-4000-8000-0000000000a1", "sam%40acme.example")
+    bearer = id_token(runner, "sales@example.com")
+
+    first = post(runner, f"/api/leads/{lead}/accept", bearer, **{"Idempotency-Key": "accept-1"})
+    again = post(runner, f"/api/leads/{lead}/accept", bearer, **{"Idempotency-Key": "accept-1"})
+
+    assert first.status == 200, first.body
+    assert again.status == 200, again.body
+    assert again.json() == first.json()
+    read = card(runner, lead, bearer).json()
+    assert read["stage"] == "accepted"
+    assert [(c["to_stage"], c["by"]) for c in read["stage_history"]] == [
+        ("SQL", "scoring"),
+        ("accepted", "sales@example.com"),
+    ]
+
+
+def test_marketing_cannot_accept_and_an_access_token_is_told_to_send_the_id_token(
+    runner: Runner, sql_lead: str
+) -> None:
+    marketing = id_token(runner, "marketing@example.com")
+    access = token(runner, "sales@example.com")
+
+    assert post(runner, f"/api/leads/{sql_lead}/accept", marketing).status == 403
+    told = post(runner, f"/api/leads/{sql_lead}/accept", access)
+    assert told.status == 403
+    assert "ID token" in told.json()["error"]
+    assert post(runner, f"/api/leads/{sql_lead}/accept", "").status == 401
+
+
+def test_meddic_from_the_stack_parameter_refuses_opportunity_until_its_required_answers(
+    runner: Runner,
+) -> None:
+    lead = another_sql(runner, "6d0f9c1e-0000-4000-8000-0000000000a2", "kim%40acme.example")
+    bearer = id_token(runner, "sales@example.com")
+    framework = runner.request("GET", "/api/qualification", headers={"Authorization": f"Bearer {bearer}"})
+    assert framework.json()["framework"] == "MEDDIC"
+    assert post(runner, f"/api/leads/{lead}/accept", bearer).status == 200
+    some = {"metrics": "reply within 5 minutes", "economic_buyer": "the CFO", "identify_pain": "cold leads"}
+    assert post(runner, f"/api/leads/{lead}/qualify", bearer, {"answers": some}).status == 200
+
+    refused = post(runner, f"/api/leads/{lead}/progress", bearer, {"stage": "opportunity"})
+
+    assert refused.status == 409
+    assert refused.json()["missing"] == ["champion"]
+    answered = post(runner, f"/api/leads/{lead}/qualify", bearer, {"answers": {"champion": "Priya"}})
+    assert answered.json()["qualification"]["missing_required"] == []
+    moved = post(runner, f"/api/leads/{lead}/progress", bearer, {"stage": "opportunity"})
+    assert (moved.status, moved.json()["stage"]) == (200, "opportunity")

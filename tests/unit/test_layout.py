@@ -36,6 +36,8 @@ DOMAIN = frozenset(
         "leadstream.sources.model",
         "leadstream.notifications.message",
         "leadstream.sales.card",
+        "leadstream.sales.workflow",
+        "leadstream.platform.errors",  # the exceptions: domain rules raise them (pydantic only)
     }
 )
 # The published event is a pydantic model with no I/O of its own: domain code may build it. It is held to

@@ -133,9 +133,29 @@ class AccountSurged(BaseModel):
     card: AccountCard
 
 
+LEAD_QUALIFIED = "Lead Qualified"
+
+
+class LeadQualified(BaseModel):
+    """detail of a 'Lead Qualified' event: sales answered qualification criteria of a lead. event_id is unique
+    per answering (idempotency key). The answers' text is not in it: read the LeadCard (sales API)."""
+
+    version: Literal[1] = 1
+    event_id: str
+    lead_id: str
+    framework: str = Field(description="the active framework: BANT, CHAMP or MEDDIC")
+    criteria: list[str] = Field(description="the criteria answered this time")
+    answered: list[str] = Field(description="every criterion of the framework answered so far")
+    missing_required: list[str] = Field(description="required for opportunity and not answered yet")
+    completeness: float = Field(ge=0, le=1)
+    by: str = Field(description="the user who answered (their e-mail)")
+    qualified_at: datetime
+
+
 # Every event on the bus, by detail-type: the schemas in docs/events are generated from these.
 DETAIL_TYPES: dict[str, type[BaseModel]] = {
     STAGE_CHANGED: LeadStageChanged,
     ACCOUNT_STAGE_CHANGED: AccountStageChanged,
     ACCOUNT_SURGED: AccountSurged,
+    LEAD_QUALIFIED: LeadQualified,
 }

@@ -70,6 +70,18 @@ class MergedLead(LeadstreamError):
         self.lead_id, self.root = lead_id, root
 
 
+class MoveNotAllowed(LeadstreamError):
+    """A lifecycle move the lead's stage does not allow, or a move to opportunity before the active
+    qualification framework's required criteria are answered (HTTP 409). Says the lead's stage, the moves
+    allowed from it and, for opportunity, the criteria still missing."""
+
+    def __init__(
+        self, message: str, stage: str, allowed: list[str], missing: list[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.stage, self.allowed, self.missing = stage, allowed, missing or []
+
+
 class InvalidEvent(LeadstreamError):
     """An incoming event does not match its contract. The message names fields, never their values."""
 

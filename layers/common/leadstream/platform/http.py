@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from leadstream.platform.errors import (
     BadRequest,
     Forbidden,
+    MoveNotAllowed,
     NotFound,
     SecretUnavailable,
     StoreUnavailable,
@@ -253,6 +254,11 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(NotFound)
     def _not_found(exc: NotFound) -> Response[str]:
         return error(HTTPStatus.NOT_FOUND, str(exc))
+
+    @app.exception_handler(MoveNotAllowed)
+    def _move_not_allowed(exc: MoveNotAllowed) -> Response[str]:
+        extra = {"missing": exc.missing} if exc.missing else {}
+        return error(HTTPStatus.CONFLICT, str(exc), current_stage=exc.stage, allowed=exc.allowed, **extra)
 
     @app.exception_handler([StoreUnavailable, SecretUnavailable])
     def _unavailable(exc: StoreUnavailable | SecretUnavailable) -> Response[str]:

@@ -98,3 +98,11 @@ class ApiSettings(ScoringSettings):
     # the lead's account on its card (its score needs both models: it decays as leads do)
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
     account_model: Path | None = Field(default=None, alias="ACCOUNT_MODEL_PATH")
+
+
+class ActionSettings(ApiSettings):
+    """The sales API with its actions (accept, reject, qualify, progress, disqualify, note)."""
+
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)  # Idempotency-Key records
+    qualification_framework: str = Field(default="BANT", alias="QUALIFICATION_FRAMEWORK", min_length=1)
+    sales_workflow: Path | None = Field(default=None, alias="SALES_WORKFLOW_PATH")

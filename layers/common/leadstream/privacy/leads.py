@@ -57,6 +57,12 @@ def kind_of(table: str, sk: str) -> str:
         return "identity_claims"
     if sk.startswith(HELD_PREFIX):
         return "devices_handed_over"
+    if sk == "QUAL":
+        return "qualification_answers"
+    if sk.startswith("NOTE#"):
+        return "sales_notes"
+    if sk.startswith("AUDIT#"):
+        return "sales_actions"
     return "other"
 
 

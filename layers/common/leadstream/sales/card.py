@@ -8,7 +8,7 @@ the stage change. This one is read when asked, with the full ledger and the beha
 Whatever a visitor typed (name, title, company, page names, campaign names) is data in JSON strings.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -16,12 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadstream.contracts.events import AccountCard, CardReason, CardTouch
 from leadstream.identity.profile import Profile
+from leadstream.sales.workflow import Answer, Framework
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.score import LeadScore, Transition
 from leadstream.tracking.attribution import Touch
 from leadstream.tracking.events import BehaviourEvent
 
 ACTIVITY_LIMIT = 50  # the newest behaviour events a card lists
+NOTES_LIMIT = 20  # the newest notes a card lists
 
 
 class _Answer(BaseModel):
@@ -109,12 +111,35 @@ class Sla(_Answer):
     due_at: datetime
 
 
+class CriterionAnswer(_Answer):
+    """One criterion of the active framework, and its answer if it has one (as the rep typed it)."""
+
+    id: str
+    label: str
+    question: str
+    required: bool = Field(description="must be answered before the lead may move to opportunity")
+    answer: str | None = None
+    by: str | None = Field(default=None, description="who answered it (a user's e-mail)")
+    at: datetime | None = None
+
+
 class Qualification(_Answer):
-    """Answers to the active framework (BANT, CHAMP, MEDDIC). Placeholder: issue 9; null until then."""
+    """Answers to the active framework (BANT, CHAMP or MEDDIC: the stack's QualificationFramework)."""
 
     framework: str
+    criteria: list[CriterionAnswer] = Field(default_factory=list, description="in the framework's order")
     answered: list[str] = Field(default_factory=list)
-    missing_required: list[str] = Field(default_factory=list)
+    missing_required: list[str] = Field(default_factory=list, description="what opportunity still needs")
+    completeness: float = Field(ge=0, le=1, description="the fraction of the framework's criteria answered")
+
+
+class Note(_Answer):
+    """A note a user wrote on the lead (data, as typed)."""
+
+    id: str
+    text: str
+    by: str = Field(description="who wrote it (a user's e-mail)")
+    at: datetime
 
 
 class LeadCard(_Answer):
@@ -141,6 +166,9 @@ class LeadCard(_Answer):
     owner: Owner | None = None
     sla: Sla | None = None
     qualification: Qualification | None = None
+    notes: list[Note] = Field(
+        default_factory=list, description=f"the newest {NOTES_LIMIT} notes, newest first"
+    )
     as_of: datetime = Field(description="when this card was read")
 
 
@@ -167,7 +195,7 @@ def _ledger(model: ScoringModel, lead: LeadScore, now: datetime) -> list[LedgerE
     return sorted([*behaviour, *fit], key=lambda e: (-abs(e.points), e.rule_id))
 
 
-def _change(transition: Transition) -> StageChange:
+def stage_change(transition: Transition) -> StageChange:
     return StageChange(
         transition_id=transition.id,
         from_stage=transition.from_stage.value,
@@ -181,6 +209,32 @@ def _change(transition: Transition) -> StageChange:
         currency=transition.currency,
         hand_raiser=transition.hand_raiser,
         reasons=[CardReason(label=r.label, points=r.points) for r in transition.reasons],
+    )
+
+
+def qualification(framework: Framework, answers: Mapping[str, Answer]) -> Qualification:
+    """The lead's answers as the active framework asks them (answers to other criteria are not shown)."""
+    answered = frozenset(c for c in framework.ids if c in answers)
+    criteria = []
+    for criterion in framework.criteria:
+        given = answers.get(criterion.id)
+        criteria.append(
+            CriterionAnswer(
+                id=criterion.id,
+                label=criterion.label,
+                question=criterion.question,
+                required=criterion.required,
+                answer=given.text if given else None,
+                by=given.by if given else None,
+                at=given.at if given else None,
+            )
+        )
+    return Qualification(
+        framework=framework.name,
+        criteria=criteria,
+        answered=[c for c in framework.ids if c in answered],
+        missing_required=framework.missing_required(answered),
+        completeness=framework.completeness(answered),
     )
 
 
@@ -206,6 +260,8 @@ def lead_card(
     merged: Iterable[str],
     account: AccountCard | None,
     now: datetime,
+    qualified: Qualification | None = None,
+    notes: Iterable[Note] = (),
 ) -> LeadCard:
     """The card of `lead` (a root: merged leads are folded into its score) as of `now`. `events` are the
     behaviour events of the lead and of the leads merged into it, as (lead id, event), in any order."""
@@ -223,7 +279,7 @@ def lead_card(
             phone=contact.phone,
         ),
         stage=lead.stage.value,
-        stage_history=[_change(t) for t in history],
+        stage_history=[stage_change(t) for t in history],
         score=Score(
             total=round(engagement + lead.fit, 1),
             fit=lead.fit,
@@ -243,5 +299,7 @@ def lead_card(
         sessions=lead.sessions,
         page_views=lead.page_views,
         account=account,
+        qualification=qualified,
+        notes=list(notes),
         as_of=now,
     )

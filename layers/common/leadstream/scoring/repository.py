@@ -192,8 +192,9 @@ def _transition_item(t: Transition) -> dict[str, Any]:
 def _score(item: StateItem) -> LeadScore:
     contrib = item.contrib.as_dict() if item.contrib else {}
     touch = item.first_touch.as_dict() if item.first_touch else None
-    # STATE written before weights existed: each rule's occurrences count as if they were of `as_of`
-    weights = item.weights.as_dict() if item.weights else {k: v[1] for k, v in contrib.items()}
+    # STATE written before weights existed: each rule's occurrences count as if they were of `as_of` (an
+    # empty map is weights all faded, or forgotten by a rejection's recycling)
+    weights = item.weights.as_dict() if item.weights is not None else {k: v[1] for k, v in contrib.items()}
     return LeadScore(
         lead_id=item.pk.removeprefix("LEAD#"),
         behaviour=float(item.behaviour or 0),
@@ -337,7 +338,8 @@ class ScoreRepository:
             stage=score.stage.value,
             known=score.known,
             contrib={k: list(v) for k, v in score.contributions.items()} or None,
-            weights={k: round(v, 4) for k, v in score.weights.items()} or None,
+            weights={k: round(v, 4) for k, v in score.weights.items()}
+            or ({} if score.contributions else None),
             fit=score.fit_points or None,
             first_touch=score.first_touch.to_dict() if score.first_touch else None,
             last_touch=score.last_touch.to_dict() if score.last_touch else None,
