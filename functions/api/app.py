@@ -1,6 +1,7 @@
 """ApiFunction: the sales API under /api — the LeadCard (behind the JWT authorizer) and the OpenAPI
 document generated from its response models, with a browsable Swagger UI (both public: they hold no data)."""
 
+import importlib
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -97,6 +98,15 @@ def lead_card(lead_id: Annotated[str, Path(pattern=LEAD_ID, description="the lea
     logger.info("lead card read", lead_id=lead_id, user=who.subject, events=card.activity_stored)
     metrics.add_metric(name="LeadCardsRead", unit=MetricUnit.Count, value=1)
     return card
+
+
+def _routes(module: str) -> Any:
+    """A module of routes beside this one (a Powertools Router): `functions.api.<module>` where tests import
+    the handler as a package, `<module>` in Lambda and make run (the function's folder is the import root)."""
+    return importlib.import_module(f"{__package__}.{module}" if __package__ else module)
+
+
+app.include_router(_routes("lists").router)  # GET /api/leads, /api/accounts, /api/accounts/{domain}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -58,4 +58,5 @@ class LeadCards:
             members,
             self.accounts.card(profile.account if profile else None),
             now,
+            stored.sales,
         )
