@@ -14,6 +14,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from leadstream.accounts.model import AccountStage
+from leadstream.accounts.repository import AccountLedger, Stored
+from leadstream.accounts.score import AccountState
 from leadstream.identity.profile import Profile
 from leadstream.identity.repository import IdentityRepository, ProfileRepository
 from leadstream.scoring.lifecycle import Stage
@@ -320,8 +323,34 @@ def test_the_account_list_and_card(api: Any, jane: str) -> None:
     assert person["role"] is not None
     assert card["roles"][person["role"]] == 1
     assert card["people_known_count"] == 1
-    stages = response_json(api.lambda_handler(list_request("/api/accounts", stage="MQA"), CTX))
-    assert stages["accounts"] == [] or stages["accounts"][0]["stage"] == "MQA"
+    at_its_stage = response_json(api.lambda_handler(list_request("/api/accounts", stage=card["stage"]), CTX))
+    others = ",".join(s for s in ("account", "engaged", "MQA") if s != card["stage"])
+    elsewhere = response_json(api.lambda_handler(list_request("/api/accounts", stage=others), CTX))
+    assert [a["domain"] for a in at_its_stage["accounts"]] == ["acme.com"]
+    assert elsewhere["accounts"] == []
+
+
+def test_accounts_page_newest_first_across_stages_each_once_and_empty_ones_are_left_out(
+    api: Any, stack: Any, leads_table: str
+) -> None:
+    ledger = AccountLedger(stack.physical_name("AccountsTable"), leads_table)
+    stages = [AccountStage.ACCOUNT, AccountStage.ENGAGED, AccountStage.MQA]
+    for n in range(7):
+        state = AccountState(f"co{n}.example", stage=stages[n % 3], people=0 if n == 3 else 1)
+        ledger.save(Stored(AccountState(state.domain)), state, [], [], datetime.now(UTC))
+        time.sleep(0.002)
+
+    pages, cursor = [], None
+    while True:
+        answer = api.lambda_handler(list_request("/api/accounts", limit=2, cursor=cursor), CTX)
+        assert answer["statusCode"] == 200, answer["body"]
+        page = response_json(answer)
+        pages.append([a["domain"] for a in page["accounts"]])
+        if (cursor := page["cursor"]) is None:
+            break
+
+    assert [d for p in pages for d in p] == [f"co{n}.example" for n in (6, 5, 4, 2, 1, 0)]
+    assert all(len(p) == 2 for p in pages[:-1])
 
 
 def test_an_account_nobody_scored_is_404_and_a_bad_domain_400(api: Any) -> None:
