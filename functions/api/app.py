@@ -116,6 +116,7 @@ def _routes(name: str) -> Router:
 
 
 app.include_router(_routes("actions"))  # accept, reject, qualify, progress, disqualify, notes
+app.include_router(_routes("lists"))  # GET /api/leads, /api/accounts, /api/accounts/{domain}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

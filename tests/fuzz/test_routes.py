@@ -57,6 +57,8 @@ def kind(route: Route) -> str:
         return "lead_action"
     if route.path.startswith("/api/leads/") or route.path == "/api/qualification":
         return "lead_card"
+    if route.path in ("/api/leads", "/api/accounts", "/api/accounts/{domain}"):
+        return "sales_list"
     if route.path in ("/api/openapi.json", "/api/docs"):
         return "api_document"
     if route.path.startswith("/v1/forms/"):
@@ -72,7 +74,7 @@ def kind(route: Route) -> str:
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
 EXAMPLES = {
     **{"single": 25, "batch": 50, "form": 120, "pixel": 40, "click": 40, "snippet": 10, "preflight": 40},
-    **{"lead_card": 40, "api_document": 5, "lead_action": 40},
+    **{"lead_card": 40, "api_document": 5, "lead_action": 40, "sales_list": 40},
 }
 
 
@@ -378,6 +380,48 @@ def lead_actions(draw: st.DrawFn, route: Route) -> Sent:
     )
 
 
+LIST_PARAMETERS = [
+    *("stage", "min_score", "account", "channel", "campaign", "owner", "sla", "updated_since"),
+    *("sort", "limit", "cursor"),
+]
+
+
+@st.composite
+def list_reads(draw: st.DrawFn, route: Route) -> Sent:
+    """A list with any of its filters (plausible values, or anything), or an account's card."""
+    plausible = st.sampled_from(
+        [
+            "SQL",
+            "MQL,SQL",
+            "lead",
+            "5",
+            "100",
+            "-3",
+            "me",
+            "acme.com",
+            "breached",
+            "score",
+            "updated",
+            "2026-01-01T00:00:00Z",
+            "eyJxIjoiMCJ9",
+            "paid search",
+        ]
+    )
+    params = draw(
+        st.dictionaries(st.sampled_from(LIST_PARAMETERS), gen.mostly(plausible, gen.text), max_size=4)
+    )
+    query = urlencode(params, quote_via=quote, errors="surrogatepass") if params else ""
+    path, path_params = route.path, None
+    if route.path == "/api/accounts/{domain}":
+        domain = draw(gen.mostly(st.sampled_from(["acme.com", "nobody.example", "x" * 300]), gen.text))
+        path = "/api/accounts/" + (quote(domain, safe="", errors="surrogatepass") or "d")
+        path_params = {"domain": domain}
+    event = request(
+        route, f"{path}?{query}" if query else path, b"", draw(gen.headers), "", path_params, draw(users)
+    )
+    return Sent(event)
+
+
 @st.composite
 def document_reads(draw: st.DrawFn, route: Route) -> Sent:
     headers = {**draw(gen.headers), "accept-encoding": draw(st.sampled_from(["gzip", ""]))}
@@ -546,6 +590,7 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
         "lead_card": lambda: card_reads(route),
         "lead_action": lambda: lead_actions(route),
         "api_document": lambda: document_reads(route),
+        "sales_list": lambda: list_reads(route),
     }[kind(route)]()
 
     @settings(gen.FUZZ, max_examples=round(EXAMPLES[kind(route)] * SCALE))
@@ -557,7 +602,7 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
         store.check(sent, response, writes)
         if kind(route) == "preflight":
             check_preflight(sent, response)
-        if kind(route) in ("lead_card", "api_document"):
+        if kind(route) in ("lead_card", "api_document", "sales_list"):
             assert writes == [], "the sales API reads only"
         if kind(route) == "api_document":
             assert response["statusCode"] == 200

@@ -38,6 +38,7 @@ DOMAIN = frozenset(
         "leadstream.sales.card",
         "leadstream.sales.workflow",
         "leadstream.platform.errors",  # the exceptions: domain rules raise them (pydantic only)
+        "leadstream.sales.accounts",
     }
 )
 # The published event is a pydantic model with no I/O of its own: domain code may build it. It is held to

@@ -4,7 +4,8 @@ ACCOUNT#<domain> / PROFILE        the organisation; `name_rank` says who named i
                                   company-by-IP provider 1, a join 0): a name never gives way to a weaker one
 ACCOUNT#<domain> / LEAD#<id>      membership: `via`, the claims ingest recorded (group call, e-mail domain),
                                   and the member's mark (what the account last counted of it, and why)
-ACCOUNT#<domain> / STATE          the account's score state (`AccountState`, bounded) and write version
+ACCOUNT#<domain> / STATE          the account's score state (`AccountState`, bounded) and write version;
+                                  `stage` and `updated` (epoch ms) key the index ACCOUNTS_BY_STAGE
 ACCOUNT#<domain> / ATRANS#<id>    one account event, durable (the outbox): its insert wakes PublishFunction;
                                   it keeps `unpublished` = "1" until it is published
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 
 from leadstream.accounts.membership import Basis
@@ -32,6 +34,7 @@ from leadstream.contracts.events import (
     ACCOUNT_SURGED,
     AccountStageChanged,
 )
+from leadstream.platform import aws
 from leadstream.platform.dynamo import (
     Item,
     bind,
@@ -42,7 +45,7 @@ from leadstream.platform.dynamo import (
     transact,
     update_unless,
 )
-from leadstream.platform.errors import ConcurrentUpdate
+from leadstream.platform.errors import ConcurrentUpdate, StoreUnavailable
 
 PROFILE_SK = "PROFILE"
 STATE_SK = "STATE"
@@ -51,6 +54,7 @@ OUTBOX_PREFIX = "ATRANS#"
 # who named an account: a stronger name replaces a weaker one, never the other way round, so the name
 # does not depend on which write came first
 NAMED_BY_GROUP, NAMED_BY_NETWORK = 2, 1
+ACCOUNTS_BY_STAGE = "AccountsByStage"  # GSI: stage, updated (only STATE items carry both)
 
 
 def account_pk(domain: str) -> str:
@@ -158,6 +162,7 @@ class LedgerItem(Item):
     lead_id = UnicodeAttribute(null=True)  # membership
     mark = UnicodeAttribute(null=True)  # membership: the MemberMark as JSON
     via = UnicodeSetAttribute(null=True)  # membership: the claims ingest recorded (Basis values)
+    updated = NumberAttribute(null=True)  # STATE: when it was written, epoch ms (the stage index's sort)
 
 
 class OutboxItem(Item):
@@ -383,6 +388,37 @@ class AccountLedger:
             if item.state
         ]
 
+    def listed(
+        self, stage: str, start: tuple[int, str] | None, limit: int
+    ) -> tuple[list[tuple[AccountState, int]], tuple[int, str] | None]:
+        """One page of the accounts at `stage`, newest change first, after `start` ((updated, domain)): each
+        state with when it was written (epoch ms), and where the next page starts (None: no more). A Query
+        of the index ACCOUNTS_BY_STAGE, never a scan."""
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": ACCOUNTS_BY_STAGE,
+            "KeyConditionExpression": "#stage = :stage",
+            "ExpressionAttributeNames": {"#stage": "stage"},
+            "ExpressionAttributeValues": {":stage": {"S": stage}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start is not None:
+            query["ExclusiveStartKey"] = {
+                "pk": {"S": account_pk(start[1])},
+                "sk": {"S": STATE_SK},
+                "stage": {"S": stage},
+                "updated": {"N": str(start[0])},
+            }
+        try:
+            page = aws.client("dynamodb").query(**query)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailable(f"listing accounts failed ({type(exc).__name__})") from exc
+        last = page.get("LastEvaluatedKey")
+        after = (int(last["updated"]["N"]), last["pk"]["S"].removeprefix("ACCOUNT#")) if last else None
+        found = [(state_from_item(raw), int(raw["updated"]["N"])) for raw in page.get("Items", [])]
+        return found, after
+
     def state(self, domain: str) -> AccountState | None:
         """One account's state (for readers: the CLI, tests); None if no lead change reached it yet."""
         with mapped_errors("reading an account state"):
@@ -410,6 +446,7 @@ class AccountLedger:
             stage=state.stage.value,
             people=state.people,
             state=json.dumps(_state_doc(state), separators=(",", ":")),
+            updated=round(time.time() * 1000),
         )
         if stored.version is None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}

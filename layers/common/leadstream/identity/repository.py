@@ -50,6 +50,7 @@ from leadstream.platform.dynamo import (
     update_unless,
 )
 from leadstream.platform.errors import StoreUnavailable
+from leadstream.scoring.repository import LISTING_KEYS
 
 LINK_SK = "LINK"
 LINKED_PREFIX = "LINKED#"
@@ -62,7 +63,8 @@ MEMBERS_SK = "MEMBERS"
 HELD_PREFIX = "HELD#"
 MERGE_UPDATE = (
     "SET merged_into = :into, version = if_not_exists(version, :no) + :one "
-    "REMOVE transition_to, transitions, expires_at"  # a merged lead neither changes stage nor expires
+    # a merged lead neither changes stage nor expires, and no list shows it (scoring's index keys go)
+    f"REMOVE transition_to, transitions, expires_at, {', '.join(LISTING_KEYS)}"
 )
 UNMERGE_UPDATE = "REMOVE merged_into SET version = if_not_exists(version, :no) + :one"
 # a transaction that lost to another writer: nothing was written, re-read and decide again
@@ -115,6 +117,8 @@ class MergeMarkItem(Item):
     version = NumberAttribute(null=True)
     transition_to = UnicodeAttribute(null=True)
     transitions = ListAttribute[dict[str, object]](null=True)
+    list_stage = UnicodeAttribute(null=True)  # scoring's index keys (LISTING_KEYS): a merge removes them
+    list_owner = UnicodeAttribute(null=True)
 
 
 class MergeItem(Item):
@@ -403,6 +407,7 @@ class IdentityRepository:
                 marks.transition_to.remove(),
                 marks.transitions.remove(),
                 marks.expires_at.remove(),
+                *(getattr(marks, key).remove() for key in LISTING_KEYS),
             ],
             marks.merged_into.does_not_exist(),
             "marking a merged lead",
@@ -573,6 +578,13 @@ class ProfileRepository:
             except self.items.DoesNotExist:
                 return None
         return _profile(item)
+
+    def load_many(self, lead_ids: Iterable[str]) -> dict[str, Profile]:
+        """lead -> its profile, for those of `lead_ids` that have one: BatchGetItem requests of 100."""
+        keys = [(lead_pk(lead), PROFILE_SK) for lead in dict.fromkeys(lead_ids)]
+        with mapped_errors("reading profiles"):
+            found = list(self.items.batch_get(keys)) if keys else []
+        return {item.pk.removeprefix("LEAD#"): _profile(item) for item in found}
 
     def from_image(self, image: dict[str, Any]) -> Profile:
         """A PROFILE item in DynamoDB JSON (as BatchGetItem returns it)."""

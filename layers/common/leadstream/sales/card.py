@@ -9,8 +9,8 @@ Whatever a visitor typed (name, title, company, page names, campaign names) is d
 """
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -88,7 +88,9 @@ class Activity(_Answer):
 
     at: datetime
     type: str
-    name: str | None = Field(default=None, description="the page's title or the tracked event's name")
+    name: str | None = Field(
+        default=None, description="the page's name or title, or the tracked event's name (data, never markup)"
+    )
     path: str | None = None
     form_id: str | None = None
     channel: str | None = Field(default=None, description="the channel of the visit it started, if any")
@@ -97,18 +99,21 @@ class Activity(_Answer):
 
 
 class Owner(_Answer):
-    """Who works the lead. Placeholder: assignment comes with issue 9; null until then."""
+    """Who works the lead (STATE's `owner` and `owner_at`); null while nobody does."""
 
-    user: str
+    user: str = Field(description="the owner's e-mail")
     assigned_at: datetime
 
 
 class Sla(_Answer):
-    """The speed-to-lead timer. Placeholder: issue 9; null until then."""
+    """The speed-to-lead timer of the lead's latest hand-over to sales (STATE's `sla`); null if none."""
 
     state: Literal["running", "met", "breached"]
     started_at: datetime
     due_at: datetime
+    acted_at: datetime | None = Field(default=None, description="when someone first accepted or rejected it")
+    acted_by: str | None = Field(default=None, description="who did (their e-mail)")
+    breached_at: datetime | None = Field(default=None, description="when it ran out with nobody acting")
 
 
 class CriterionAnswer(_Answer):
@@ -242,12 +247,37 @@ def _activity(lead_id: str, event: BehaviourEvent) -> Activity:
     return Activity(
         at=event.at,
         type=event.type.value,
-        name=event.name,
+        name=event.name or event.title,
         path=event.path,
         form_id=event.form_id,
         channel=event.touch.channel.value if event.touch else None,
         campaign=event.touch.campaign if event.touch else None,
         lead_id=lead_id,
+    )
+
+
+def _moment(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(float(value), UTC)
+
+
+def _owner(sales: Mapping[str, Any]) -> Owner | None:
+    assigned = _moment(sales.get("owner_at"))
+    owner = sales.get("owner")
+    return Owner(user=owner, assigned_at=assigned) if owner and assigned else None
+
+
+def _sla(sales: Mapping[str, Any]) -> Sla | None:
+    sla = sales.get("sla") or {}
+    started, due = _moment(sla.get("started_at")), _moment(sla.get("due_at"))
+    if sla.get("state") not in ("running", "met", "breached") or started is None or due is None:
+        return None
+    return Sla(
+        state=sla["state"],
+        started_at=started,
+        due_at=due,
+        acted_at=_moment(sla.get("acted_at")),
+        acted_by=sla.get("acted_by"),
+        breached_at=_moment(sla.get("breached_at")),
     )
 
 
@@ -262,9 +292,11 @@ def lead_card(
     now: datetime,
     qualified: Qualification | None = None,
     notes: Iterable[Note] = (),
+    sales: Mapping[str, Any] | None = None,
 ) -> LeadCard:
     """The card of `lead` (a root: merged leads are folded into its score) as of `now`. `events` are the
-    behaviour events of the lead and of the leads merged into it, as (lead id, event), in any order."""
+    behaviour events of the lead and of the leads merged into it, as (lead id, event), in any order.
+    `sales`: STATE's sales workflow fields (StoredScore.sales): owner, owner_at, sla."""
     engagement = model.decay(lead.behaviour, lead.as_of, now)
     found = sorted(events, key=lambda pair: (pair[1].at, pair[1].message_id), reverse=True)
     contact = profile or Profile(lead_id=lead.lead_id)
@@ -301,5 +333,7 @@ def lead_card(
         account=account,
         qualification=qualified,
         notes=list(notes),
+        owner=_owner(sales or {}),
+        sla=_sla(sales or {}),
         as_of=now,
     )

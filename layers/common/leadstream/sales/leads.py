@@ -74,4 +74,5 @@ class LeadCards:
             now,
             qualification(self.framework, self.records.answers(lead_id).answers) if self.framework else None,
             [Note(id=n.id, text=n.text, by=n.by, at=n.at) for n in self.records.notes(lead_id, NOTES_LIMIT)],
+            stored.sales,
         )

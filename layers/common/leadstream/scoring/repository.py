@@ -9,10 +9,16 @@ LEAD#<id> / STATE         score, stage, per-rule totals, replay guards (`seq`, `
                           only) that scoring never writes over
 LEAD#<id> / TRANS#<n>     one stage change, durable (the outbox): its insert wakes PublishFunction; it keeps
                           `unpublished` = "1" (the sparse index UNPUBLISHED_INDEX) until it is published
+
+Every STATE write also sets what the sales API's lists read through two sparse indexes (never a scan):
+`list_stage` (only for a lead worth listing: known or past `lead`, not merged, not erased) and `list_owner`
+(only for an owned one), both sorted by `updated` (the write's time, epoch ms), and for their filters
+`score` (fit + behaviour as of the write), the first touch's `channel` and `campaign`, `sla_state`.
 """
 
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +52,12 @@ from leadstream.tracking.attribution import Touch
 STATE_SK = "STATE"
 TRANSITION_PREFIX = "TRANS#"
 UNPUBLISHED_INDEX = "Unpublished"  # sparse GSI on `unpublished`: only transitions not yet published
+LEADS_BY_STAGE = "LeadsByStage"  # sparse GSI: list_stage, updated (the leads worth listing)
+LEADS_BY_OWNER = "LeadsByOwner"  # sparse GSI: list_owner, updated (owned leads)
+INDEX_KEYS = {LEADS_BY_STAGE: "list_stage", LEADS_BY_OWNER: "list_owner"}
+# A STATE that must not be listed (merged, erased) carries none of these: identity removes them on a merge
+LISTING_KEYS = tuple(INDEX_KEYS.values())
+Position = tuple[int, str]  # where a listing stands in an index partition: (updated, lead id)
 
 
 class StateItem(Item):
@@ -89,6 +101,27 @@ class StateItem(Item):
     # when it fired, while the lead is anonymous
     usage = MapAttribute[str, list[float]](null=True)
     signals = MapAttribute[str, float](null=True)
+    # What the sales API's lists read (LeadsByStage, LeadsByOwner): set by every write, from the rest
+    list_stage = UnicodeAttribute(null=True)  # the stage, only for a lead worth listing
+    list_owner = UnicodeAttribute(null=True)  # the owner, only for an owned lead worth listing
+    updated = NumberAttribute(null=True)  # when STATE was written, epoch milliseconds (the indexes' sort)
+    score = NumberAttribute(null=True)  # fit + behaviour as of the write (decays: a filter's first cut)
+    channel = UnicodeAttribute(null=True)  # of the first touch
+    campaign = UnicodeAttribute(null=True)  # of the first touch
+    sla_state = UnicodeAttribute(null=True)  # sla.state, where a filter can read it
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A lead as a list shows it: its score and the sales workflow's fields, as of `updated` (epoch ms)."""
+
+    lead: LeadScore
+    updated: int
+    sales: dict[str, Any]
+
+    @property
+    def position(self) -> Position:
+        return self.updated, self.lead.lead_id
 
 
 class TransitionItem(Item):
@@ -326,6 +359,8 @@ class ScoreRepository:
         with this write or not at all (an OUT# lead event, an audit record)."""
         states = self.states
         expires = max((t for t in (stored.expires_at, lead_expires) if t is not None), default=None)
+        listed = score.worth_listing and stored.merged_into is None and not stored.erased
+        owner, sla, touch = stored.sales.get("owner"), stored.sales.get("sla") or {}, score.first_touch
         item = states(
             f"LEAD#{score.lead_id}",
             STATE_SK,
@@ -362,6 +397,13 @@ class ScoreRepository:
             sla=stored.sales.get("sla"),
             usage={k: [timestamp(at) for at in v] for k, v in score.usage.items()} or None,
             signals={k: timestamp(at) for k, at in score.signals.items()} or None,
+            list_stage=score.stage.value if listed else None,
+            list_owner=owner if listed and owner else None,
+            updated=round(time.time() * 1000),
+            score=round(score.behaviour + score.fit, 1),
+            channel=touch.channel.value if touch else None,
+            campaign=touch.campaign if touch else None,
+            sla_state=sla.get("state"),
         )
         condition = states.pk.does_not_exist() if stored.version is None else states.version == stored.version
         if score.transitions or also:
@@ -475,6 +517,78 @@ class ScoreRepository:
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as exc:
             raise StoreUnavailable(f"reading unpublished lead events failed ({exc})") from exc
+
+    def listed(
+        self,
+        index: str,
+        partition: str,
+        start: Position | None,
+        limit: int,
+        since: int | None = None,
+        where: Sequence[tuple[str, str, Any]] = (),
+    ) -> tuple[list[Listed], Position | None]:
+        """One page of an index partition (LEADS_BY_STAGE: a stage; LEADS_BY_OWNER: an owner's e-mail),
+        newest first, after `start`, written at or after `since` (epoch ms): the leads and where the next
+        page starts (None: the partition is done). `where`: (attribute, operator, value) conditions for
+        DynamoDB's FilterExpression, all of which must hold (operators `=`, `>=`, `in`; `score >=` also
+        lets through a lead with negative behaviour points, whose score rises as they fade)."""
+        key = INDEX_KEYS[index]
+        names = {"#key": key}
+        values: dict[str, Any] = {":key": {"S": partition}}
+        condition = "#key = :key"
+        if since is not None:
+            condition += " AND #updated >= :since"
+            names["#updated"], values[":since"] = "updated", {"N": str(since)}
+        filters = []
+        for n, (attribute, operator, value) in enumerate(where):
+            names[f"#f{n}"] = attribute
+            if operator == "in":
+                values.update({f":f{n}_{i}": {"S": str(v)} for i, v in enumerate(value)})
+                filters.append(f"#f{n} IN ({', '.join(f':f{n}_{i}' for i in range(len(value)))})")
+            elif operator == ">=" and attribute == "score":
+                names["#behaviour"], values[":zero"] = "behaviour", {"N": "0"}
+                values[f":f{n}"] = {"N": str(value)}
+                filters.append(f"(#f{n} >= :f{n} OR #behaviour < :zero)")
+            else:
+                values[f":f{n}"] = {"N": str(value)} if isinstance(value, int | float) else {"S": str(value)}
+                filters.append(f"#f{n} {operator} :f{n}")
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if filters:
+            query["FilterExpression"] = " AND ".join(filters)
+        if start is not None:
+            query["ExclusiveStartKey"] = {
+                "pk": {"S": f"LEAD#{start[1]}"},
+                "sk": {"S": STATE_SK},
+                key: {"S": partition},
+                "updated": {"N": str(start[0])},
+            }
+        try:
+            page = aws.client("dynamodb").query(**query)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailable(f"listing leads failed ({type(exc).__name__})") from exc
+        last = page.get("LastEvaluatedKey")
+        after = (int(last["updated"]["N"]), last["pk"]["S"].removeprefix("LEAD#")) if last else None
+        return [self._listed(self.states.from_raw_data(raw)) for raw in page.get("Items", [])], after
+
+    def listed_many(self, lead_ids: Iterable[str]) -> list[Listed]:
+        """The leads worth listing among `lead_ids` (an account's members): BatchGetItem requests of 100
+        of their STATE; one merged, erased or not worth listing is left out, as the indexes leave it out."""
+        wanted = [(f"LEAD#{lead}", STATE_SK) for lead in dict.fromkeys(lead_ids)]
+        with mapped_errors("reading leads to list"):
+            found = list(self.states.batch_get(wanted)) if wanted else []
+        return [self._listed(item) for item in found if item.list_stage is not None]
+
+    @staticmethod
+    def _listed(item: StateItem) -> Listed:
+        return Listed(_score(item), int(item.updated or 0), _sales(item))
 
     def scores(self) -> Iterator[LeadScore]:
         """Every scored lead (a full scan: for reports, never on a request path)."""

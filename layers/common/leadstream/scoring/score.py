@@ -94,6 +94,11 @@ class LeadScore:
     def fit(self) -> int:
         return sum(self.fit_points.values())
 
+    @property
+    def worth_listing(self) -> bool:
+        """Whether sales lists the lead: a known contact, or one past `lead` (an anonymous visitor is not)."""
+        return self.known or self.stage is not Stage.LEAD
+
     def score_at(self, model: ScoringModel, when: datetime) -> float:
         return model.decay(self.behaviour, self.as_of, when) + self.fit
 

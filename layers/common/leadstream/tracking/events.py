@@ -24,6 +24,7 @@ class BehaviourEvent:
     at: datetime
     name: str | None = None  # track event name or page name
     path: str | None = None  # page path
+    title: str | None = None  # a page's document title (what the LeadCard's timeline shows): data, not markup
     form_id: str | None = None
     # Non-personal traits that fit rules look at (e-mail kind, job title, company size, ...).
     fit_traits: dict[str, str] = field(default_factory=dict)

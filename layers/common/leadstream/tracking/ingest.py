@@ -51,6 +51,7 @@ from leadstream.tracking.repository import EventRepository
 from leadstream.tracking.segment import Contact, FormSubmission, Message, clean_text
 
 RESOLVE_ATTEMPTS = 5  # reads and decisions per identify when concurrent calls keep changing the identity
+TITLE_LIMIT = 200  # characters of a page title kept on its event (the timeline shows it)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,13 @@ def _text(properties: dict[str, object], key: str) -> str | None:
     """A page property as a string; SDKs send anything, and only strings mean something here."""
     value = properties.get(key)
     return (clean_text(value)[:2048] or None) if isinstance(value, str) else None
+
+
+def _page_title(msg: Message) -> str | None:
+    """A page's title as the call gives it (`properties.title`, else `context.page.title`), bounded: what the
+    LeadCard's timeline shows beside the path. Cleaned text, never interpreted."""
+    title = _text(msg.properties, "title") or msg.context.page.title
+    return title[:TITLE_LIMIT] if title else None
 
 
 def _split(url: str | None) -> SplitResult | None:
@@ -261,6 +269,7 @@ class Ingest:
             at=msg.occurred_at(now),
             name=names.get(msg.type),
             path=path,
+            title=_page_title(msg) if msg.type == "page" else None,
             fit_traits=fit,
             touch=touch,
             source_id=req.source.id,

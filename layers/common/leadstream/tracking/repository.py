@@ -35,6 +35,7 @@ class EventItem(Item):
     rcv = NumberAttribute(null=True)  # when it was stored, epoch seconds (ms; absent on older items)
     name = UnicodeAttribute(null=True)
     path = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)  # a page's title (ingest keeps at most 200 characters)
     form_id = UnicodeAttribute(null=True)
     fit = MapAttribute[str, str](null=True)
     touch = MapAttribute[str, str](null=True)
@@ -66,6 +67,7 @@ class EventRepository:
             rcv=timestamp(stored_at),
             name=event.name,
             path=event.path,
+            title=event.title,
             form_id=event.form_id,
             fit=event.fit_traits or None,
             touch=event.touch.to_dict() if event.touch else None,
@@ -188,6 +190,7 @@ def _event(item: EventItem) -> tuple[str, BehaviourEvent]:
         at=at,
         name=item.name,
         path=item.path,
+        title=item.title,
         form_id=item.form_id,
         fit_traits=fit,
         touch=Touch.from_dict(touch) if touch else None,
