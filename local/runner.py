@@ -31,6 +31,7 @@ from local.environment import REGION, local_overrides
 from local.events import BusDelivery, StreamPoller
 from local.gateway import BODY_TIMEOUT, make_server
 from local.moto_server import LocalAws
+from local.scheduler import Scheduler
 from local.template import REPO, TEMPLATE, Stack, load_stack
 from local.workers import DEFAULT_CONCURRENCY, FunctionError, Pool
 
@@ -332,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             for rule in stack.rules
         ]
+        threads.append(Scheduler(stack, pools, aws, queues, stop, _log))
         threads.append(NotificationTail(args.notifications, stop))
         for thread in threads:
             thread.start()
