@@ -84,6 +84,19 @@ def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
         aws["events"].put_targets(
             Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": "function", "Arn": arn}]
         )
+    # An API destination is an HTTPS endpoint in the cloud; here too a queue, which local.destinations
+    # drains into it.
+    for api_rule in stack.api_rules:
+        name = delivery_queue_name(stack, api_rule.name)
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        queues[name] = url
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        aws["events"].put_rule(
+            Name=api_rule.name, EventBusName=api_rule.bus, EventPattern=json.dumps(api_rule.pattern)
+        )
+        aws["events"].put_targets(
+            Rule=api_rule.name, EventBusName=api_rule.bus, Targets=[{"Id": "api-destination", "Arn": arn}]
+        )
     return queues
 
 
