@@ -163,9 +163,11 @@ class ApiDestinationDelivery(threading.Thread):
                 continue
             for message in messages:
                 self._slots.acquire()
-                threading.Thread(target=self._handle, args=(message,), daemon=True, name=self.name).start()
+                threading.Thread(
+                    target=self._handle_message, args=(message,), daemon=True, name=self.name
+                ).start()
 
-    def _handle(self, message: dict[str, Any]) -> None:
+    def _handle_message(self, message: dict[str, Any]) -> None:
         try:
             event = as_delivered(json.loads(message["Body"]), self.region)
             self._deliver(event)

@@ -18,7 +18,7 @@ from tests.pipeline.test_pipeline import visitor_journey
 
 pytestmark = pytest.mark.slow
 
-TOKEN = "Bearer crm-token-123"  # noqa: S105 - a test token
+TOKEN = "Bearer crm-token-123"
 
 
 class Crm:
