@@ -115,7 +115,12 @@ class Scheduler(threading.Thread):
     def tick(self, now: datetime) -> list[threading.Thread]:
         """Fire what is due at `now` and not fired yet; the runs, each on a thread of its own."""
         started = []
-        for summary in self._enabled():
+        listed = self._enabled()
+        keys = {(str(s["Arn"]), s.get("LastModificationDate")) for s in listed}
+        # What is gone (deleted, or updated into a new version) needs no memory.
+        self._done &= keys
+        self._details = {k: v for k, v in self._details.items() if k in keys}
+        for summary in listed:
             key = (str(summary["Arn"]), summary.get("LastModificationDate"))
             if key in self._done:
                 continue
