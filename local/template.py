@@ -212,7 +212,12 @@ class Stack:
             return self.parameters[name]
         if name in self.physical_ids:
             return self.physical_ids[name]
-        pseudo = {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT, "AWS::StackName": self.name}
+        pseudo = {
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": self.name,
+            "AWS::Partition": "aws",
+        }
         if name in pseudo:
             return pseudo[name]
         if name == "AWS::URLSuffix":
