@@ -6,7 +6,6 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,7 +120,7 @@ def test_a_crm_that_answers_503_is_retried_until_it_takes_the_event(run: Runner,
     assert not any(json.loads(m["Body"])["detail"]["transition_id"] == "flaky:MQL:1" for m in parked(run))
 
 
-def test_an_event_the_crm_refuses_is_parked_with_why_and_not_retried(run: Runner, crm: Crm, tmp_path: Path):
+def test_an_event_the_crm_refuses_is_parked_with_why_and_not_retried(run: Runner, crm: Crm):
     crm.plan["refused:MQL:1"] = [400, 400, 400]
     publish(run, "refused:MQL:1")
 
