@@ -102,7 +102,6 @@ class Scheduler(threading.Thread):
         )
         self._details: dict[tuple[str, Any], dict[str, Any]] = {}  # (ARN, last modified) -> schedule
         self._done: set[tuple[str, Any]] = set()  # fired, or not to be fired locally
-        self.runs: list[threading.Thread] = []
 
     def run(self) -> None:
         while not self.stop_event.wait(POLL_SECONDS):
@@ -146,7 +145,6 @@ class Scheduler(threading.Thread):
             thread = threading.Thread(target=self._fire, args=(run,), daemon=True, name="schedule")
             thread.start()
             started.append(thread)
-        self.runs = [t for t in self.runs if t.is_alive()] + started
         return started
 
     def _enabled(self) -> list[dict[str, Any]]:
