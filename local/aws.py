@@ -19,7 +19,16 @@ def clients(endpoint: str | None, region: str) -> dict[str, Any]:
     }
     return {
         name: boto3.client(name, **kwargs)
-        for name in ("dynamodb", "dynamodbstreams", "sqs", "sns", "events", "secretsmanager", "cognito-idp")
+        for name in (
+            "dynamodb",
+            "dynamodbstreams",
+            "sqs",
+            "sns",
+            "events",
+            "secretsmanager",
+            "cognito-idp",
+            "scheduler",
+        )
     }
 
 
@@ -61,6 +70,8 @@ def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
         )
     for logical_id in stack.of_type("AWS::Events::EventBus"):
         aws["events"].create_event_bus(Name=stack.physical_name(logical_id))
+    for logical_id in stack.of_type("AWS::Scheduler::ScheduleGroup"):
+        aws["scheduler"].create_schedule_group(Name=stack.physical_name(logical_id))
     provision_user_pools(stack, aws["cognito-idp"])
 
     # A rule's target is a Lambda function in the cloud; here it is a queue the runner drains into it.
@@ -72,6 +83,19 @@ def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
         aws["events"].put_rule(Name=rule.name, EventBusName=rule.bus, EventPattern=json.dumps(rule.pattern))
         aws["events"].put_targets(
             Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": "function", "Arn": arn}]
+        )
+    # An API destination is an HTTPS endpoint in the cloud; here too a queue, which local.destinations
+    # drains into it.
+    for api_rule in stack.api_rules:
+        name = delivery_queue_name(stack, api_rule.name)
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        queues[name] = url
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        aws["events"].put_rule(
+            Name=api_rule.name, EventBusName=api_rule.bus, EventPattern=json.dumps(api_rule.pattern)
+        )
+        aws["events"].put_targets(
+            Rule=api_rule.name, EventBusName=api_rule.bus, Targets=[{"Id": "api-destination", "Arn": arn}]
         )
     return queues
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from local.template import ACCOUNT, BusRule, Stack, StreamSubscription
+from local.template import ACCOUNT, ApiDestinationRule, BusRule, Stack, StreamSubscription
 from local.workers import FunctionError, Pool, RequestTooLarge
 
 Log = Callable[[str], None]
@@ -159,9 +159,9 @@ def transformed(transformer: dict[str, Any], event: dict[str, Any], rule_name: s
     return json.loads(text)
 
 
-def target_input(rule: BusRule, event: dict[str, Any], region: str) -> Any:
+def target_input(rule: BusRule | ApiDestinationRule, event: dict[str, Any], region: str) -> Any:
     """What a rule's target receives for an event (Input, InputPath or InputTransformer; else the event)."""
-    rule_arn = f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule.bus}/{rule.name}"
+    rule_arn = rule_arn_of(rule, region)
     if rule.input is not None:
         return json.loads(rule.input)
     if rule.input_path is not None:
@@ -170,6 +170,10 @@ def target_input(rule: BusRule, event: dict[str, Any], region: str) -> Any:
     if rule.input_transformer is not None:
         return transformed(rule.input_transformer, event, rule.name, rule_arn)
     return event
+
+
+def rule_arn_of(rule: BusRule | ApiDestinationRule, region: str) -> str:
+    return f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule.bus}/{rule.name}"
 
 
 def _arrival(record: dict[str, Any]) -> str:
@@ -379,27 +383,36 @@ class BusDelivery(threading.Thread):
 
     def _deliver(self, event: Any) -> None:
         """Lambda's asynchronous invoke: the first try plus the configured retries, then the destination."""
-        error = ""
-        for attempt in range(self.rule.async_retries + 1):
-            try:
-                self.pool.invoke(event)
-                return
-            except (FunctionError, RequestTooLarge) as exc:
-                error = str(exc)
-                self.log(f"{self.rule.function} failed (attempt {attempt + 1}):\n{exc}")
-                time.sleep(0.2 * (attempt + 1))  # Lambda waits a minute, then two; locally a moment
-        if self.rule.on_failure_queue:
-            record = {
-                "version": "1.0",
-                "requestContext": {
-                    "functionArn": self.rule.function,
-                    "condition": "RetriesExhausted",
-                    "approximateInvokeCount": self.rule.async_retries + 1,
-                },
-                "requestPayload": event,
-                "responsePayload": {"errorMessage": error.strip().splitlines()[-1] if error else ""},
-            }
-            self.aws["sqs"].send_message(
-                QueueUrl=self.queues[self.rule.on_failure_queue], MessageBody=json.dumps(record)
-            )
-            self.log(f"{self.rule.function}: event parked in {self.rule.on_failure_queue}")
+        failure_queue = self.queues[self.rule.on_failure_queue] if self.rule.on_failure_queue else None
+        invoke_async(self.pool, event, self.rule.async_retries, failure_queue, self.aws["sqs"], self.log)
+
+
+def invoke_async(
+    pool: Pool, event: Any, retries: int, on_failure_url: str | None, sqs: Any, log: Log
+) -> bool:
+    """Lambda's asynchronous invocation of `pool`'s function: the first try plus `retries`, then the
+    on-failure destination (a queue) gets the invocation record with the event. True if it succeeded."""
+    function = pool.function.logical_id
+    error = ""
+    for attempt in range(retries + 1):
+        try:
+            pool.invoke(event)
+            return True
+        except (FunctionError, RequestTooLarge) as exc:
+            error = str(exc)
+            log(f"{function} failed (attempt {attempt + 1}):\n{exc}")
+            time.sleep(0.2 * (attempt + 1))  # Lambda waits a minute, then two; locally a moment
+    if on_failure_url:
+        record = {
+            "version": "1.0",
+            "requestContext": {
+                "functionArn": function,
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": retries + 1,
+            },
+            "requestPayload": event,
+            "responsePayload": {"errorMessage": error.strip().splitlines()[-1] if error else ""},
+        }
+        sqs.send_message(QueueUrl=on_failure_url, MessageBody=json.dumps(record))
+        log(f"{function}: event parked in its on-failure destination")
+    return False

@@ -27,10 +27,12 @@ from leadstream.sources.repository import SourceRepository
 
 from local.authorizer import IssuerKeys, through
 from local.aws import clients, create_user, delivery_queue_name, local_password, provision
+from local.destinations import ApiDestinationDelivery
 from local.environment import REGION, local_overrides
 from local.events import BusDelivery, StreamPoller
 from local.gateway import BODY_TIMEOUT, make_server
 from local.moto_server import LocalAws
+from local.scheduler import Scheduler
 from local.template import REPO, TEMPLATE, Stack, load_stack
 from local.workers import DEFAULT_CONCURRENCY, FunctionError, Pool
 
@@ -45,6 +47,10 @@ AWS_HOST = "127.0.0.1"  # the local AWS listens here, whatever --host says (--aw
 # command line (a process list shows that), and goes into the local Secrets Manager under this name.
 COMPANY_LOOKUP_TOKEN = "LEADSTREAM_COMPANY_LOOKUP_TOKEN"  # noqa: S105 - a variable name
 COMPANY_LOOKUP_SECRET = "leadstream-local/company-lookup"  # noqa: S105 - a secret name
+# The outbound webhook (WebhookSecret): its auth header's value comes from this environment variable, into
+# the local Secrets Manager under this name; --webhook-url turns it on.
+WEBHOOK_SECRET_VALUE = "LEADSTREAM_WEBHOOK_SECRET"  # noqa: S105 - a variable name
+WEBHOOK_SECRET = "leadstream-local/webhook"  # noqa: S105 - a secret name
 # The sales API's local users (e-mail -> their groups): new passwords each run, printed in the banner.
 LOCAL_USERS = {"sales@example.com": ["sales"], "marketing@example.com": ["marketing"]}
 
@@ -167,6 +173,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="a template parameter for this run, e.g. QualificationFramework=MEDDIC (repeatable)",
     )
+    parser.add_argument(
+        "--webhook-url",
+        default=None,
+        help=f"the outbound webhook (WebhookUrl): every lead event is POSTed there; the value of its auth "
+        f"header (WebhookAuthHeader, default Authorization) comes from ${WEBHOOK_SECRET_VALUE}",
+    )
     return parser.parse_args(argv)
 
 
@@ -178,12 +190,23 @@ def stack_parameters(args: argparse.Namespace, endpoint: str) -> dict[str, str]:
         parameters["CompanyLookupSecret"] = COMPANY_LOOKUP_SECRET
         if args.company_lookup_url:
             parameters["CompanyLookupUrl"] = args.company_lookup_url
+    if args.webhook_url:
+        parameters.update(WebhookUrl=args.webhook_url, WebhookSecret=WEBHOOK_SECRET)
     for given in args.parameter:
         name, equals, value = given.partition("=")
         if not (name and equals):
             raise SystemExit(f"--parameter {given!r}: give it as NAME=VALUE")
         parameters[name] = value
     return parameters
+
+
+def store_webhook_secret(stack: Stack, aws: dict[str, Any]) -> bool:
+    """The webhook header's value in the local Secrets Manager, under the name WebhookSecret gives."""
+    name = stack.parameters.get("WebhookSecret")
+    if not (stack.parameters.get("WebhookUrl") and name):
+        return False
+    aws["secretsmanager"].create_secret(Name=name, SecretString=os.environ[WEBHOOK_SECRET_VALUE])
+    return True
 
 
 def store_company_lookup_token(stack: Stack, aws: dict[str, Any]) -> bool:
@@ -270,8 +293,10 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def start_pools(pools: dict[str, Pool]) -> None:
-    """One execution environment per function, all starting at once (each imports its handler)."""
-    with ThreadPoolExecutor(max_workers=len(pools) or 1) as starting:
+    """One execution environment per function (each imports its handler), as many at once as there are
+    CPUs: on a small or busy machine a dozen imports at once each took near INIT_TIMEOUT, one per CPU
+    takes seconds and the whole start no longer."""
+    with ThreadPoolExecutor(max_workers=max(1, min(len(pools), os.cpu_count() or 1))) as starting:
         for started in [starting.submit(pool.start) for pool in pools.values()]:
             started.result()
 
@@ -287,6 +312,13 @@ def http_cors(stack: Stack) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.template = args.template.resolve()
+    if args.webhook_url and not os.environ.get(WEBHOOK_SECRET_VALUE):
+        print(
+            f"--webhook-url needs the value of its auth header in ${WEBHOOK_SECRET_VALUE} "
+            "(e.g. 'Bearer <token>')",
+            file=sys.stderr,
+        )
+        return 1
     for host, port, flag in ((args.host, args.port, "--port"), (args.aws_host, args.aws_port, "--aws-port")):
         if not _port_free(host, port):
             print(
@@ -312,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         queues = provision(stack, aws)
         if store_company_lookup_token(stack, aws):
             _log(f"company lookups on: {stack.parameters.get('CompanyLookupUrl')}")
+        if store_webhook_secret(stack, aws):
+            _log(f"outbound webhook on: {stack.parameters['WebhookUrl']}")
         write_sam_local_env(stack, args.notifications.parent / "sam-local-env.json")
         site = (
             f"http://{args.host}:{args.port}",
@@ -345,6 +379,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             for rule in stack.rules
         ]
+        threads += [
+            ApiDestinationDelivery(
+                stack, rule, queues[delivery_queue_name(stack, rule.name)], aws, queues, stop, _log
+            )
+            for rule in stack.api_rules
+        ]
+        threads.append(Scheduler(stack, pools, aws, queues, stop, _log))
         threads.append(NotificationTail(args.notifications, stop))
         for thread in threads:
             thread.start()

@@ -2,6 +2,7 @@
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -105,6 +106,25 @@ class BusRule:
     input_transformer: dict[str, Any] | None = None  # InputPathsMap and InputTemplate
 
 
+@dataclass(frozen=True)
+class ApiDestinationRule:
+    """An AWS::Events::Rule whose target is an AWS::Events::ApiDestination: EventBridge POSTs each matching
+    event (or what Input, InputPath or InputTransformer make of it) to an HTTP endpoint, with the
+    connection's authorization, retries (RetryPolicy) and then its DeadLetterConfig queue."""
+
+    logical_id: str
+    name: str  # the rule's name on the bus
+    bus: str  # resolved bus name
+    pattern: dict[str, Any]
+    destination: str  # logical id of the AWS::Events::ApiDestination
+    retries: int  # RetryPolicy.MaximumRetryAttempts
+    max_age: int  # RetryPolicy.MaximumEventAgeInSeconds
+    dead_letter_queue: str | None  # logical id
+    input: str | None = None
+    input_path: str | None = None
+    input_transformer: dict[str, Any] | None = None
+
+
 @dataclass
 class Function:
     logical_id: str
@@ -116,6 +136,9 @@ class Function:
     # The content of its layers (Lambda extracts them to /opt; a Python layer's packages are importable).
     layers: tuple[Path, ...] = ()
     reserved_concurrency: int | None = None  # ReservedConcurrentExecutions: at most this many environments
+    # EventInvokeConfig: what an asynchronous invocation (a bus rule's, a schedule's) does when it fails.
+    async_retries: int = 2
+    on_failure_queue: str | None = None  # logical id
 
 
 @dataclass
@@ -130,6 +153,7 @@ class Stack:
     routes: list[Route] = field(default_factory=list)
     streams: list[StreamSubscription] = field(default_factory=list)
     rules: list[BusRule] = field(default_factory=list)
+    api_rules: list[ApiDestinationRule] = field(default_factory=list)
     # Ids AWS makes up when it creates a resource (a Cognito user pool's, an app client's): set by
     # local.aws.provision, read by !Ref
     physical_ids: dict[str, str] = field(default_factory=dict)
@@ -151,27 +175,49 @@ class Stack:
 
     def physical_name(self, logical_id: str) -> str:
         resource = self.resources[logical_id]
-        if resource["Type"] == "AWS::Events::EventBus":
+        named = resource["Type"] in ("AWS::Events::EventBus", "AWS::Scheduler::ScheduleGroup")
+        if named and "Name" in resource.get("Properties", {}):
             return str(self.resolve(resource["Properties"]["Name"]))
         return f"{self.name}-{logical_id}"
 
     def arn(self, logical_id: str) -> str:
-        kind = self.resources[logical_id]["Type"]
+        resource = self.resources[logical_id]
+        kind = resource["Type"]
         name = self.physical_name(logical_id)
+        if kind == "AWS::Events::Rule":
+            bus = self.resolve(resource["Properties"].get("EventBusName", "default"))
+            name = name if bus == "default" else f"{bus}/{name}"
         service = {
             "AWS::DynamoDB::Table": f"dynamodb:{self.region}:{ACCOUNT}:table/{name}",
             "AWS::SQS::Queue": f"sqs:{self.region}:{ACCOUNT}:{name}",
             "AWS::SNS::Topic": f"sns:{self.region}:{ACCOUNT}:{name}",
             "AWS::Events::EventBus": f"events:{self.region}:{ACCOUNT}:event-bus/{name}",
+            "AWS::Events::Rule": f"events:{self.region}:{ACCOUNT}:rule/{name}",
+            "AWS::Events::Connection": f"events:{self.region}:{ACCOUNT}:connection/{name}",
+            "AWS::Events::ApiDestination": f"events:{self.region}:{ACCOUNT}:api-destination/{name}",
+            "AWS::Scheduler::ScheduleGroup": f"scheduler:{self.region}:{ACCOUNT}:schedule-group/{name}",
+            "AWS::IAM::Role": f"iam::{ACCOUNT}:role/{name}",
         }.get(kind, f"lambda:{self.region}:{ACCOUNT}:function:{name}")
         return f"arn:aws:{service}"
+
+    def by_arn(self, arn: str) -> str | None:
+        """The logical id of this stack's resource with that ARN (a Lambda ARN may carry a qualifier:
+        `:$LATEST`, a version or an alias), None if it is not one of the stack's."""
+        if arn.startswith("arn:aws:lambda:") and arn.count(":") == 7:
+            arn = arn.rsplit(":", 1)[0]
+        return next((logical_id for logical_id in self.resources if self.arn(logical_id) == arn), None)
 
     def _ref(self, name: str) -> Any:
         if name in self.parameters:
             return self.parameters[name]
         if name in self.physical_ids:
             return self.physical_ids[name]
-        pseudo = {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT, "AWS::StackName": self.name}
+        pseudo = {
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": self.name,
+            "AWS::Partition": "aws",
+        }
         if name in pseudo:
             return pseudo[name]
         if name == "AWS::URLSuffix":
@@ -309,6 +355,8 @@ def load_stack(
         environment = {**declared, **env_overrides}
         environment["AWS_LAMBDA_FUNCTION_NAME"] = f"{name}-{logical_id}"
         reserved = props.get("ReservedConcurrentExecutions", globals_fn.get("ReservedConcurrentExecutions"))
+        invoke_config = props.get("EventInvokeConfig", {})
+        on_failure_queue = invoke_config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         stack.functions[logical_id] = Function(
             logical_id,
             base / props["CodeUri"],
@@ -318,6 +366,8 @@ def load_stack(
             int(props.get("Timeout", globals_fn.get("Timeout", 3))),
             _layer_paths(stack, props.get("Layers", globals_fn.get("Layers", [])), base),
             int(stack.resolve(reserved)) if reserved is not None else None,
+            int(invoke_config.get("MaximumRetryAttempts", 2)),
+            on_failure_queue["Fn::GetAtt"][0] if on_failure_queue else None,
         )
         for event_name, event in props.get("Events", {}).items():
             p = event["Properties"]
@@ -370,4 +420,39 @@ def load_stack(
                         else None,
                     )
                 )
+    stack.api_rules = list(_api_destination_rules(stack))
     return stack
+
+
+def _pattern(pattern: Any) -> dict[str, Any]:
+    """An event pattern as CloudFormation takes it: an object, or its JSON text."""
+    loaded: dict[str, Any] = json.loads(pattern) if isinstance(pattern, str) else pattern
+    return loaded
+
+
+def _api_destination_rules(stack: Stack) -> Iterator[ApiDestinationRule]:
+    """The targets of the template's AWS::Events::Rule resources that are its API destinations (other
+    targets of such rules are not emulated; a function's rules are its EventBridgeRule events)."""
+    for logical_id, resource in stack.of_type("AWS::Events::Rule").items():
+        props = resource["Properties"]
+        if "EventPattern" not in props or props.get("State", "ENABLED") != "ENABLED":
+            continue
+        for target in stack.resolve(props.get("Targets", [])):
+            destination = stack.by_arn(str(target["Arn"]))
+            if destination is None or stack.resources[destination]["Type"] != "AWS::Events::ApiDestination":
+                continue
+            retry = target.get("RetryPolicy", {})
+            dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
+            yield ApiDestinationRule(
+                logical_id=logical_id,
+                name=str(stack.resolve(props.get("Name", stack.physical_name(logical_id)))),
+                bus=str(stack.resolve(props.get("EventBusName", "default"))),
+                pattern=_pattern(stack.resolve(props["EventPattern"])),
+                destination=destination,
+                retries=int(retry.get("MaximumRetryAttempts", 185)),
+                max_age=int(retry.get("MaximumEventAgeInSeconds", 86_400)),
+                dead_letter_queue=stack.by_arn(str(dead_letter)) if dead_letter else None,
+                input=target.get("Input"),
+                input_path=target.get("InputPath"),
+                input_transformer=target.get("InputTransformer"),
+            )
