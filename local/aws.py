@@ -19,7 +19,16 @@ def clients(endpoint: str | None, region: str) -> dict[str, Any]:
     }
     return {
         name: boto3.client(name, **kwargs)
-        for name in ("dynamodb", "dynamodbstreams", "sqs", "sns", "events", "secretsmanager", "cognito-idp")
+        for name in (
+            "dynamodb",
+            "dynamodbstreams",
+            "sqs",
+            "sns",
+            "events",
+            "secretsmanager",
+            "cognito-idp",
+            "scheduler",
+        )
     }
 
 
@@ -61,6 +70,8 @@ def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
         )
     for logical_id in stack.of_type("AWS::Events::EventBus"):
         aws["events"].create_event_bus(Name=stack.physical_name(logical_id))
+    for logical_id in stack.of_type("AWS::Scheduler::ScheduleGroup"):  # one-time schedules (SLA timers)
+        aws["scheduler"].create_schedule_group(Name=stack.physical_name(logical_id))
     provision_user_pools(stack, aws["cognito-idp"])
 
     # A rule's target is a Lambda function in the cloud; here it is a queue the runner drains into it.

@@ -1,11 +1,13 @@
 """ApiFunction: the sales API under /api — the LeadCard (behind the JWT authorizer) and the OpenAPI
 document generated from its response models, with a browsable Swagger UI (both public: they hold no data)."""
 
+import importlib
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -46,6 +48,17 @@ LEAD_ID = r"^[A-Za-z0-9_-]{1,64}$"
 app = APIGatewayHttpResolver(enable_validation=True)
 install_error_handlers(app)
 app.enable_swagger(path="/api/docs", title=TITLE, version=VERSION, security_schemes=SECURITY, compress=True)
+
+
+def _routes(name: str) -> Router:
+    """The Router of a module of this function: `functions.api.<name>` in tests, `<name>` in Lambda and the
+    local runner (the function's folder is the code root)."""
+    module = importlib.import_module(f"{__package__}.{name}" if __package__ else name)
+    routes: Router = module.router
+    return routes
+
+
+app.include_router(_routes("assign"))  # POST /api/leads/{lead_id}/assign
 
 
 @app.exception_handler(RequestValidationError)
