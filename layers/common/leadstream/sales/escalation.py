@@ -3,9 +3,10 @@ stage change still runs, it is breached: STATE's `sla` says so and a 'Lead SLA B
 same conditional write (the OUT# outbox). Who is then told, and how, is the caller's (exactly once per
 channel, with Once).
 
-A timer someone stopped (accept or reject: `met`), a later hand-over's timer, an erased or merged lead:
-nothing. A timer breached already (the schedule delivered twice, or an earlier delivery failed after the
-write) is not breached again; the caller escalates once more, which Once makes a no-op where it was done.
+A timer someone stopped (accept or reject: `met`), a later hand-over's timer, a deadline not reached yet,
+an erased or merged lead: nothing. A timer breached already (the schedule delivered twice, or an earlier
+delivery failed after the write) is not breached again; the caller escalates once more, which Once makes a
+no-op where it was done.
 """
 
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from leadstream.sales.outbox import LeadEvents
 from leadstream.scoring.repository import ScoreRepository
 
 SAVE_ATTEMPTS = 5
+EARLY = 1.0  # seconds: a timer firing this much before its deadline (clocks, rounding) is on time
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class Deadlines:
             if what == "nothing" or sla is None:
                 return None
             owner = stored.sales.get("owner")
+            if what == "breach" and now.timestamp() < float(sla["due_at"]) - EARLY:
+                return None  # not due: a schedule never fires early, so this is someone invoking it by hand
             if what == "escalate":
                 return _overdue(lead_id, transition_id, owner, sla, newly=False)
             late = breached(sla, now)
