@@ -35,6 +35,7 @@ RULES = {
     "version": 1,
     "teams": [{"name": "emea", "members": TEAM}, {"name": "americas", "members": ["dora@example.com"]}],
     "default_team": "emea",
+    "countries": {"US": "americas"},
     "sla": {"default_seconds": 1},
 }
 
@@ -176,6 +177,18 @@ def test_the_accounts_owner_wins_over_the_team(
     sales.notify.lambda_handler(first, CTX)
 
     assert owner_of(scores, first["lead_id"]) == "boss@example.com"
+
+
+def test_the_accounts_country_names_the_team(
+    sales: Any, to_sql: Any, track: Any, scores: ScoreRepository
+) -> None:
+    group = {"anonymousId": "anon-1", "groupId": "acme.com", "traits": {"name": "Acme", "country": "us"}}
+    assert track.lambda_handler(http_request("/v1/group", group), CTX)["statusCode"] == 200
+    reference = to_sql(1, email="jane@acme.com")
+
+    sales.notify.lambda_handler(reference, CTX)
+
+    assert owner_of(scores, reference["lead_id"]) == "dora@example.com"
 
 
 def test_a_lead_with_an_owner_keeps_it_when_it_reaches_sales(
