@@ -70,7 +70,7 @@ def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
         )
     for logical_id in stack.of_type("AWS::Events::EventBus"):
         aws["events"].create_event_bus(Name=stack.physical_name(logical_id))
-    for logical_id in stack.of_type("AWS::Scheduler::ScheduleGroup"):  # one-time schedules (SLA timers)
+    for logical_id in stack.of_type("AWS::Scheduler::ScheduleGroup"):
         aws["scheduler"].create_schedule_group(Name=stack.physical_name(logical_id))
     provision_user_pools(stack, aws["cognito-idp"])
 

@@ -163,8 +163,6 @@ class Stack:
             "AWS::SQS::Queue": f"sqs:{self.region}:{ACCOUNT}:{name}",
             "AWS::SNS::Topic": f"sns:{self.region}:{ACCOUNT}:{name}",
             "AWS::Events::EventBus": f"events:{self.region}:{ACCOUNT}:event-bus/{name}",
-            "AWS::IAM::Role": f"iam::{ACCOUNT}:role/{name}",
-            "AWS::Scheduler::ScheduleGroup": f"scheduler:{self.region}:{ACCOUNT}:schedule-group/{name}",
         }.get(kind, f"lambda:{self.region}:{ACCOUNT}:function:{name}")
         return f"arn:aws:{service}"
 
