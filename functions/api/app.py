@@ -4,7 +4,7 @@ document generated from its response models, with a browsable Swagger UI (both p
 import importlib
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -48,17 +48,6 @@ LEAD_ID = r"^[A-Za-z0-9_-]{1,64}$"
 app = APIGatewayHttpResolver(enable_validation=True)
 install_error_handlers(app)
 app.enable_swagger(path="/api/docs", title=TITLE, version=VERSION, security_schemes=SECURITY, compress=True)
-
-
-def _routes(name: str) -> Router:
-    """The Router of a module of this function: `functions.api.<name>` in tests, `<name>` in Lambda and the
-    local runner (the function's folder is the code root)."""
-    module = importlib.import_module(f"{__package__}.{name}" if __package__ else name)
-    routes: Router = module.router
-    return routes
-
-
-app.include_router(_routes("assign"))  # POST /api/leads/{lead_id}/assign
 
 
 @app.exception_handler(RequestValidationError)
@@ -110,6 +99,16 @@ def lead_card(lead_id: Annotated[str, Path(pattern=LEAD_ID, description="the lea
     logger.info("lead card read", lead_id=lead_id, user=who.subject, events=card.activity_stored)
     metrics.add_metric(name="LeadCardsRead", unit=MetricUnit.Count, value=1)
     return card
+
+
+def _routes(name: str) -> Router:
+    """A Router module beside this one: `functions.api.<name>` where tests import the package, `<name>`
+    where Lambda and the local runner import app.py from the function's folder."""
+    module = importlib.import_module(f"{__package__}.{name}" if __package__ else name)
+    return cast(Router, module.router)
+
+
+app.include_router(_routes("assign"))  # POST /api/leads/{lead_id}/assign
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -22,13 +22,13 @@ RECORD_DAYS = 30  # longer than any redelivery: streams keep records 24 h, queue
 class Once:
     """`@once(fn)` runs `fn(payload=...)` at most once per key (a JMESPath over the payload)."""
 
-    def __init__(self, table: str, key: str, validate: str | None = None) -> None:
-        """`validate`: a JMESPath over the payload that must be the same when a key is used again (else
-        Powertools raises IdempotencyValidationError: the same key sent with another request)."""
+    def __init__(self, table: str, key: str, validate: str | None = None, days: float = RECORD_DAYS) -> None:
+        """`validate`: a JMESPath over the payload that must be the same on a repeat (else
+        IdempotencyValidationError: the same key sent with something else)."""
         self.config = IdempotencyConfig(
             event_key_jmespath=key,
-            expires_after_seconds=RECORD_DAYS * 24 * 3600,
             payload_validation_jmespath=validate or "",
+            expires_after_seconds=round(days * 24 * 3600),
         )
         self.store = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.client("dynamodb"))
 

@@ -152,7 +152,7 @@ class Reassign:
             also = [
                 self.events.put(lead_id, LEAD_ASSIGNED, assigned),
                 self.audit.put(
-                    lead_id, event_id, "assign", by, now, {"owner": owner, "previous_owner": previous}
+                    lead_id, event_id, "assign", by, now, f"owner {owner} (was {previous or 'none'})"
                 ),
             ]
             try:

@@ -3,11 +3,11 @@
 ACCOUNT#<domain> / PROFILE    the account's `owner` (a sales user's e-mail) and `owner_at`, set by
                               `python -m cli accounts owner`; its `country` (a group call's trait)
 TEAM#<name> / RR              a team's round-robin counter: `turns`, an atomic ADD per lead assigned
-LEAD#<id> / AUDIT#<time>#<id> who did what to a lead through the sales API: `action`, `by`, `at`, and
-                              what it changed (`detail`, JSON); written in the transaction of the change
+LEAD#<id> / AUDIT#<ms>#<id>   who did what to a lead through the sales API: `id`, `action`, `by`, `at`,
+                              `outcome`, `request_id` (the shape of the workflow's audit records);
+                              written in the transaction of the change
 """
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -42,10 +42,12 @@ class AuditItem(Item):
     class Meta:
         abstract = True
 
+    id = UnicodeAttribute()
     action = UnicodeAttribute()
     by = UnicodeAttribute()  # the user's e-mail (personal data: stored, never logged)
     at = NumberAttribute()
-    detail = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute()  # what it changed
+    request_id = UnicodeAttribute(null=True)
 
 
 class Owners:
@@ -87,16 +89,17 @@ class AuditTrail:
         self.items = bind(AuditItem, leads_table)
 
     def put(
-        self, lead_id: str, entry_id: str, action: str, by: str, at: datetime, detail: dict[str, Any]
+        self, lead_id: str, entry_id: str, action: str, by: str, at: datetime, outcome: str
     ) -> dict[str, Any]:
         """The TransactWriteItems action that records an action on a lead, with the write it made."""
         item = self.items(
             f"LEAD#{lead_id}",
-            f"{AUDIT_PREFIX}{at.isoformat(timespec='milliseconds')}#{entry_id}",
+            f"{AUDIT_PREFIX}{round(at.timestamp() * 1000):015d}#{entry_id}",
+            id=entry_id,
             action=action,
             by=by,
             at=timestamp(at),
-            detail=json.dumps(detail, sort_keys=True, default=str),
+            outcome=outcome,
         )
         return {
             "Put": {
