@@ -312,6 +312,9 @@ def test_nobody_acting_breaches_the_sla_once_with_one_event_and_one_escalation_p
         owner,
         "SQL",
     )
+    card = response_json(sales.api.lambda_handler(card_request(reference["lead_id"]), CTX))
+    assert card["owner"]["user"] == owner
+    assert (card["sla"]["state"], card["sla"]["due_at"]) == ("breached", breach["due_at"])
     escalations = [n for n in notifications(notifications_file) if "escalation" in n]
     assert sorted(n["escalation"] for n in escalations) == ["managers:file", "reminder:file"]
     managers = next(n for n in escalations if n["escalation"] == "managers:file")
@@ -350,6 +353,17 @@ def test_a_met_sla_or_a_replaced_timer_does_nothing_when_its_schedule_fires(
     assert scores.load(reference["lead_id"]).sales["sla"]["state"] == "met"
     assert lead_events(publish, new_records, filters) == []
     assert [n for n in notifications(notifications_file) if "escalation" in n] == []
+
+
+def card_request(lead_id: str) -> dict[str, Any]:
+    return http_request(
+        f"/api/leads/{lead_id}",
+        route="/api/leads/{lead_id}",
+        path_params={"lead_id": lead_id},
+        method="GET",
+        write_key=None,
+        user=signed_in("marketing"),
+    )
 
 
 # --- reassignment through the API -----------------------------------------------------------------------

@@ -8,9 +8,9 @@ the stage change. This one is read when asked, with the full ledger and the beha
 Whatever a visitor typed (name, title, company, page names, campaign names) is data in JSON strings.
 """
 
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -95,14 +95,14 @@ class Activity(_Answer):
 
 
 class Owner(_Answer):
-    """Who works the lead. Placeholder: assignment comes with issue 9; null until then."""
+    """Who works the lead: assigned by the rules when it reached sales, or by a user; null until then."""
 
     user: str
     assigned_at: datetime
 
 
 class Sla(_Answer):
-    """The speed-to-lead timer. Placeholder: issue 9; null until then."""
+    """The speed-to-lead timer of the lead's latest hand-over to sales; null until it had one."""
 
     state: Literal["running", "met", "breached"]
     started_at: datetime
@@ -245,3 +245,18 @@ def lead_card(
         account=account,
         as_of=now,
     )
+
+
+def with_sales(card: LeadCard, sales: Mapping[str, Any]) -> LeadCard:
+    """The card with its owner and SLA timer, from STATE's sales fields (`owner`, `owner_at`, `sla`)."""
+    owner, owner_at, sla = sales.get("owner"), sales.get("owner_at"), sales.get("sla")
+    found: dict[str, Any] = {}
+    if owner and owner_at is not None:
+        found["owner"] = Owner(user=str(owner), assigned_at=datetime.fromtimestamp(float(owner_at), UTC))
+    if sla and sla.get("state") in ("running", "met", "breached"):
+        found["sla"] = Sla(
+            state=sla["state"],
+            started_at=datetime.fromtimestamp(float(sla["started_at"]), UTC),
+            due_at=datetime.fromtimestamp(float(sla["due_at"]), UTC),
+        )
+    return card.model_copy(update=found) if found else card

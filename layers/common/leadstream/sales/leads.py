@@ -13,7 +13,7 @@ from leadstream.identity.repository import IdentityRepository, ProfileRepository
 from leadstream.identity.resolution import MAX_ROOT_HOPS
 from leadstream.notifications.cards import AccountCards
 from leadstream.platform.errors import MergedLead, NotFound
-from leadstream.sales.card import LeadCard, lead_card
+from leadstream.sales.card import LeadCard, lead_card, with_sales
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.tracking.repository import EventRepository
@@ -49,7 +49,7 @@ class LeadCards:
         events = [
             (lead, event) for lead in (lead_id, *sorted(members)) for event, _ in self.events.of_lead(lead)
         ]
-        return lead_card(
+        card = lead_card(
             self.model,
             stored.score,
             profile,
@@ -59,3 +59,4 @@ class LeadCards:
             self.accounts.card(profile.account if profile else None),
             now,
         )
+        return with_sales(card, stored.sales)
