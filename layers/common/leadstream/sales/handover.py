@@ -8,7 +8,7 @@ so a recorded timer always has a schedule. A lost race (scoring wrote STATE mean
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadstream.contracts.events import LEAD_ASSIGNED, LeadAssigned, LeadStageChanged
@@ -21,6 +21,7 @@ from leadstream.sales.owners import AuditTrail, Owners
 from leadstream.sales.sla import SlaTimers
 from leadstream.scoring.replay import StoredScore
 from leadstream.scoring.repository import ScoreRepository
+from leadstream.scoring.score import LeadScore
 
 SAVE_ATTEMPTS = 5
 
@@ -32,7 +33,7 @@ class HandedOver:
     team: str | None = None
 
 
-def _unchanged(stored: StoredScore) -> Any:
+def _unchanged(stored: StoredScore) -> LeadScore:
     """The lead's score as read, written back as it is (no stage change: no TRANS# item again)."""
     return replace(stored.score, transitions=())
 
@@ -78,10 +79,8 @@ class HandOver:
                 touch.source if touch else None,
             )
             started = change.changed_at.astimezone(UTC)
-            timer = running(transition_id, started, seconds, "")
-            due = moment(timer["due_at"])
-            assert due is not None
-            timer["schedule"] = self.timers.start(lead_id, transition_id, due, now)
+            schedule = self.timers.start(lead_id, transition_id, started + timedelta(seconds=seconds), now)
+            timer = running(transition_id, started, seconds, schedule)
         for _ in range(SAVE_ATTEMPTS):
             sales = dict(stored.sales)
             also: list[dict[str, Any]] = []
