@@ -14,6 +14,7 @@
   python -m cli people unmerge jane@acme.com --lead <lead id> --reason "shared laptop"  (splits it off)
   python -m cli accounts show acme.com                (score, committee, people known and anonymous)
   python -m cli accounts list                         (every scored account, strongest first)
+  python -m cli accounts owner acme.com anna@example.com  (its new SQLs are assigned to her)
   python -m cli redrive PublishFailuresQueue [--dry-run]  (what is parked, why; replays what it can)
   python -m cli token --user sales@example.com       (signs in; prints a token for the sales API)
 

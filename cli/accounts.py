@@ -19,6 +19,8 @@ from leadstream.accounts.model_file import load_account_model
 from leadstream.accounts.repository import AccountLedger, AccountRepository
 from leadstream.accounts.score import AccountState
 from leadstream.identity.repository import ProfileRepository
+from leadstream.sales.assignment import email_address
+from leadstream.sales.owners import Owners
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.model_file import load_model
 from leadstream.scoring.repository import ScoreRepository
@@ -36,6 +38,9 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     show.add_argument("--json", action="store_true", help="print it as JSON (personal data: stdout only)")
     listing = actions.add_parser("list", help="every scored account, strongest first (scans the table)")
     listing.add_argument("--json", action="store_true")
+    owner = actions.add_parser("owner", help="set who owns an account: its new SQLs are assigned to them")
+    owner.add_argument("domain", help="the account's domain, e.g. acme.com")
+    owner.add_argument("email", help="the owner's e-mail (a sales user)")
 
 
 @dataclass(frozen=True)
@@ -163,4 +168,22 @@ def _list(args: argparse.Namespace, target: targets.Target) -> int:
 def run(args: argparse.Namespace, target: targets.Target) -> int:
     if not target.accounts_table:
         raise targets.TargetError("the stack has no AccountsTableName output: is it a Leadstream stack?")
+    if args.action == "owner":
+        return _owner(args, target)
     return _show(args, target) if args.action == "show" else _list(args, target)
+
+
+def _owner(args: argparse.Namespace, target: targets.Target) -> int:
+    """The account's owner: the assignment rules give them every lead of the account that reaches sales
+    without an owner (a lead that has one keeps it)."""
+    domain = args.domain.strip().lower()
+    try:
+        owner = email_address(args.email)
+    except ValueError:
+        print(f"error: {cell(args.email)} is not an e-mail address", file=sys.stderr)
+        return 2
+    if not Owners(target.accounts_table).set_account_owner(domain, owner, datetime.now(UTC)):
+        print(f"error: no account {cell(domain)} (an account is made when a lead joins it)", file=sys.stderr)
+        return 1
+    print(f"Account {cell(domain)} is owned by {cell(owner)}: its new leads for sales are assigned to them")
+    return 0

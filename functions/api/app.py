@@ -117,6 +117,7 @@ def _routes(name: str) -> Router:
 
 app.include_router(_routes("actions"))  # accept, reject, qualify, progress, disqualify, notes
 app.include_router(_routes("lists"))  # GET /api/leads, /api/accounts, /api/accounts/{domain}
+app.include_router(_routes("assign"))  # POST /api/leads/{lead_id}/assign
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -2,9 +2,11 @@
 
 It is handed a reference to the stage change (the rule's InputTransformer), never the card: what a failure
 parks in NotifyFailuresQueue for 14 days holds no personal data. The card is read when it is sent.
+Before it sends, the lead is handed over: its owner assigned by the rules and its SLA timer started
+(`sales.handover`), so the notification names the owner.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -13,37 +15,40 @@ from leadstream.accounts.model_file import load_account_model
 from leadstream.accounts.repository import AccountLedger
 from leadstream.contracts.events import AccountCard, LeadStageChanged
 from leadstream.notifications.cards import AccountCards, Cards
-from leadstream.notifications.message import Notifier, deliver
-from leadstream.notifications.notifiers import FileNotifier, SlackNotifier, SnsNotifier
-from leadstream.platform import aws, secrets
+from leadstream.notifications.message import deliver
+from leadstream.notifications.notifiers import configured
 from leadstream.platform.errors import NotifyFailed, invalid_event
 from leadstream.platform.idempotency import Once
 from leadstream.platform.observability import logger, metrics, tracer
-from leadstream.platform.settings import NotifySettings
+from leadstream.platform.settings import HandOverSettings
+from leadstream.sales.assignment_file import load_rules
+from leadstream.sales.handover import HandOver
+from leadstream.sales.sla import SlaTarget, SlaTimers
 from leadstream.scoring.model_file import load_model
 from pydantic import BaseModel, ValidationError
 
-settings = NotifySettings.from_env()
+settings = HandOverSettings.from_env()
 
 
-def _notifiers() -> dict[str, Notifier]:
-    found: list[Notifier] = []
-    if settings.notifications_file:
-        found.append(FileNotifier(settings.notifications_file))
-    if settings.slack_webhook_secret:
-        secret_id = settings.slack_webhook_secret
-        found.append(SlackNotifier(lambda: secrets.secret(secret_id)))
-    if settings.notify_topic_arn:
-        found.append(SnsNotifier(settings.notify_topic_arn, aws.client("sns")))
-    return {notifier.name: notifier for notifier in found}
-
-
-notifiers = _notifiers()
+notifiers = configured(settings.notifications_file, settings.slack_webhook_secret, settings.notify_topic_arn)
 cards = Cards(settings.leads_table)
 accounts = AccountCards(
     AccountLedger(settings.accounts_table, settings.leads_table),
     load_account_model(settings.account_model),
     load_model(settings.scoring_model),
+)
+handover = HandOver(
+    settings.leads_table,
+    settings.accounts_table,
+    load_rules(settings.assignment_rules),
+    SlaTimers(
+        SlaTarget(
+            settings.sla_schedule_group,
+            settings.sla_function_arn,
+            settings.sla_scheduler_role_arn,
+            settings.sla_dead_letter_arn,
+        )
+    ),
 )
 # One idempotency record per transition and notifier: a retry after one failed resends only there.
 once = Once(settings.idempotency_table, key="[transition_id, channel]")
@@ -62,7 +67,8 @@ class StageChangeReference(BaseModel):
 @once
 def deliver_once(payload: dict[str, Any]) -> dict[str, str]:
     account = AccountCard.model_validate(payload["account"]) if payload.get("account") else None
-    deliver(LeadStageChanged.model_validate(payload["change"]), notifiers[payload["channel"]], account)
+    change = LeadStageChanged.model_validate(payload["change"])
+    deliver(change, notifiers[payload["channel"]], account, payload.get("owner"))
     return {"sent": payload["channel"]}
 
 
@@ -80,6 +86,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.warning("stage change not found; nothing to send", transition_id=reference.transition_id)
         metrics.add_metric(name="SalesNotificationsSkipped", unit=MetricUnit.Count, value=1)
         return {"transition_id": reference.transition_id, "skipped": "lead erased; nothing to send"}
+    handed = handover.run(change, datetime.now(UTC))
+    if handed.sla is not None:
+        logger.info(
+            "lead handed to sales", lead_id=change.lead_id, team=handed.team, due_at=handed.sla["due_at"]
+        )
     if not notifiers:
         logger.warning("no notification channel is configured; set NotificationEmail or SlackWebhookUrl")
     payload = change.model_dump(mode="json")
@@ -94,6 +105,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                     "channel": name,
                     "change": payload,
                     "account": about,
+                    "owner": handed.owner,
                 }
             )
         except NotifyFailed as exc:

@@ -27,8 +27,10 @@ accounts = AccountOutbox(AccountLedger(settings.accounts_table, settings.leads_t
 lead_events = LeadEvents(settings.leads_table)
 publisher = EventBridgePublisher(settings.event_bus_name, aws.client("events"))
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-# every event's detail carries its unique id under one of these names (a lead's stage change: transition_id)
-once = Once(settings.idempotency_table, key="transition_id || change_id || surge_id || event_id")
+# every event's detail carries its unique id under one of these names (a lead's stage change: transition_id).
+# event_id first: a lead event may name the stage change it is about (an SLA breach's transition_id), and
+# must not be taken for that stage change's own publication.
+once = Once(settings.idempotency_table, key="event_id || transition_id || change_id || surge_id")
 
 
 @once

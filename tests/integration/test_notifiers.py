@@ -140,6 +140,7 @@ def test_slack_hears_of_a_new_sql_once_with_a_message_a_rep_can_read_on_a_phone(
     }
     assert section["text"]["type"] == "plain_text"
     assert section["text"]["text"].splitlines() == [
+        "Owner: sales@example.com",  # the shipped assignment rules: one team, one member
         "jane.doe@example.com",
         "Why: Viewed pricing (+50), Requested a demo (+40), Work e-mail address (+10)",
         "First came from paid search via google, campaign brand",

@@ -77,9 +77,10 @@ def settle(
                     answer = handlers[sub.function].lambda_handler({"Records": mine}, CTX)
                     assert answer == {"batchItemFailures": []}, (sub.function, answer)
                     if sub.function == "PublishFunction":
-                        outbox += [
+                        outbox += [  # its stage changes (TRANS#), not other lead events (OUT#: owners)
                             (r["dynamodb"]["NewImage"]["pk"]["S"][5:], r["dynamodb"]["NewImage"]["to"]["S"])
                             for r in mine
+                            if r["dynamodb"]["Keys"]["sk"]["S"].startswith("TRANS#")
                         ]
         for event in published():
             notify.lambda_handler(handed_over(event), CTX)

@@ -39,6 +39,7 @@ DOMAIN = frozenset(
         "leadstream.sales.workflow",
         "leadstream.platform.errors",  # the exceptions: domain rules raise them (pydantic only)
         "leadstream.sales.accounts",
+        "leadstream.sales.assignment",
     }
 )
 # The published event is a pydantic model with no I/O of its own: domain code may build it. It is held to

@@ -70,6 +70,7 @@ class AccountItem(Item):
     industry = UnicodeAttribute(null=True)
     employees = UnicodeAttribute(null=True)
     website = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)  # a group call's: the sales team its leads go to (assignment)
     group_id = UnicodeAttribute(null=True)
     name_rank = NumberAttribute(null=True)  # absent: named by a join (a contact's company, or the domain)
     created_at = NumberAttribute(null=True)

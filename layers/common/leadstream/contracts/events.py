@@ -152,10 +152,46 @@ class LeadQualified(BaseModel):
     qualified_at: datetime
 
 
+LEAD_ASSIGNED = "Lead Assigned"
+LEAD_SLA_BREACHED = "Lead SLA Breached"
+
+
+class LeadAssigned(BaseModel):
+    """detail of a 'Lead Assigned' event: a lead has a (new) owner; event_id is unique per assignment."""
+
+    version: Literal[1] = 1
+    event_id: str
+    lead_id: str
+    owner: str = Field(description="the owner's e-mail (a sales user)")
+    previous_owner: str | None = Field(default=None, description="absent: the lead had no owner")
+    by: str | None = Field(default=None, description="the user who reassigned it; absent: the rules")
+    at: datetime
+    reason: Literal["rule", "reassigned"] = Field(
+        description="'rule': the assignment rules gave it its owner; 'reassigned': a user did"
+    )
+
+
+class LeadSlaBreached(BaseModel):
+    """detail of a 'Lead SLA Breached' event: nobody accepted or rejected the lead before its speed-to-lead
+    deadline; event_id is unique per breach (one per stage change that started a timer)."""
+
+    version: Literal[1] = 1
+    event_id: str
+    lead_id: str
+    transition_id: str = Field(description="the stage change that started the timer")
+    owner: str | None = Field(default=None, description="the owner's e-mail, if it had one")
+    stage: str = Field(description="the stage the lead was handed to sales in (SQL, PQL)")
+    started_at: datetime
+    due_at: datetime
+    breached_at: datetime
+
+
 # Every event on the bus, by detail-type: the schemas in docs/events are generated from these.
 DETAIL_TYPES: dict[str, type[BaseModel]] = {
     STAGE_CHANGED: LeadStageChanged,
     ACCOUNT_STAGE_CHANGED: AccountStageChanged,
     ACCOUNT_SURGED: AccountSurged,
     LEAD_QUALIFIED: LeadQualified,
+    LEAD_ASSIGNED: LeadAssigned,
+    LEAD_SLA_BREACHED: LeadSlaBreached,
 }

@@ -88,19 +88,30 @@ def for_terminal(text: str) -> str:
     return "".join(_visible(char) if _unsafe(char) or char in "\u2028\u2029" else char for char in text)
 
 
-def message(change: LeadStageChanged, account: AccountCard | None = None) -> tuple[str, str]:
-    """The subject (one line, under SNS's 100 characters) and the text (plain lines) of a notification;
-    with the lead's account, a line on it and one on the account's other most engaged people."""
+def _who(change: LeadStageChanged) -> tuple[str, str]:
+    """Who the lead is and where they work, as a subject shows them (cut to fit)."""
     card = change.card
     name, email, company = (one_line(v) if v else "" for v in (card.name, card.email, card.company))
     who = shortened(name, NAME_LIMIT) if name else shortened(email, NAME_LIMIT) if email else ""
     where = f" at {shortened(company, COMPANY_LIMIT)}" if company else ""
+    return who or f"Lead {one_line(card.lead_id, 40)}", where
+
+
+def message(
+    change: LeadStageChanged, account: AccountCard | None = None, owner: str | None = None
+) -> tuple[str, str]:
+    """The subject (one line, under SNS's 100 characters) and the text (plain lines) of a notification;
+    with the lead's account, a line on it and one on the account's other most engaged people; with an
+    owner, who works the lead (the first line)."""
+    card = change.card
+    company = one_line(card.company) if card.company else ""
+    who, where = _who(change)
     stage = one_line(change.to_stage, 20) + (" (hand-raiser)" if change.hand_raiser else "")
-    subject = f"New {stage}: {who or f'Lead {one_line(card.lead_id, 40)}'}{where} (score {card.score:g})"
+    subject = f"New {stage}: {who}{where} (score {card.score:g})"
     # The rule that sent it whatever its score (a reason of 0 points): a hand-raise, or a PQL's usage.
     sent_by = [one_line(r.label, 80) for r in card.reasons if r.points == 0]
     earned = [r for r in card.reasons if r.points != 0]
-    lines = []
+    lines = [f"Owner: {one_line(owner, EMAIL_LIMIT)}"] if owner else []
     if sent_by and change.hand_raiser:
         lines.append(f"Hand-raiser: {', '.join(sent_by)} (sent to sales whatever its score)")
     elif sent_by:
@@ -159,6 +170,45 @@ def _touch(touch: CardTouch) -> str:
     return f"{one_line(touch.channel, TOUCH_LIMIT)}{source}{campaign}"
 
 
-def deliver(change: LeadStageChanged, notifier: Notifier, account: AccountCard | None = None) -> None:
-    subject, text = message(change, account)
-    notifier.send(subject, text, change.model_dump(mode="json"))
+def deliver(
+    change: LeadStageChanged, notifier: Notifier, account: AccountCard | None = None, owner: str | None = None
+) -> None:
+    subject, text = message(change, account, owner)
+    notifier.send(subject, text, {**change.model_dump(mode="json"), **({"owner": owner} if owner else {})})
+
+
+def duration(seconds: float) -> str:
+    """A span as people say it: '45 s', '3 min 5 s', '2 h 10 min', '3 d 4 h'."""
+    s = max(0, round(seconds))
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+def escalation(
+    change: LeadStageChanged, owner: str | None, allowed: float, late: float, to_managers: bool
+) -> tuple[str, str]:
+    """An SLA breach as the owner's reminder, or as the managers hear of it: the lead, its owner, the SLA
+    (`allowed` seconds) and how `late` it is (seconds past the deadline)."""
+    who, where = _who(change)
+    stage = one_line(change.to_stage, 20)
+    head = "SLA breached" if to_managers else "Reminder"
+    subject = f"{head}: {stage} {who}{where} waiting {duration(allowed + late)}"
+    lines = [
+        f"Owner: {one_line(owner, EMAIL_LIMIT) if owner else 'nobody'}",
+        f"Nobody accepted or rejected this {stage} within {duration(allowed)}: {duration(late)} late.",
+    ]
+    card = change.card
+    if card.title:
+        lines.append(one_line(card.title))
+    if card.email:
+        lines.append(one_line(card.email, EMAIL_LIMIT))
+    lines.append(f"Lead {one_line(card.lead_id, 64)}")
+    return one_line(subject, SUBJECT_LIMIT), "\n".join(lines)

@@ -9,7 +9,8 @@ from urllib.error import HTTPError, URLError
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from leadstream.notifications.message import SUBJECT_LIMIT, for_mrkdwn, one_line, shortened
+from leadstream.notifications.message import SUBJECT_LIMIT, Notifier, for_mrkdwn, one_line, shortened
+from leadstream.platform import aws, secrets
 from leadstream.platform.errors import NotifyFailed, SecretUnavailable
 
 SLACK_HEADER_LIMIT = 150  # Block Kit: a header's text
@@ -98,3 +99,23 @@ class SnsNotifier:
             self.client.publish(TopicArn=self.topic_arn, Subject=subject_line, Message=text)
         except (ClientError, BotoCoreError) as exc:
             raise NotifyFailed(f"SNS publish failed: {exc}") from exc
+
+
+def configured(
+    notifications_file: Path | None, slack_webhook_secret: str | None, notify_topic_arn: str | None
+) -> dict[str, Notifier]:
+    """The channels the stack configured, by name: a file (local), Slack (its webhook URL read from Secrets
+    Manager when first needed), SNS (e-mail)."""
+    found: list[Notifier] = []
+    if notifications_file:
+        found.append(FileNotifier(notifications_file))
+    if slack_webhook_secret:
+        found.append(slack_from_secret(slack_webhook_secret))
+    if notify_topic_arn:
+        found.append(SnsNotifier(notify_topic_arn, aws.client("sns")))
+    return {notifier.name: notifier for notifier in found}
+
+
+def slack_from_secret(secret_id: str) -> SlackNotifier:
+    """Slack through the incoming webhook whose URL the secret holds (read when first needed, cached)."""
+    return SlackNotifier(lambda: secrets.secret(secret_id))

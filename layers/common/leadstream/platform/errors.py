@@ -33,6 +33,10 @@ class NotifyFailed(LeadstreamError):
     """A notification channel failed; EventBridge retries and finally parks the event in a DLQ."""
 
 
+class SchedulerUnavailable(LeadstreamError):
+    """EventBridge Scheduler did not create or delete an SLA timer; the caller retries (nothing was lost)."""
+
+
 # --- the caller's mistakes: answered with a 4xx, nothing stored -----------------------------------------
 
 

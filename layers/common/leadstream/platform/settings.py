@@ -106,3 +106,32 @@ class ActionSettings(ApiSettings):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)  # Idempotency-Key records
     qualification_framework: str = Field(default="BANT", alias="QUALIFICATION_FRAMEWORK", min_length=1)
     sales_workflow: Path | None = Field(default=None, alias="SALES_WORKFLOW_PATH")
+
+
+class SalesSettings(_FromEnv):
+    """The sales workflow's rules (owners, SLA) and where its timers go; shared by the functions that hand
+    leads to sales and escalate them."""
+
+    # the assignment rules and SLA (a YAML document); unset: the shipped sales/assignment.yaml
+    assignment_rules: Path | None = Field(default=None, alias="ASSIGNMENT_RULES_PATH")
+
+
+class SlaTimerSettings(_FromEnv):
+    sla_schedule_group: str = Field(alias="SLA_SCHEDULE_GROUP", min_length=1)
+    sla_function_arn: str = Field(alias="SLA_FUNCTION_ARN", min_length=1)
+    sla_scheduler_role_arn: str = Field(alias="SLA_SCHEDULER_ROLE_ARN", min_length=1)
+    sla_dead_letter_arn: str | None = Field(default=None, alias="SLA_DEAD_LETTER_ARN")
+
+
+class HandOverSettings(NotifySettings, SalesSettings, SlaTimerSettings):
+    """NotifySalesFunction: it assigns the owner and starts the SLA timer before it tells sales."""
+
+
+class SlaSettings(NotifySettings, SalesSettings):
+    """SlaFunction: the channels it escalates through are NotifySalesFunction's."""
+
+
+class AssignSettings(ApiSettings, SalesSettings):
+    """ApiFunction's assign action: idempotent under retries (an Idempotency-Key header)."""
+
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)

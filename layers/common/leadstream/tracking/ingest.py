@@ -249,6 +249,7 @@ class Ingest:
                 "industry": msg.traits.industry,
                 "employees": str(msg.traits.employees) if msg.traits.employees is not None else None,
                 "website": msg.traits.website,
+                "country": msg.traits.country,
                 "group_id": msg.group_id,
             }
             self.accounts.describe(domain, {k: v for k, v in traits.items() if v}, now)

@@ -170,6 +170,7 @@ class Traits(Contact):
     domain: Text200 | None = None
     industry: Text200 | None = None
     employees: Annotated[int, Field(ge=0, le=10**9)] | Text50 | None = None
+    country: Text50 | None = None  # where the organisation is (a group call): the sales team it goes to
 
 
 def group_account(traits: Traits, group_id: str | None) -> str:
