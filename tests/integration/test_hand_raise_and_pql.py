@@ -69,7 +69,8 @@ def test_a_free_mail_founder_requesting_a_demo_reaches_sales_as_a_hand_raiser_wi
     [sent] = notifications(notifications_file)
     assert sent["subject"] == f"New SQL (hand-raiser): Jane Doe at Acme (score {total:g})"
     lines = sent["text"].splitlines()
-    assert lines[0] == "Hand-raiser: Requested a demo (sent to sales whatever its score)"
+    assert lines[0].startswith("Owner: ")  # who works it comes first (the assignment rules')
+    assert lines[1] == "Hand-raiser: Requested a demo (sent to sales whatever its score)"
     free, senior = points(model, "free_email"), points(model, "senior_title")
     engagement = points(model, *DEMO_JOURNEY)
     fit = f"Free e-mail address {free:+d}, Senior job title {senior:+d}"
@@ -129,4 +130,5 @@ def test_five_projects_within_two_weeks_make_a_pql_that_sales_is_told_of(
     assert scores.load(detail["lead_id"]).score.stage is Stage.PQL
     [sent] = notifications(notifications_file)
     assert sent["subject"].startswith("New PQL: Pat Lee")
-    assert sent["text"].splitlines()[0] == "Product usage: Created 5 projects within 14 days"
+    assert sent["text"].splitlines()[0].startswith("Owner: ")
+    assert sent["text"].splitlines()[1] == "Product usage: Created 5 projects within 14 days"

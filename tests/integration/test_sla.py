@@ -421,6 +421,6 @@ def test_reassigning_is_refused_to_marketing_and_for_a_bad_owner_or_an_unknown_l
 
     assert marketing["statusCode"] == 403
     assert bad["statusCode"] == 400
-    assert [d["field"] for d in response_json(bad)["details"]] == ["body.owner"]
+    assert [d["field"] for d in response_json(bad)["details"]] == ["owner"]
     assert unknown["statusCode"] == 404
     assert owner_of(scores, lead) is None
