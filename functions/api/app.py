@@ -24,6 +24,11 @@ from leadstream.sales.card import LeadCard
 from leadstream.sales.leads import LeadCards
 from leadstream.scoring.model_file import load_model
 
+try:  # the routes of a Router module of this folder: a package in tests, the task root in Lambda
+    from . import reports
+except ImportError:
+    import reports  # type: ignore[import-not-found,no-redef]
+
 settings = ApiSettings.from_env()
 model = load_model(settings.scoring_model)
 cards = LeadCards(
@@ -46,6 +51,7 @@ LEAD_ID = r"^[A-Za-z0-9_-]{1,64}$"
 app = APIGatewayHttpResolver(enable_validation=True)
 install_error_handlers(app)
 app.enable_swagger(path="/api/docs", title=TITLE, version=VERSION, security_schemes=SECURITY, compress=True)
+app.include_router(reports.router)
 
 
 @app.exception_handler(RequestValidationError)
