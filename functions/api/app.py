@@ -1,8 +1,10 @@
 """ApiFunction: the sales API under /api — the LeadCard (behind the JWT authorizer) and the OpenAPI
 document generated from its response models, with a browsable Swagger UI (both public: they hold no data)."""
 
+import importlib
 from datetime import UTC, datetime
 from http import HTTPStatus
+from types import ModuleType
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -24,10 +26,14 @@ from leadstream.sales.card import LeadCard
 from leadstream.sales.leads import LeadCards
 from leadstream.scoring.model_file import load_model
 
-try:  # the routes of a Router module of this folder: a package in tests, the task root in Lambda
-    from . import reports
-except ImportError:
-    import reports  # type: ignore[import-not-found,no-redef]
+
+def _routes(name: str) -> ModuleType:
+    """A Router module of this folder: `functions.api.<name>` in tests, `<name>` in Lambda (where the
+    folder is the task root)."""
+    return importlib.import_module(f"{__package__}.{name}" if __package__ else name)
+
+
+reports = _routes("reports")
 
 settings = ApiSettings.from_env()
 model = load_model(settings.scoring_model)

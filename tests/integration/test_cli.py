@@ -131,9 +131,19 @@ def test_the_report_shows_conversion_per_channel_and_campaign(
         "leads": 1,  # r2 never identified: a visitor, not a lead
         "mqls": 1,
         "sqls": 1,
+        "accepted": 0,  # sales has not acted on it yet
+        "rejected": 0,
+        "opportunities": 0,
+        "won": 0,
+        "lost": 0,
+        "revenue": {},
         "visitor_to_lead": 0.5,
         "lead_to_mql": 1.0,
         "mql_to_sql": 1.0,
+        "sql_to_accepted": 0.0,
+        "accepted_to_opportunity": None,
+        "opportunity_to_won": None,
+        "touch": "first",
     }
     code, table = run(capsys, moto_endpoint, "report")
     assert code == 0

@@ -36,6 +36,7 @@ DOMAIN = frozenset(
         "leadstream.sources.model",
         "leadstream.notifications.message",
         "leadstream.sales.card",
+        "leadstream.sales.speed",
     }
 )
 # The published event is a pydantic model with no I/O of its own: domain code may build it. It is held to
