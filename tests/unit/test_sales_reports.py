@@ -91,6 +91,8 @@ def test_a_hand_over_nobody_acted_on_is_waiting_until_its_timer_says_breached() 
 
     assert (running.outcome, running.seconds, running.channel) == ("waiting", None, "unknown")
     assert breached.outcome == "breached"
+    [untimed] = handovers("C", [sql], {"owner": "rep@example.com"}, None)  # no timer configured
+    assert (untimed.owner, untimed.state, untimed.outcome) == ("rep@example.com", None, "waiting")
 
 
 def test_the_speed_report_counts_per_owner_and_keeps_only_the_period() -> None:

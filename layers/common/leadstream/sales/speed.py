@@ -82,7 +82,8 @@ def handovers(
     lead_id: str, history: Sequence[Transition], sales: Mapping[str, Any], first_touch: Touch | None
 ) -> list[Handover]:
     """Every hand-over of a lead, from its stage history (oldest first) and its STATE's sales fields. The
-    one the timer (`sales["sla"]`) names carries the timer's facts and the lead's current owner."""
+    one the timer (`sales["sla"]`) names carries the timer's facts; it and the latest, the lead's current
+    owner (an earlier one's owner is what was recorded while it was the lead's)."""
     channel = first_touch.channel.value if first_touch else UNKNOWN_CHANNEL
     campaign = (first_touch.campaign if first_touch else None) or NO_CAMPAIGN
     found: list[Handover] = []
@@ -93,6 +94,8 @@ def handovers(
             found[-1] = replace(found[-1], acted_at=t.at, acted_by=t.by)
     sla = sales.get("sla") or {}
     owner = sales.get("owner")
+    if found and sla.get("transition_id") != found[-1].transition_id:
+        found[-1] = replace(found[-1], owner=owner)  # the lead's current hand-over, its timer not (yet) set
     return [_with_timer(h, sla, owner) if h.transition_id == sla.get("transition_id") else h for h in found]
 
 
