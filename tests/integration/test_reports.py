@@ -221,6 +221,11 @@ def test_speed_to_lead_per_owner_channel_and_campaign_with_the_breach_and_the_re
     }
 
     assert run(capsys, moto_endpoint, "report", "speed", "--json") == speed  # the CLI: the same figures
+    capsys.readouterr()
+    assert main(["--endpoint", moto_endpoint, "report", "speed"]) == 0
+    table = capsys.readouterr().out
+    assert "percentiles nearest-rank" in table
+    assert any(line.split()[:5] == [REP1, "2", "2", "2m00s", "10m00s"] for line in table.splitlines()), table
 
 
 def test_source_quality_to_revenue_counts_each_lead_once_per_stage_from_its_history(
@@ -272,6 +277,11 @@ def test_source_quality_to_revenue_counts_each_lead_once_per_stage_from_its_hist
     for key, row in rows.items():
         assert [recount[key][s] for s in STAGES] == [row[s] for s in STAGES], key
     assert (recount[("email", "nov")]["visitors"], recount[("email", "nov")]["leads"]) == (2, 2)
+    capsys.readouterr()
+    assert main(["--endpoint", moto_endpoint, "report", "sources"]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith("By first touch, all time")
+    assert "EUR 12,000.00" in table
 
     by_channel = response_json(report(api, QUALITY, query="by=channel"))["rows"]
     assert (by_channel[0]["channel"], by_channel[0]["campaign"], by_channel[0]["won"]) == ("email", "*", 1)
