@@ -20,7 +20,7 @@ ids, channels and campaigns, and sales users' e-mails (owner, acted_by).
 
 import time
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -177,7 +177,7 @@ class ReportStore:
     def handovers(self, period: Period) -> Iterator[Handover]:
         """The hand-overs made in the period (one Query)."""
         for raw in self._query(HANDOVERS_PK, period):
-            handed_at = moment(_number(raw, "handed_at") or 0.0) or datetime.min
+            handed_at = datetime.fromtimestamp(_number(raw, "handed_at") or 0.0, UTC)
             started_at = moment(_number(raw, "started_at")) or handed_at
             yield Handover(
                 transition_id=_text(raw, "transition_id") or "",
