@@ -1,5 +1,6 @@
-"""ApiFunction: the sales API under /api — the LeadCard (behind the JWT authorizer) and the OpenAPI
-document generated from its response models, with a browsable Swagger UI (both public: they hold no data)."""
+"""ApiFunction: the sales API under /api — the LeadCard and the reports (reports.py, a Router), behind the
+JWT authorizer, and the OpenAPI document generated from its response models, with a browsable Swagger UI
+(both public: they hold no data)."""
 
 import importlib
 from datetime import UTC, datetime
