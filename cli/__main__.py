@@ -7,7 +7,8 @@
   python -m cli sources origins <source-id> --add https://shop.example.com [--remove URL]
   python -m cli sources disable <source-id>           (enable to undo)
   python -m cli links sign --url https://www.example.com/offer --email jane@acme.com --campaign launch
-  python -m cli report [--json] [--by channel|campaign]
+  python -m cli report [--json] [--by channel|campaign] [--since DAY] [--until DAY]  (source quality)
+  python -m cli report speed [--json] [--since DAY] [--until DAY]  (speed to lead: p50/p95, breaches)
   python -m cli people export jane@acme.com           (everything held about a person, as JSON)
   python -m cli people erase jane@acme.com --yes      (deletes it all; a suppression entry stays)
   python -m cli people merges jane@acme.com          (why her leads became one; how to undo each merge)
@@ -41,15 +42,13 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from leadstream.notifications.message import for_terminal
 from leadstream.platform.errors import LeadstreamError, StoreUnavailable
-from leadstream.scoring.report import source_quality
-from leadstream.scoring.repository import ScoreRepository
 from leadstream.sources.directory import SourceAdmin, mask
 from leadstream.sources.model import DEFAULT_RETENTION_DAYS, IpMode, Privacy, SourceStatus, Trust
 from leadstream.sources.repository import SourceRepository
 from leadstream.tracking import email_links
 from pynamodb.exceptions import PynamoDBException
 
-from cli import accounts, options, output, people, redrive, token
+from cli import accounts, options, output, people, redrive, reports, token
 from cli import target as targets
 from cli.output import cell
 
@@ -187,23 +186,6 @@ def _links(args: argparse.Namespace, target: targets.Target) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace, target: targets.Target) -> int:
-    scanned = output.progress(ScoreRepository(target.leads_table).scores(), sys.stderr)  # stdout stays data
-    rows = source_quality(scanned, args.by == "campaign")
-    data = [r.as_dict() for r in rows]
-    if args.json:
-        print(json.dumps(data, indent=2))
-        return 0
-
-    def pct(value: object) -> str:
-        return "-" if value is None else f"{float(str(value)) * 100:.0f}%"
-
-    rates = ("visitor_to_lead", "lead_to_mql", "mql_to_sql")
-    shown = [{**d, **{r: pct(d[r]) for r in rates}} for d in data]
-    output.table(shown, ["channel", "campaign", "visitors", "leads", "mqls", "sqls", *rates], sys.stdout)
-    return 0
-
-
 def _days(text: str) -> int:
     days = int(text)
     if days < 1:
@@ -294,10 +276,7 @@ def parser() -> argparse.ArgumentParser:
     signer.add_argument("--api", type=options.base_url, default=argparse.SUPPRESS, help=API_HELP)
     signer.add_argument("--json", action="store_true")
 
-    report = commands.add_parser("report", help="source quality per channel / campaign")
-    report.add_argument("--by", choices=["channel", "campaign"], default="campaign")
-    report.add_argument("--json", action="store_true")
-
+    reports.add_parser(commands)
     people.add_parser(commands)
     accounts.add_parser(commands)
     redrive.add_parser(commands)
@@ -387,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {
         "sources": _sources,
         "links": _links,
-        "report": _report,
+        "report": reports.run,
         "people": people.run,
         "accounts": accounts.run,
         "redrive": redrive.run,

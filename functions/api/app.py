@@ -1,5 +1,6 @@
-"""ApiFunction: the sales API under /api — the LeadCard (behind the JWT authorizer) and the OpenAPI
-document generated from its response models, with a browsable Swagger UI (both public: they hold no data)."""
+"""ApiFunction: the sales API under /api — the LeadCard and the reports (reports.py, a Router), behind the
+JWT authorizer, and the OpenAPI document generated from its response models, with a browsable Swagger UI
+(both public: they hold no data)."""
 
 import importlib
 from datetime import UTC, datetime
@@ -118,6 +119,7 @@ def _routes(name: str) -> Router:
 app.include_router(_routes("actions"))  # accept, reject, qualify, progress, disqualify, notes
 app.include_router(_routes("lists"))  # GET /api/leads, /api/accounts, /api/accounts/{domain}
 app.include_router(_routes("assign"))  # POST /api/leads/{lead_id}/assign
+app.include_router(_routes("reports"))  # GET /api/reports/source-quality, /api/reports/speed-to-lead
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

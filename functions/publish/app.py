@@ -1,6 +1,7 @@
 """PublishFunction (outbox): a stage change written as a lead's TRANS# item, another lead event as its OUT#
 item, or an account event written as an account's ATRANS# item, becomes one bus event, and the item is then
-marked published (the redrive publishes what is still unpublished, through this same path)."""
+marked published (the redrive publishes what is still unpublished, through this same path). A lead's event
+also brings the report items up to date (sales.reports), before it is marked published."""
 
 import json
 from typing import Any
@@ -18,6 +19,7 @@ from leadstream.platform.idempotency import Once
 from leadstream.platform.observability import logger, metrics, tracer
 from leadstream.platform.settings import PublishSettings
 from leadstream.sales.outbox import EVENT_PREFIX, LeadEvents
+from leadstream.sales.reports import ReportFeed, ReportStore
 from leadstream.scoring.outbox import Outbox, Outboxes
 from leadstream.scoring.repository import ScoreRepository
 
@@ -25,6 +27,10 @@ settings = PublishSettings.from_env()
 leads = Outbox(ScoreRepository(settings.leads_table), ProfileRepository(settings.leads_table))
 accounts = AccountOutbox(AccountLedger(settings.accounts_table, settings.leads_table))
 lead_events = LeadEvents(settings.leads_table)
+# the report items the sales API reads (source-quality counters, hand-overs), kept as lead events go out
+reports = ReportFeed(
+    ScoreRepository(settings.leads_table), ReportStore(settings.accounts_table, settings.leads_table)
+)
 publisher = EventBridgePublisher(settings.event_bus_name, aws.client("events"))
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 # every event's detail carries its unique id under one of these names (a lead's stage change: transition_id).
@@ -50,8 +56,13 @@ def _outbox(image: dict[str, Any]) -> Outboxes:
 
 def record_handler(record: DynamoDBRecord) -> None:
     image = record.raw_event["dynamodb"]["NewImage"]
-    for event in _outbox(image).outgoing(image):
+    outbox = _outbox(image)
+    events = outbox.outgoing(image)
+    for event in events:
         publish_once(payload=event.detail, detail_type=event.detail_type, resources=event.resources)
+    if outbox is not accounts:
+        reports.published(image)  # before marking it published: a failure leaves it for the redrive too
+    for event in events:
         event.published()  # also after an idempotent repeat: the event did go out
 
 

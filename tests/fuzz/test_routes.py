@@ -61,6 +61,8 @@ def kind(route: Route) -> str:
         return "sales_list"
     if route.path in ("/api/openapi.json", "/api/docs"):
         return "api_document"
+    if route.path.startswith("/api/reports/"):
+        return "report"
     if route.path.startswith("/v1/forms/"):
         return "form"
     if last in BATCH_CALLS:
@@ -74,7 +76,7 @@ def kind(route: Route) -> str:
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
 EXAMPLES = {
     **{"single": 25, "batch": 50, "form": 120, "pixel": 40, "click": 40, "snippet": 10, "preflight": 40},
-    **{"lead_card": 40, "api_document": 5, "lead_action": 40, "sales_list": 40},
+    **{"lead_card": 40, "api_document": 5, "lead_action": 40, "sales_list": 40, "report": 25},
 }
 
 
@@ -423,6 +425,20 @@ def list_reads(draw: st.DrawFn, route: Route) -> Sent:
 
 
 @st.composite
+def report_reads(draw: st.DrawFn, route: Route) -> Sent:
+    day = gen.mostly(st.dates().map(lambda d: d.isoformat()), gen.text)
+    params = draw(
+        st.dictionaries(
+            st.sampled_from(["since", "until", "by"]),
+            gen.mostly(day, st.sampled_from(["channel", "campaign", ""])),
+            max_size=3,
+        )
+    )
+    path = route.path + ("?" + urlencode(params, errors="surrogatepass") if params else "")
+    return Sent(request(route, path, b"", draw(gen.headers), "", user=draw(users)))
+
+
+@st.composite
 def document_reads(draw: st.DrawFn, route: Route) -> Sent:
     headers = {**draw(gen.headers), "accept-encoding": draw(st.sampled_from(["gzip", ""]))}
     return Sent(request(route, route.path, b"", headers, ""))
@@ -591,6 +607,7 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
         "lead_action": lambda: lead_actions(route),
         "api_document": lambda: document_reads(route),
         "sales_list": lambda: list_reads(route),
+        "report": lambda: report_reads(route),
     }[kind(route)]()
 
     @settings(gen.FUZZ, max_examples=round(EXAMPLES[kind(route)] * SCALE))
@@ -602,7 +619,7 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
         store.check(sent, response, writes)
         if kind(route) == "preflight":
             check_preflight(sent, response)
-        if kind(route) in ("lead_card", "api_document", "sales_list"):
+        if kind(route) in ("lead_card", "api_document", "sales_list", "report"):
             assert writes == [], "the sales API reads only"
         if kind(route) == "api_document":
             assert response["statusCode"] == 200

@@ -131,9 +131,19 @@ def test_the_report_shows_conversion_per_channel_and_campaign(
         "leads": 1,  # r2 never identified: a visitor, not a lead
         "mqls": 1,
         "sqls": 1,
+        "accepted": 0,  # sales has not acted on it yet
+        "rejected": 0,
+        "opportunities": 0,
+        "won": 0,
+        "lost": 0,
+        "revenue": {},
         "visitor_to_lead": 0.5,
         "lead_to_mql": 1.0,
         "mql_to_sql": 1.0,
+        "sql_to_accepted": 0.0,
+        "accepted_to_opportunity": None,
+        "opportunity_to_won": None,
+        "touch": "first",
     }
     code, table = run(capsys, moto_endpoint, "report")
     assert code == 0
@@ -347,6 +357,7 @@ def test_report_progress_goes_to_stderr_and_stdout_stays_json(
         track.lambda_handler(http_request("/v1/page", page_view(visitor, "/")), CTX)
     score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
     monkeypatch.setattr(output, "LOG_EVERY", 2)  # a large table, in small
+    capsys.readouterr()  # what the handlers above logged (when their logger writes here) is not the command's
 
     code, out, err = run_apart(capsys, "--endpoint", moto_endpoint, "report", "--json")
 

@@ -40,6 +40,7 @@ DOMAIN = frozenset(
         "leadstream.platform.errors",  # the exceptions: domain rules raise them (pydantic only)
         "leadstream.sales.accounts",
         "leadstream.sales.assignment",
+        "leadstream.sales.speed",
     }
 )
 # The published event is a pydantic model with no I/O of its own: domain code may build it. It is held to
