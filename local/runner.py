@@ -165,7 +165,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def stack_parameters(args: argparse.Namespace, endpoint: str) -> dict[str, str]:
     """The template's parameters for this run: company lookups on when a token is in the environment."""
+    # the LeadCard link of a Slack message: this run's API (a deployed stack links its own API's URL)
+    api_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     parameters = {"StageName": "local", "LocalAwsEndpoint": endpoint}
+    if api_host in ("127.0.0.1", "localhost"):
+        parameters["SalesAppUrl"] = f"http://{api_host}:{args.port}"
     if os.environ.get(COMPANY_LOOKUP_TOKEN):
         parameters["CompanyLookupSecret"] = COMPANY_LOOKUP_SECRET
         if args.company_lookup_url:

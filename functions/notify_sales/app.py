@@ -32,7 +32,7 @@ def _notifiers() -> dict[str, Notifier]:
         found.append(FileNotifier(settings.notifications_file))
     if settings.slack_webhook_secret:
         secret_id = settings.slack_webhook_secret
-        found.append(SlackNotifier(lambda: secrets.secret(secret_id)))
+        found.append(SlackNotifier(lambda: secrets.secret(secret_id), card_url=settings.sales_app_url))
     if settings.notify_topic_arn:
         found.append(SnsNotifier(settings.notify_topic_arn, aws.client("sns")))
     return {notifier.name: notifier for notifier in found}
