@@ -43,6 +43,7 @@ def test_every_function_in_the_template_has_a_sample_event(stack):
         "ExpireFunction": "expire_",
         "AccountFunction": "account_",
         "ApiFunction": "api_",
+        "SlackFunction": "slack_",
     }
     names = [p.name for p in EVENTS.glob("*.json")]
     assert set(stack.functions) == set(prefixes)
