@@ -35,6 +35,7 @@ DOMAIN = frozenset(
         "leadstream.tracking.events",
         "leadstream.sources.model",
         "leadstream.notifications.message",
+        "leadstream.notifications.blocks",
         "leadstream.sales.card",
     }
 )
