@@ -45,6 +45,11 @@ AWS_HOST = "127.0.0.1"  # the local AWS listens here, whatever --host says (--aw
 # command line (a process list shows that), and goes into the local Secrets Manager under this name.
 COMPANY_LOOKUP_TOKEN = "LEADSTREAM_COMPANY_LOOKUP_TOKEN"  # noqa: S105 - a variable name
 COMPANY_LOOKUP_SECRET = "leadstream-local/company-lookup"  # noqa: S105 - a secret name
+# Slack's Accept / Reject buttons (SlackSigningSecret): the Slack app's signing secret and bot token come
+# from these environment variables and go into the local Secrets Manager, as one secret under this name.
+SLACK_SIGNING_SECRET = "LEADSTREAM_SLACK_SIGNING_SECRET"  # noqa: S105 - a variable name
+SLACK_BOT_TOKEN = "LEADSTREAM_SLACK_BOT_TOKEN"  # noqa: S105 - a variable name
+SLACK_APP_SECRET = "leadstream-local/slack-app"  # noqa: S105 - a secret name
 # The sales API's local users (e-mail -> their groups): new passwords each run, printed in the banner.
 LOCAL_USERS = {"sales@example.com": ["sales"], "marketing@example.com": ["marketing"]}
 
@@ -160,6 +165,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"base URL of the company-by-IP lookup (IPinfo's format; default https://ipinfo.io). Lookups "
         f"are on when ${COMPANY_LOOKUP_TOKEN} holds a token",
     )
+    parser.add_argument(
+        "--slack-api-url",
+        default=None,
+        help=f"Slack's Web API (default https://slack.com/api). The Accept / Reject buttons act when "
+        f"${SLACK_SIGNING_SECRET} and ${SLACK_BOT_TOKEN} hold the Slack app's credentials",
+    )
     return parser.parse_args(argv)
 
 
@@ -174,7 +185,21 @@ def stack_parameters(args: argparse.Namespace, endpoint: str) -> dict[str, str]:
         parameters["CompanyLookupSecret"] = COMPANY_LOOKUP_SECRET
         if args.company_lookup_url:
             parameters["CompanyLookupUrl"] = args.company_lookup_url
+    if os.environ.get(SLACK_SIGNING_SECRET) and os.environ.get(SLACK_BOT_TOKEN):
+        parameters["SlackSigningSecret"] = SLACK_APP_SECRET
+    if args.slack_api_url:
+        parameters["SlackApiUrl"] = args.slack_api_url
     return parameters
+
+
+def store_slack_app_secret(stack: Stack, aws: dict[str, Any]) -> bool:
+    """The Slack app's credentials in the local Secrets Manager, under the name SlackSigningSecret gives."""
+    name = stack.parameters.get("SlackSigningSecret")
+    if not name:
+        return False
+    document = {"signing_secret": os.environ[SLACK_SIGNING_SECRET], "bot_token": os.environ[SLACK_BOT_TOKEN]}
+    aws["secretsmanager"].create_secret(Name=name, SecretString=json.dumps(document))
+    return True
 
 
 def store_company_lookup_token(stack: Stack, aws: dict[str, Any]) -> bool:
@@ -303,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         queues = provision(stack, aws)
         if store_company_lookup_token(stack, aws):
             _log(f"company lookups on: {stack.parameters.get('CompanyLookupUrl')}")
+        if store_slack_app_secret(stack, aws):
+            _log(f"Slack buttons on: /slack/interactions, users from {stack.parameters.get('SlackApiUrl')}")
         write_sam_local_env(stack, args.notifications.parent / "sam-local-env.json")
         site = (
             f"http://{args.host}:{args.port}",

@@ -8,6 +8,7 @@ import contextlib
 import importlib
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from types import ModuleType
@@ -27,7 +28,6 @@ from local.template import Stack, load_stack
 from tests.builders import LambdaContext, http_request, response_json
 from tests.fakes.slack import FakeSlack
 
-CTX = LambdaContext()
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-test-token"
@@ -173,7 +173,7 @@ def test_a_signed_accept_by_a_sales_user_accepts_as_that_user_and_the_message_sa
     request = slack_request(click_body(fake_slack.response_url()))
     assert request["isBase64Encoded"] is True  # a form post: the HTTP API hands it over in base64
 
-    answer = handler.lambda_handler(request, CTX)
+    answer = handler.lambda_handler(request, LambdaContext())
 
     assert answer["statusCode"] == 200
     assert recorded.calls == [("accept", LEAD, TRANSITION, "sales@example.com", frozenset({Role.SALES}), "")]
@@ -190,7 +190,9 @@ def test_reject_from_slack_records_the_default_reason_and_says_so(
 ) -> None:
     handler, recorded = wired
 
-    answer = handler.lambda_handler(slack_request(click_body(fake_slack.response_url(), REJECT)), CTX)
+    answer = handler.lambda_handler(
+        slack_request(click_body(fake_slack.response_url(), REJECT)), LambdaContext()
+    )
 
     assert answer["statusCode"] == 200
     [call] = recorded.calls
@@ -212,14 +214,43 @@ def test_a_double_click_acts_once(wired: tuple[ModuleType, RecordedActions], fak
     handler, recorded = wired
     body = click_body(fake_slack.response_url())
 
-    first = handler.lambda_handler(slack_request(body), CTX)
-    again = handler.lambda_handler(slack_request(body), CTX)  # the same click, sent again
+    first = handler.lambda_handler(slack_request(body), LambdaContext())
+    again = handler.lambda_handler(slack_request(body), LambdaContext())  # the same click, sent again
     later = handler.lambda_handler(  # another click of the same user: the action's own rules decide
-        slack_request(click_body(fake_slack.response_url(), action_ts="1764460099.000100")), CTX
+        slack_request(click_body(fake_slack.response_url(), action_ts="1764460099.000100")), LambdaContext()
     )
 
     assert (first["statusCode"], again["statusCode"], later["statusCode"]) == (200, 200, 200)
     assert [c[0] for c in recorded.calls] == ["accept", "accept"]  # the first click and the later one
+
+
+def test_a_double_click_arriving_while_the_first_acts_is_answered_200_and_acts_once(
+    wired: tuple[ModuleType, RecordedActions], fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler, recorded = wired
+    body = click_body(fake_slack.response_url())
+    acting, done = threading.Event(), threading.Event()
+    accept = recorded.accept
+
+    def slow_accept(*args: Any) -> None:  # the first click is acting until the second one was answered
+        acting.set()
+        done.wait(10)
+        accept(*args)
+
+    monkeypatch.setattr(recorded, "accept", slow_accept)
+    first: list[dict[str, Any]] = []
+    clicking = threading.Thread(
+        target=lambda: first.append(handler.lambda_handler(slack_request(body), LambdaContext()))
+    )
+    clicking.start()
+    assert acting.wait(10)
+    second = handler.lambda_handler(slack_request(body), LambdaContext())
+    done.set()
+    clicking.join(10)
+
+    assert (first[0]["statusCode"], second["statusCode"]) == (200, 200)
+    assert [c[0] for c in recorded.calls] == ["accept"]
+    assert len(fake_slack.responses) == 1  # the first click answers; the second says nothing
 
 
 @pytest.mark.parametrize(
@@ -242,7 +273,7 @@ def test_a_request_not_signed_by_slack_now_is_401_and_changes_nothing_and_logs_n
     handler, recorded = wired
     capsys.readouterr()
 
-    answer = handler.lambda_handler(forged(click_body(fake_slack.response_url())), CTX)
+    answer = handler.lambda_handler(forged(click_body(fake_slack.response_url())), LambdaContext())
     logged = "".join(capsys.readouterr())
 
     assert answer["statusCode"] == 401
@@ -265,7 +296,7 @@ def test_a_request_without_slacks_headers_is_401(
         write_key=None,
     )
 
-    answer = handler.lambda_handler(request, CTX)
+    answer = handler.lambda_handler(request, LambdaContext())
 
     assert answer["statusCode"] == 401
     assert "X-Slack-Signature" in response_json(answer)["error"]
@@ -279,7 +310,7 @@ def test_a_body_passed_as_text_is_verified_over_the_same_bytes(
     request = slack_request(click_body(fake_slack.response_url()))
     request["body"], request["isBase64Encoded"] = base64.b64decode(request["body"]).decode(), False
 
-    assert handler.lambda_handler(request, CTX)["statusCode"] == 200
+    assert handler.lambda_handler(request, LambdaContext())["statusCode"] == 200
     assert [c[0] for c in recorded.calls] == ["accept"]
 
 
@@ -296,7 +327,9 @@ def test_a_slack_user_who_is_no_sales_user_is_told_so_alone_and_nothing_changes(
 ) -> None:
     handler, recorded = wired
 
-    answer = handler.lambda_handler(slack_request(click_body(fake_slack.response_url(), user=user)), CTX)
+    answer = handler.lambda_handler(
+        slack_request(click_body(fake_slack.response_url(), user=user)), LambdaContext()
+    )
 
     assert answer["statusCode"] == 200
     assert recorded.calls == []
@@ -307,7 +340,7 @@ def test_a_slack_user_who_is_no_sales_user_is_told_so_alone_and_nothing_changes(
 def test_a_signed_body_that_is_no_interaction_is_400(wired: tuple[ModuleType, RecordedActions]) -> None:
     handler, recorded = wired
 
-    answer = handler.lambda_handler(slack_request(b"payload=%7Bnot+json"), CTX)
+    answer = handler.lambda_handler(slack_request(b"payload=%7Bnot+json"), LambdaContext())
 
     assert answer["statusCode"] == 400
     assert "payload" in response_json(answer)["error"]
@@ -321,7 +354,7 @@ def test_without_the_slack_app_secret_the_route_is_404_saying_it_is_off(
     assert "SLACK_APP_SECRET" not in environment  # the test stack has no SlackSigningSecret
     monkeypatch.delenv("SLACK_APP_SECRET", raising=False)
     with container(environment, monkeypatch) as handler:
-        answer = handler.lambda_handler(slack_request(click_body(fake_slack.response_url())), CTX)
+        answer = handler.lambda_handler(slack_request(click_body(fake_slack.response_url())), LambdaContext())
 
     assert answer["statusCode"] == 404
     assert "SlackSigningSecret" in response_json(answer)["error"]

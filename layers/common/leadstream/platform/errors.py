@@ -70,6 +70,10 @@ class MergedLead(LeadstreamError):
         self.lead_id, self.root = lead_id, root
 
 
+class DuplicateRequest(LeadstreamError):
+    """The same request (a double click on a Slack button) is being acted on already: the first answers."""
+
+
 class InvalidEvent(LeadstreamError):
     """An incoming event does not match its contract. The message names fields, never their values."""
 

@@ -5,9 +5,10 @@ idempotency on the IdempotencyTable, keyed on the Slack user and the click's act
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadstream.platform.errors import NotFound
+from leadstream.platform.errors import DuplicateRequest, NotFound
 from leadstream.platform.idempotency import Once
 from leadstream.platform.settings import SlackSettings
 from leadstream.sales.access import Caller, Role
@@ -48,18 +49,25 @@ class OnceActions:
     def _once(
         self, action: str, lead_id: str, transition_id: str, who: Caller, key: str, reason: str = ""
     ) -> None:
-        self._act(
-            payload={
-                "key": key,
-                "action": action,
-                "lead_id": lead_id,
-                "transition_id": transition_id,
-                "sub": who.subject,
-                "roles": sorted(who.roles),
-                "email": who.email,
-                "reason": reason,
-            }
-        )
+        try:
+            self._act(payload=self._payload(action, lead_id, transition_id, who, key, reason))
+        except IdempotencyAlreadyInProgressError as exc:
+            raise DuplicateRequest("this click is being acted on already") from exc
+
+    @staticmethod
+    def _payload(
+        action: str, lead_id: str, transition_id: str, who: Caller, key: str, reason: str
+    ) -> dict[str, Any]:
+        return {
+            "key": key,
+            "action": action,
+            "lead_id": lead_id,
+            "transition_id": transition_id,
+            "sub": who.subject,
+            "roles": sorted(who.roles),
+            "email": who.email,
+            "reason": reason,
+        }
 
     def accept(self, lead_id: str, transition_id: str, who: Caller, key: str) -> None:
         self._once("accept", lead_id, transition_id, who, key)

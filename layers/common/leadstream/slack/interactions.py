@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from leadstream.notifications.blocks import ACCEPT, ACTIONS_BLOCK, REJECT
 from leadstream.platform.errors import (
     ConcurrentUpdate,
+    DuplicateRequest,
     LeadstreamError,
     NotifyFailed,
     SecretUnavailable,
@@ -124,7 +125,7 @@ class Interactions:
 
     def handle(self, click: BlockActions) -> str:
         """Act on the click and answer it (response_url); what happened, in a word, for the log and the
-        metrics: accepted, rejected, ignored, refused, failed."""
+        metrics: accepted, rejected, ignored, refused, failed, duplicate."""
         action = click.actions[0]
         if action.action_id not in (ACCEPT, REJECT):
             return "ignored"  # a button of another app's message, or of a later version of ours
@@ -133,7 +134,10 @@ class Interactions:
         except ValidationError:
             self._answer(click, _ephemeral("This button does not name a lead: nothing was changed."))
             return "refused"
-        outcome, answer = self._act(click, action.action_id, decision)
+        try:
+            outcome, answer = self._act(click, action.action_id, decision)
+        except DuplicateRequest:  # a double click still in flight: the first click answers
+            return "duplicate"
         self._answer(click, answer)
         return outcome
 
@@ -151,6 +155,8 @@ class Interactions:
             self.actions.reject(decision.lead_id, decision.transition_id, who, SLACK_REJECT_REASON, key)
             line = f"Rejected by {mention} (reason recorded: {SLACK_REJECT_REASON})"
             return "rejected", _decided(click.message, line)
+        except DuplicateRequest:
+            raise
         except (StoreUnavailable, ConcurrentUpdate, SecretUnavailable, NotifyFailed) as exc:
             self.warn("a Slack action could not be done", {"reason": str(exc), "lead_id": decision.lead_id})
             return "failed", _ephemeral(TRY_AGAIN)
