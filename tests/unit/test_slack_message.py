@@ -102,8 +102,11 @@ def test_hand_raisers_and_pqls_are_marked_and_only_a_stage_sales_decides_on_has_
         "New SQL", "", lead_id="L1", transition_id="L1:SQL:2", from_stage="PQL", to_stage="SQL"
     )
     pql = slack_message("New PQL", "", lead_id="L1", transition_id="L1:PQL:1", to_stage="PQL")
+    mql = slack_message("New MQL", "", lead_id="L1", transition_id="L1:MQL:1", to_stage="MQL")
 
     assert "Hand-raiser" in mrkdwn_texts(raised["blocks"])[0]
     assert "PQL" in mrkdwn_texts(from_product["blocks"])[0]
     assert [b["type"] for b in raised["blocks"]][-1] == "actions"
-    assert "actions" not in [b["type"] for b in pql["blocks"]]
+    assert "PQL" in mrkdwn_texts(pql["blocks"])[0]
+    assert [b["type"] for b in pql["blocks"]][-1] == "actions"  # sales accepts a PQL too
+    assert "actions" not in [b["type"] for b in mql["blocks"]]  # marketing's to nurture

@@ -21,7 +21,8 @@ TEXT_LIMIT = 3000  # Block Kit: a section's text
 ACTIONS_BLOCK = "leadstream_decision"
 ACCEPT = "leadstream_accept"
 REJECT = "leadstream_reject"
-STAGES_TO_DECIDE = frozenset({"SQL"})  # the stage sales accepts or rejects (hand-raisers arrive as SQL)
+# the stages sales accepts or rejects from a notification (hand-raisers arrive as SQL; PQLs have their own)
+STAGES_TO_DECIDE = frozenset({"SQL", "PQL"})
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def slack_message(
     notes = []
     if hand_raiser:
         notes.append("*Hand-raiser*: asked for sales, sent whatever the score (its fit is as shown)")
-    if from_stage == "PQL":
+    if "PQL" in (from_stage, to_stage):
         notes.append("*PQL*: qualified by product usage")
     if owner:
         notes.append(f"Owner: {for_mrkdwn(one_line(owner, 254))}")
