@@ -130,6 +130,7 @@ def provision_user_pools(stack: Stack, cognito: Any) -> None:
             **{k: props[k] for k in CLIENT_PROPERTIES if k in props},
         )
         stack.physical_ids[logical_id] = client["UserPoolClient"]["ClientId"]
+    stack.resolve_environments()  # a function may name the pool (SlackFunction looks its users up)
 
 
 def local_password() -> str:

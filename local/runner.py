@@ -51,6 +51,11 @@ COMPANY_LOOKUP_SECRET = "leadstream-local/company-lookup"  # noqa: S105 - a secr
 # the local Secrets Manager under this name; --webhook-url turns it on.
 WEBHOOK_SECRET_VALUE = "LEADSTREAM_WEBHOOK_SECRET"  # noqa: S105 - a variable name
 WEBHOOK_SECRET = "leadstream-local/webhook"  # noqa: S105 - a secret name
+# Slack's Accept / Reject buttons (SlackSigningSecret): the Slack app's signing secret and bot token come
+# from these environment variables and go into the local Secrets Manager, as one secret under this name.
+SLACK_SIGNING_SECRET = "LEADSTREAM_SLACK_SIGNING_SECRET"  # noqa: S105 - a variable name
+SLACK_BOT_TOKEN = "LEADSTREAM_SLACK_BOT_TOKEN"  # noqa: S105 - a variable name
+SLACK_APP_SECRET = "leadstream-local/slack-app"  # noqa: S105 - a secret name
 # The sales API's local users (e-mail -> their groups): new passwords each run, printed in the banner.
 LOCAL_USERS = {"sales@example.com": ["sales"], "marketing@example.com": ["marketing"]}
 
@@ -179,19 +184,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"the outbound webhook (WebhookUrl): every lead event is POSTed there; the value of its auth "
         f"header (WebhookAuthHeader, default Authorization) comes from ${WEBHOOK_SECRET_VALUE}",
     )
+    parser.add_argument(
+        "--slack-api-url",
+        default=None,
+        help=f"Slack's Web API (default https://slack.com/api). The Accept / Reject buttons act when "
+        f"${SLACK_SIGNING_SECRET} and ${SLACK_BOT_TOKEN} hold the Slack app's credentials",
+    )
     return parser.parse_args(argv)
 
 
 def stack_parameters(args: argparse.Namespace, endpoint: str) -> dict[str, str]:
     """The template's parameters for this run: company lookups on when a token is in the environment, and
     any given with --parameter."""
+    # the LeadCard link of a Slack message: this run's API (a deployed stack links its own API's URL)
+    api_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     parameters = {"StageName": "local", "LocalAwsEndpoint": endpoint}
+    if api_host in ("127.0.0.1", "localhost"):
+        parameters["SalesAppUrl"] = f"http://{api_host}:{args.port}"
     if os.environ.get(COMPANY_LOOKUP_TOKEN):
         parameters["CompanyLookupSecret"] = COMPANY_LOOKUP_SECRET
         if args.company_lookup_url:
             parameters["CompanyLookupUrl"] = args.company_lookup_url
     if args.webhook_url:
         parameters.update(WebhookUrl=args.webhook_url, WebhookSecret=WEBHOOK_SECRET)
+    if os.environ.get(SLACK_SIGNING_SECRET) and os.environ.get(SLACK_BOT_TOKEN):
+        parameters["SlackSigningSecret"] = SLACK_APP_SECRET
+    if args.slack_api_url:
+        parameters["SlackApiUrl"] = args.slack_api_url
     for given in args.parameter:
         name, equals, value = given.partition("=")
         if not (name and equals):
@@ -206,6 +225,16 @@ def store_webhook_secret(stack: Stack, aws: dict[str, Any]) -> bool:
     if not (stack.parameters.get("WebhookUrl") and name):
         return False
     aws["secretsmanager"].create_secret(Name=name, SecretString=os.environ[WEBHOOK_SECRET_VALUE])
+    return True
+
+
+def store_slack_app_secret(stack: Stack, aws: dict[str, Any]) -> bool:
+    """The Slack app's credentials in the local Secrets Manager, under the name SlackSigningSecret gives."""
+    name = stack.parameters.get("SlackSigningSecret")
+    if not name:
+        return False
+    document = {"signing_secret": os.environ[SLACK_SIGNING_SECRET], "bot_token": os.environ[SLACK_BOT_TOKEN]}
+    aws["secretsmanager"].create_secret(Name=name, SecretString=json.dumps(document))
     return True
 
 
@@ -346,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
             _log(f"company lookups on: {stack.parameters.get('CompanyLookupUrl')}")
         if store_webhook_secret(stack, aws):
             _log(f"outbound webhook on: {stack.parameters['WebhookUrl']}")
+        if store_slack_app_secret(stack, aws):
+            _log(f"Slack buttons on: /slack/interactions, users from {stack.parameters.get('SlackApiUrl')}")
         write_sam_local_env(stack, args.notifications.parent / "sam-local-env.json")
         site = (
             f"http://{args.host}:{args.port}",

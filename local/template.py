@@ -139,6 +139,10 @@ class Function:
     # EventInvokeConfig: what an asynchronous invocation (a bus rule's, a schedule's) does when it fails.
     async_retries: int = 2
     on_failure_queue: str | None = None  # logical id
+    # Its environment as the template writes it, and what the runner adds: resolved again once the local AWS
+    # made up the ids it names (`Stack.resolve_environments`, after local.aws.provision)
+    template_environment: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -157,6 +161,9 @@ class Stack:
     # Ids AWS makes up when it creates a resource (a Cognito user pool's, an app client's): set by
     # local.aws.provision, read by !Ref
     physical_ids: dict[str, str] = field(default_factory=dict)
+    # While True, `!Ref` of a resource whose id the local AWS makes up resolves to a placeholder instead of
+    # failing (function environments, read before provisioning and again after it)
+    deferring: bool = False
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -224,6 +231,8 @@ class Stack:
             return "amazonaws.com"
         kind = self.resources[name]["Type"]
         if kind in ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient"):
+            if self.deferring:
+                return f"<{name}: made up by the local AWS when it is created>"
             raise ValueError(f"{name} has an id once the local AWS created it (local.aws.provision)")
         if kind == "AWS::SQS::Queue":
             return f"http://sqs.{self.region}.localhost/{ACCOUNT}/{self.physical_name(name)}"
@@ -237,6 +246,23 @@ class Stack:
         if attribute in ("QueueName", "TopicName"):
             return self.physical_name(logical_id)
         raise ValueError(f"the local runner does not know {logical_id}.{attribute}")
+
+    def resolve_environments(self) -> None:
+        """Every function's environment resolved again: with the ids the local AWS has made up since."""
+        for function in self.functions.values():
+            function.declared = self._declared(function.template_environment)
+            function.environment = {
+                **function.declared,
+                **function.overrides,
+                "AWS_LAMBDA_FUNCTION_NAME": f"{self.name}-{function.logical_id}",
+            }
+
+    def _declared(self, env: dict[str, Any]) -> dict[str, str]:
+        self.deferring = True
+        try:
+            return {k: str(v) for k, v in self.resolve(env).items()}
+        finally:
+            self.deferring = False
 
     def jwt_authorizers(self) -> dict[str, JwtAuthorizer]:
         """The JWT authorizers of the template's HTTP API, by name (resolved: provision first)."""
@@ -351,7 +377,7 @@ def load_stack(
     for logical_id, resource in stack.of_type("AWS::Serverless::Function").items():
         props = resource["Properties"]
         env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
-        declared = {k: str(v) for k, v in stack.resolve(env).items()}
+        declared = stack._declared(env)
         environment = {**declared, **env_overrides}
         environment["AWS_LAMBDA_FUNCTION_NAME"] = f"{name}-{logical_id}"
         reserved = props.get("ReservedConcurrentExecutions", globals_fn.get("ReservedConcurrentExecutions"))
@@ -368,6 +394,8 @@ def load_stack(
             int(stack.resolve(reserved)) if reserved is not None else None,
             int(invoke_config.get("MaximumRetryAttempts", 2)),
             on_failure_queue["Fn::GetAtt"][0] if on_failure_queue else None,
+            env,
+            dict(env_overrides),
         )
         for event_name, event in props.get("Events", {}).items():
             p = event["Properties"]

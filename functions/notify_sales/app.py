@@ -30,7 +30,12 @@ from pydantic import BaseModel, ValidationError
 settings = HandOverSettings.from_env()
 
 
-notifiers = configured(settings.notifications_file, settings.slack_webhook_secret, settings.notify_topic_arn)
+notifiers = configured(
+    settings.notifications_file,
+    settings.slack_webhook_secret,
+    settings.notify_topic_arn,
+    card_url=settings.sales_app_url,
+)
 cards = Cards(settings.leads_table)
 accounts = AccountCards(
     AccountLedger(settings.accounts_table, settings.leads_table),

@@ -63,6 +63,8 @@ def kind(route: Route) -> str:
         return "api_document"
     if route.path.startswith("/api/reports/"):
         return "report"
+    if route.path == "/slack/interactions":
+        return "slack"
     if route.path.startswith("/v1/forms/"):
         return "form"
     if last in BATCH_CALLS:
@@ -76,7 +78,7 @@ def kind(route: Route) -> str:
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
 EXAMPLES = {
     **{"single": 25, "batch": 50, "form": 120, "pixel": 40, "click": 40, "snippet": 10, "preflight": 40},
-    **{"lead_card": 40, "api_document": 5, "lead_action": 40, "sales_list": 40, "report": 25},
+    **{"lead_card": 40, "api_document": 5, "lead_action": 40, "sales_list": 40, "report": 25, "slack": 40},
 }
 
 
@@ -444,6 +446,24 @@ def document_reads(draw: st.DrawFn, route: Route) -> Sent:
     return Sent(request(route, route.path, b"", headers, ""))
 
 
+@st.composite
+def slack_clicks(draw: st.DrawFn, route: Route) -> Sent:
+    """What anyone on the internet may send the Slack route: form bodies with a `payload` or not, with
+    Slack's headers made up (a made-up signature, an old or odd timestamp) or missing."""
+    payload = draw(st.one_of(JUNK, st.dictionaries(st.sampled_from(["type", "user", "actions"]), gen.text)))
+    form = {"payload": payload if isinstance(payload, str) else json.dumps(payload)}
+    body = urlencode(form, errors="surrogatepass").encode() if draw(gen.one_in(2)) else draw(st.binary())
+    slack = st.fixed_dictionaries(
+        {},
+        optional={
+            "x-slack-request-timestamp": gen.mostly(st.integers(0, 2**40).map(str), gen.text),
+            "x-slack-signature": gen.mostly(st.from_regex(r"v0=[0-9a-f]{64}", fullmatch=True), gen.text),
+        },
+    ).map(lambda sent: {name: value for name, value in sent.items() if gen.sendable(value)})
+    headers = {**draw(gen.headers), **draw(slack)}
+    return Sent(request(route, route.path, body, headers, "application/x-www-form-urlencoded"))
+
+
 def check_preflight(sent: Sent, response: dict[str, Any]) -> None:
     """A yes names the origin that asked, one a source lists; anything else allows nothing."""
     origin = sent.event["headers"].get("origin")
@@ -608,6 +628,7 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
         "api_document": lambda: document_reads(route),
         "sales_list": lambda: list_reads(route),
         "report": lambda: report_reads(route),
+        "slack": lambda: slack_clicks(route),
     }[kind(route)]()
 
     @settings(gen.FUZZ, max_examples=round(EXAMPLES[kind(route)] * SCALE))
@@ -623,6 +644,9 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
             assert writes == [], "the sales API reads only"
         if kind(route) == "api_document":
             assert response["statusCode"] == 200
+        if kind(route) == "slack":  # no signature of Slack's: refused (or the route is off), nothing written
+            assert response["statusCode"] in (400, 401, 404), response
+            assert writes == []
         if kind(route) == "pixel":
             assert (response["statusCode"], response["headers"]["Content-Type"]) == (200, "image/gif")
 

@@ -129,7 +129,7 @@ def test_slack_hears_of_a_new_sql_once_with_a_message_a_rep_can_read_on_a_phone(
     assert read == [env["SLACK_WEBHOOK_SECRET"]]  # read once, then cached
     assert "slack" in result["channels"]
     (message,) = webhook.received
-    header, section = message["blocks"]
+    header, section, context, actions = message["blocks"]
     assert header == {
         "type": "header",
         "text": {
@@ -149,6 +149,18 @@ def test_slack_hears_of_a_new_sql_once_with_a_message_a_rep_can_read_on_a_phone(
     # what a phone's notification and a client without blocks show: the same, as text without markup
     assert message["text"] == f"{header['text']['text']}\n{section['text']['text']}"
     assert message["mrkdwn"] is False
+    # a link to the LeadCard (the stack's API URL: no SalesAppUrl given), and the buttons that act on it
+    lead_id, transition_id = event["lead_id"], event["transition_id"]
+    api_url = slack_wired.functions["NotifySalesFunction"].declared["SALES_APP_URL"]
+    assert api_url.startswith("https://")
+    assert api_url.endswith("/slack")
+    assert context["elements"] == [
+        {"type": "mrkdwn", "text": f"<{api_url}/api/leads/{lead_id}|Open the LeadCard>"}
+    ]
+    assert [(b["action_id"], json.loads(b["value"])) for b in actions["elements"]] == [
+        (action, {"lead_id": lead_id, "transition_id": transition_id})
+        for action in ("leadstream_accept", "leadstream_reject")
+    ]
 
 
 def test_a_slack_error_fails_the_invocation_and_lambdas_retry_tells_slack_once(
@@ -227,10 +239,18 @@ def test_slack_markup_typed_into_a_demo_request_reaches_slack_as_text_never_as_m
 
     (message,) = webhook.received
     # Block Kit plain_text: Slack shows it as typed, with no mention, link, formatting or emoji code
-    texts = [block["text"] for block in message["blocks"]]
+    header, section, context, actions = message["blocks"]
+    texts = [header["text"], section["text"]]  # every block with what the visitor typed
     assert {t["type"] for t in texts} == {"plain_text"}
     assert all(t["emoji"] is False for t in texts)
     assert texts[0]["text"].startswith("New SQL: <!channel> Urgent at <https://evil.example|BigCorp> (score ")
+    # the one markup line is ours (the LeadCard link); the buttons carry ids, never what was typed
+    [(link,)] = [[e["text"] for e in context["elements"] if e["type"] == "mrkdwn"]]
+    assert link.startswith("<https://")
+    assert link.endswith("|Open the LeadCard>")
+    assert "channel" not in link
+    assert "evil" not in link
+    assert all("channel" not in b["value"] and "evil" not in b["value"] for b in actions["elements"])
     # the fallback text (phone notifications): no markup left live
     fallback = message["text"]
     assert "<" not in fallback

@@ -35,6 +35,7 @@ DOMAIN = frozenset(
         "leadstream.tracking.events",
         "leadstream.sources.model",
         "leadstream.notifications.message",
+        "leadstream.notifications.blocks",
         "leadstream.sales.card",
         "leadstream.sales.workflow",
         "leadstream.platform.errors",  # the exceptions: domain rules raise them (pydantic only)

@@ -9,12 +9,10 @@ from urllib.error import HTTPError, URLError
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from leadstream.notifications.message import SUBJECT_LIMIT, Notifier, for_mrkdwn, one_line, shortened
+from leadstream.notifications.blocks import card_link, slack_message
+from leadstream.notifications.message import SUBJECT_LIMIT, Notifier, one_line
 from leadstream.platform import aws, secrets
 from leadstream.platform.errors import NotifyFailed, SecretUnavailable
-
-SLACK_HEADER_LIMIT = 150  # Block Kit: a header's text
-SLACK_TEXT_LIMIT = 3000  # Block Kit: a section's text
 
 
 class FileNotifier:
@@ -32,10 +30,14 @@ class FileNotifier:
 class SlackNotifier:
     name = "slack"
 
-    def __init__(self, webhook: str | Callable[[], str], timeout: float = 5.0) -> None:
-        """`webhook`: the URL, or a function that fetches it (from Secrets Manager) when first needed."""
+    def __init__(
+        self, webhook: str | Callable[[], str], timeout: float = 5.0, card_url: str | None = None
+    ) -> None:
+        """`webhook`: the URL, or a function that fetches it (from Secrets Manager) when first needed;
+        `card_url`: the base URL the message links a lead's LeadCard under (`<card_url>/api/leads/<id>`)."""
         self._webhook = webhook
         self.timeout = timeout
+        self.card_url = card_url
         if isinstance(webhook, str):
             self._checked(webhook)
 
@@ -46,25 +48,29 @@ class SlackNotifier:
             raise ValueError("the Slack webhook URL must be https")
         return url
 
-    @staticmethod
-    def body(subject: str, text: str) -> dict[str, Any]:
-        """A Block Kit message: the subject as a header and the text as a section, both `plain_text` (Slack
-        renders them as typed: no mentions, links, formatting or emoji codes), and an escaped `text` without
-        markup for notifications and clients that show no blocks."""
-        blocks: list[dict[str, Any]] = [
-            {"type": "header", "text": _plain(shortened(subject, SLACK_HEADER_LIMIT))}
-        ]
-        if text:
-            blocks.append({"type": "section", "text": _plain(shortened(text, SLACK_TEXT_LIMIT))})
-        fallback = f"{subject}\n{text}" if text else subject
-        return {"text": for_mrkdwn(fallback), "mrkdwn": False, "blocks": blocks}
+    def body(self, subject: str, text: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The Block Kit message (notifications.blocks) of the stage change in `payload` (the bus event's
+        detail; an `owner` key, when the notification knows it, names the lead's owner)."""
+        about = payload or {}
+        lead_id = about.get("lead_id")
+        return slack_message(
+            subject,
+            text,
+            lead_id=lead_id,
+            transition_id=about.get("transition_id"),
+            from_stage=about.get("from_stage"),
+            to_stage=about.get("to_stage"),
+            hand_raiser=bool(about.get("hand_raiser")),
+            owner=about.get("owner"),
+            link=card_link(self.card_url, lead_id) if lead_id else None,
+        )
 
     def send(self, subject: str, text: str, payload: dict[str, Any]) -> None:
         try:
             url = self._checked(self._webhook if isinstance(self._webhook, str) else self._webhook())
         except SecretUnavailable as exc:
             raise NotifyFailed(f"Slack webhook URL unavailable: {exc}") from exc
-        body = json.dumps(self.body(subject, text)).encode()
+        body = json.dumps(self.body(subject, text, payload)).encode()
         request = urllib.request.Request(  # noqa: S310 - https (or loopback) enforced above
             url, data=body, headers={"Content-Type": "application/json"}, method="POST"
         )
@@ -79,10 +85,6 @@ class SlackNotifier:
             ) from exc
         if status >= 300:
             raise NotifyFailed(f"Slack webhook answered {status}")
-
-
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": False}
 
 
 class SnsNotifier:
@@ -102,7 +104,10 @@ class SnsNotifier:
 
 
 def configured(
-    notifications_file: Path | None, slack_webhook_secret: str | None, notify_topic_arn: str | None
+    notifications_file: Path | None,
+    slack_webhook_secret: str | None,
+    notify_topic_arn: str | None,
+    card_url: str | None = None,
 ) -> dict[str, Notifier]:
     """The channels the stack configured, by name: a file (local), Slack (its webhook URL read from Secrets
     Manager when first needed), SNS (e-mail)."""
@@ -110,12 +115,13 @@ def configured(
     if notifications_file:
         found.append(FileNotifier(notifications_file))
     if slack_webhook_secret:
-        found.append(slack_from_secret(slack_webhook_secret))
+        found.append(slack_from_secret(slack_webhook_secret, card_url))
     if notify_topic_arn:
         found.append(SnsNotifier(notify_topic_arn, aws.client("sns")))
     return {notifier.name: notifier for notifier in found}
 
 
-def slack_from_secret(secret_id: str) -> SlackNotifier:
-    """Slack through the incoming webhook whose URL the secret holds (read when first needed, cached)."""
-    return SlackNotifier(lambda: secrets.secret(secret_id))
+def slack_from_secret(secret_id: str, card_url: str | None = None) -> SlackNotifier:
+    """Slack through the incoming webhook whose URL the secret holds (read when first needed, cached);
+    `card_url`: where its messages link a lead's LeadCard."""
+    return SlackNotifier(lambda: secrets.secret(secret_id), card_url=card_url)

@@ -86,6 +86,10 @@ class MoveNotAllowed(LeadstreamError):
         self.stage, self.allowed, self.missing = stage, allowed, missing or []
 
 
+class DuplicateRequest(LeadstreamError):
+    """The same request (a double click on a Slack button) is being acted on already: the first answers."""
+
+
 class InvalidEvent(LeadstreamError):
     """An incoming event does not match its contract. The message names fields, never their values."""
 

@@ -85,6 +85,20 @@ def body_text(app: APIGatewayHttpResolver, limit: int) -> str:
         raise BadRequest("request body is not UTF-8 text") from exc
 
 
+def raw_body(app: APIGatewayHttpResolver, limit: int) -> bytes:
+    """The request body's bytes exactly as the client sent them (base64 undone: the HTTP API encodes form
+    posts so), for a signature over them. BadRequest when it is longer than `limit`."""
+    event = app.current_event
+    raw = event.body or ""
+    try:
+        data = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode("utf-8")
+    except ValueError as exc:  # binascii.Error; a lone surrogate
+        raise BadRequest("the request body is not valid base64") from exc
+    if len(data) > limit:
+        raise BadRequest(f"request body is {len(data)} bytes; the limit is {limit} bytes")
+    return data
+
+
 # JSON that parses but that no message needs, refused where it is found (`check_json`): containers nested
 # deeper than a caller's limit, and numbers that are not finite (NaN, Infinity, 1e999) or too long to read.
 _CUT_DEPTH = 128  # below the parser's own recursion limit (~5,000 levels), far above any caller's limit

@@ -87,8 +87,12 @@ class NotifySettings(LeadsSettings):
     slack_webhook_secret: str | None = Field(default=None, alias="SLACK_WEBHOOK_SECRET")  # name or ARN
     notify_topic_arn: str | None = Field(default=None, alias="NOTIFY_TOPIC_ARN")
     notifications_file: Path | None = Field(default=None, alias="NOTIFICATIONS_FILE")
+    # the base URL a Slack message links a lead's LeadCard under (<url>/api/leads/<id>); unset: no link
+    sales_app_url: str | None = Field(default=None, alias="SALES_APP_URL")
 
-    @field_validator("slack_webhook_secret", "notify_topic_arn", "notifications_file", mode="before")
+    @field_validator(
+        "slack_webhook_secret", "notify_topic_arn", "notifications_file", "sales_app_url", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -135,3 +139,20 @@ class AssignSettings(ApiSettings, SalesSettings):
     """ApiFunction's assign action: idempotent under retries (an Idempotency-Key header)."""
 
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+
+
+class SlackSettings(LeadsSettings):
+    """SlackFunction: Slack's interactivity requests (the Accept / Reject buttons), acting as a sales user."""
+
+    # the Slack app's secret (name or ARN in Secrets Manager): {"signing_secret": ..., "bot_token": ...};
+    # unset: the route answers 404 (Slack interactivity is off)
+    slack_app_secret: str | None = Field(default=None, alias="SLACK_APP_SECRET")
+    # Slack's Web API (users.info); https only, or a stand-in on loopback for local runs and tests
+    slack_api_url: str = Field(default="https://slack.com/api", alias="SLACK_API_URL")
+    sales_user_pool_id: str = Field(alias="SALES_USER_POOL_ID", min_length=1)
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+
+    @field_validator("slack_app_secret", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value

@@ -26,6 +26,11 @@ ACTORS = frozenset({Role.SALES, Role.ADMIN})  # who may act on them (issue 9's a
 _ROLE_NAMES = frozenset(r.value for r in Role)
 
 
+def roles_of(groups: list[str]) -> frozenset[Role]:
+    """The roles a user's groups give (groups that are no role are ignored)."""
+    return frozenset(Role(g) for g in groups if g in _ROLE_NAMES)
+
+
 @dataclass(frozen=True)
 class Caller:
     subject: str  # the user's `sub`: an opaque id, safe to log
