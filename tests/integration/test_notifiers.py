@@ -155,7 +155,11 @@ def test_slack_hears_of_a_new_sql_once_with_a_message_a_rep_can_read_on_a_phone(
     assert api_url.startswith("https://")
     assert api_url.endswith("/slack")
     assert context["elements"] == [
-        {"type": "mrkdwn", "text": f"<{api_url}/api/leads/{lead_id}|Open the LeadCard>"}
+        # who works it (the assignment rules gave it its owner before sales was told), then the link
+        {
+            "type": "mrkdwn",
+            "text": f"Owner: sales@example.com · <{api_url}/api/leads/{lead_id}|Open the LeadCard>",
+        }
     ]
     assert [(b["action_id"], json.loads(b["value"])) for b in actions["elements"]] == [
         (action, {"lead_id": lead_id, "transition_id": transition_id})
@@ -246,7 +250,7 @@ def test_slack_markup_typed_into_a_demo_request_reaches_slack_as_text_never_as_m
     assert texts[0]["text"].startswith("New SQL: <!channel> Urgent at <https://evil.example|BigCorp> (score ")
     # the one markup line is ours (the LeadCard link); the buttons carry ids, never what was typed
     [(link,)] = [[e["text"] for e in context["elements"] if e["type"] == "mrkdwn"]]
-    assert link.startswith("<https://")
+    assert link.startswith("Owner: sales@example.com · <https://")  # the owner: ours, from the rules
     assert link.endswith("|Open the LeadCard>")
     assert "channel" not in link
     assert "evil" not in link
