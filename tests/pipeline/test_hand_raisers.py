@@ -47,7 +47,8 @@ def test_a_gmail_founders_demo_request_is_a_notification_marked_as_a_hand_raiser
     assert note["subject"] == f"New SQL (hand-raiser): Sam Founder at Samco (score {total:g})"
     assert note["hand_raiser"] is True
     text = str(note["text"]).splitlines()
-    assert text[0] == "Hand-raiser: Requested a demo (sent to sales whatever its score)"
+    assert text[0].startswith("Owner: ")  # who works it comes first (the assignment rules')
+    assert text[1] == "Hand-raiser: Requested a demo (sent to sales whatever its score)"
     assert f"fit {points(model, 'free_email', 'senior_title'):+d} (Free e-mail address -25" in "\n".join(text)
     assert eventually(lambda: "SALES NOTIFICATION  New SQL (hand-raiser): Sam" in runner.log_path.read_text())
 
@@ -67,4 +68,5 @@ def test_an_app_users_teammate_invitation_makes_a_pql_and_a_notification(runner:
 
     assert str(note["subject"]).startswith("New PQL: Pat Lee")
     assert note["to_stage"] == "PQL"
-    assert str(note["text"]).splitlines()[0] == "Product usage: Invited a teammate"
+    assert str(note["text"]).splitlines()[0].startswith("Owner: ")
+    assert str(note["text"]).splitlines()[1] == "Product usage: Invited a teammate"
