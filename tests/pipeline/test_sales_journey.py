@@ -231,9 +231,11 @@ def test_meddic_guards_the_opportunity_and_a_won_deal_is_revenue_for_its_channel
         return row if row["won"] == 1 else None
 
     row = eventually(reported, 15)
-    assert row, runner.log_path.read_text()
+    assert row, runner.request(
+        "GET", "/api/reports/source-quality?by=channel", headers={"Authorization": f"Bearer {bearer}"}
+    ).body.decode()
     assert row["revenue"] == {"EUR": 12000.0}
-    printed = channel_row(report_sources(runner)["rows"], channel)
+    printed = channel_row(report_sources(runner), channel)
     assert (printed["won"], printed["revenue"]) == (1, {"EUR": 12000.0})
 
 
