@@ -424,3 +424,46 @@ def test_reassigning_is_refused_to_marketing_and_for_a_bad_owner_or_an_unknown_l
     assert [d["field"] for d in response_json(bad)["details"]] == ["owner"]
     assert unknown["statusCode"] == 404
     assert owner_of(scores, lead) is None
+
+
+# --- acting while the lead is handed over ---------------------------------------------------------------
+
+
+def accept_request(lead_id: str) -> dict[str, Any]:
+    return http_request(
+        f"/api/leads/{lead_id}/accept",
+        route="/api/leads/{lead_id}/accept",
+        path_params={"lead_id": lead_id},
+        write_key=None,
+        user=signed_in("sales", email="anna@example.com"),
+    )
+
+
+def test_a_lead_accepted_while_it_is_handed_over_gets_no_timer_and_is_never_escalated(
+    sales: Any, to_sql: Any, scores: ScoreRepository, aws: dict[str, Any], stack: Stack
+) -> None:
+    """A rep accepts from the list before NotifySalesFunction has written the owner: its write finds the
+    lead changed, reads it again, and does not start the clock on a lead someone already took."""
+    reference = to_sql(1)
+    lead_id = reference["lead_id"]
+    client = aws_clients.client("dynamodb")
+    accepted: list[int] = []
+    acting: list[bool] = []
+
+    def rep_accepts_first(**kwargs: Any) -> None:
+        if not acting:  # the first transaction (the hand-over's); the accept's own runs as usual
+            acting.append(True)
+            accepted.append(sales.api.lambda_handler(accept_request(lead_id), CTX)["statusCode"])
+
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", rep_accepts_first)
+    try:
+        sales.notify.lambda_handler(reference, CTX)
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", rep_accepts_first)
+
+    assert accepted == [200]
+    stored = scores.load(lead_id)
+    assert stored.score.stage.value == "accepted"
+    assert stored.sales["owner"] in TEAM  # it is still assigned
+    assert stored.sales.get("sla") is None
+    assert schedules(aws, stack) == []  # the timer it had started is gone: nothing will escalate

@@ -104,6 +104,9 @@ class HandOver:
                 done = stored.sales.get("sla")
                 if done and done.get("transition_id") == transition_id:
                     return HandedOver(stored.sales.get("owner"), done, team)
+                if timer is not None and stored.score.stage.value != change.to_stage:
+                    self.timers.cancel(timer)  # someone acted while it was being handed over: no clock
+                    timer = None
         raise ConcurrentUpdate(f"lead {lead_id} kept changing while it was handed to sales")
 
 
