@@ -33,6 +33,7 @@ from leadstream.sales.access import ACTORS, READERS, caller, require
 from leadstream.sales.actions import Actor, LeadActions
 from leadstream.sales.card import Note, Qualification, StageChange, qualification, stage_change
 from leadstream.sales.leads import root_of
+from leadstream.sales.sla import stopper
 from leadstream.sales.workflow import CRITERION_ID, Criterion, Move, MoveRequest
 from leadstream.sales.workflow_file import load_workflow
 from leadstream.scoring.model_file import load_model
@@ -48,6 +49,9 @@ actions = LeadActions(
     workflow,
     framework,
     partial(root_of, IdentityRepository(settings.leads_table)),
+    on_first_action=stopper(
+        settings.sla_schedule_group, lambda message, facts: logger.warning(message, **facts)
+    ),
 )
 once = Once(settings.idempotency_table, "[user, lead_id, action, key]", validate="body", days=1)
 

@@ -6,6 +6,7 @@ schedule's input, breaches and escalates once; the API reassigns. The tests' own
 import contextlib
 import importlib
 import json
+import logging
 import sys
 import threading
 import time
@@ -435,7 +436,7 @@ def accept_request(lead_id: str) -> dict[str, Any]:
         route="/api/leads/{lead_id}/accept",
         path_params={"lead_id": lead_id},
         write_key=None,
-        user=signed_in("sales", email="anna@example.com"),
+        user=signed_in("sales", email="anna@example.com", token_use="id", sub="sub-anna"),
     )
 
 
@@ -467,3 +468,69 @@ def test_a_lead_accepted_while_it_is_handed_over_gets_no_timer_and_is_never_esca
     assert stored.sales["owner"] in TEAM  # it is still assigned
     assert stored.sales.get("sla") is None
     assert schedules(aws, stack) == []  # the timer it had started is gone: nothing will escalate
+
+
+def with_deadline_in(scores: ScoreRepository, leads_table: str, lead_id: str, seconds: float) -> None:
+    """The tests' SLA is a second: the timer's deadline moved later, so the rep acts in time."""
+    stored = scores.load(lead_id)
+    sla = {**stored.sales["sla"], "due_at": time.time() + seconds}
+    ScoreRepository(leads_table).save(
+        replace(stored, sales={**stored.sales, "sla": sla}), replace(stored.score, transitions=())
+    )
+
+
+def test_accepting_before_the_deadline_deletes_the_timers_schedule(
+    sales: Any, to_sql: Any, scores: ScoreRepository, aws: dict[str, Any], stack: Stack, leads_table: str
+) -> None:
+    reference = to_sql(1)
+    sales.notify.lambda_handler(reference, CTX)
+    [schedule] = schedules(aws, stack)
+    with_deadline_in(scores, leads_table, reference["lead_id"], 300)
+
+    answer = sales.api.lambda_handler(accept_request(reference["lead_id"]), CTX)
+
+    assert answer["statusCode"] == 200, answer["body"]
+    assert scores.load(reference["lead_id"]).score.stage.value == "accepted"
+    assert scores.load(reference["lead_id"]).sales["sla"]["state"] == "met"
+    with pytest.raises(ClientError) as gone:
+        aws["scheduler"].get_schedule(
+            GroupName=stack.physical_name("SlaScheduleGroup"), Name=schedule["Name"]
+        )
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_timer_that_cannot_be_cancelled_does_not_fail_the_accept_and_logs_no_personal_data(
+    sales: Any,
+    to_sql: Any,
+    scores: ScoreRepository,
+    aws: dict[str, Any],
+    stack: Stack,
+    leads_table: str,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    reference = to_sql(1, email="jane.cancel@acme1.com")
+    sales.notify.lambda_handler(reference, CTX)
+    with_deadline_in(scores, leads_table, reference["lead_id"], 300)
+    capsys.readouterr()
+
+    def throttle(**kwargs: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "DeleteSchedule"
+        )
+
+    client = aws_clients.client("scheduler")
+    client.meta.events.register("before-call.scheduler.DeleteSchedule", throttle)
+    try:
+        with caplog.at_level(logging.INFO):
+            answer = sales.api.lambda_handler(accept_request(reference["lead_id"]), CTX)
+    finally:
+        client.meta.events.unregister("before-call.scheduler.DeleteSchedule", throttle)
+    logged = "".join(capsys.readouterr()) + caplog.text
+
+    assert answer["statusCode"] == 200, answer["body"]
+    assert scores.load(reference["lead_id"]).score.stage.value == "accepted"
+    assert len(schedules(aws, stack)) == 1  # it fires, and SlaFunction finds the SLA met
+    assert "could not be cancelled" in logged
+    assert "jane.cancel@acme1.com" not in logged
+    assert "anna@example.com" not in logged

@@ -11,14 +11,19 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from botocore.exceptions import ClientError
 from leadstream.notifications.blocks import ACCEPT, ACTIONS_BLOCK, REJECT, Decision, slack_message
 from leadstream.platform import secrets
-from leadstream.sales.access import Caller, Role
+from leadstream.sales.sla import SlaTarget, SlaTimers
+from leadstream.scoring.lifecycle import Stage
+from leadstream.scoring.repository import ScoreRepository
 from leadstream.slack.interactions import NOT_A_SALES_USER, SLACK_REJECT_REASON
 from leadstream.slack.signature import signature
 
@@ -36,17 +41,53 @@ SALES, MARKETING, STRANGER, NOBODY = "U0SALES", "U0MKT", "U0STRANGER", "U0NOBODY
 LEAD, TRANSITION = "Lacme42", "Lacme42:SQL:3"
 
 
-class RecordedActions:
-    """The sales workflow's accept/reject service, as SlackFunction calls it: what it was asked to do."""
+@dataclass
+class Lead:
+    """The lead the SQL message is about, as the workflow keeps it, and its speed-to-lead schedule."""
 
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, str, str | None, frozenset[Role], str]] = []
+    scores: ScoreRepository
+    scheduler: Any
+    group: str
+    schedule: str
 
-    def accept(self, lead_id: str, transition_id: str, who: Caller, key: str) -> None:
-        self.calls.append(("accept", lead_id, transition_id, who.email, who.roles, ""))
+    def stage(self) -> str:
+        return self.scores.load(LEAD).score.stage.value
 
-    def reject(self, lead_id: str, transition_id: str, who: Caller, reason: str, key: str) -> None:
-        self.calls.append(("reject", lead_id, transition_id, who.email, who.roles, reason))
+    def history(self) -> list[tuple[str, str, str, str | None]]:
+        return [(t.from_stage.value, t.to_stage.value, t.by, t.reason) for t in self.scores.history(LEAD)]
+
+    def timer_running(self) -> bool:
+        try:
+            self.scheduler.get_schedule(GroupName=self.group, Name=self.schedule)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            return False
+        return True
+
+    def unchanged(self) -> bool:
+        return self.stage() == "SQL" and self.history() == [] and self.timer_running()
+
+
+def sql_with_a_running_timer(stack: Stack, scheduler: Any) -> Lead:
+    """LEAD handed to sales as an SQL (its third stage change, TRANSITION) five minutes ago, its SLA timer
+    running (STATE and its Scheduler schedule, as NotifySalesFunction leaves them)."""
+    scores, now = ScoreRepository(stack.physical_name("LeadsTable")), datetime.now(UTC)
+    group = stack.physical_name("SlaScheduleGroup")
+    timers = SlaTimers(SlaTarget(group, stack.arn("SlaFunction"), stack.arn("SlaSchedulerRole")))
+    due = now + timedelta(minutes=25)
+    schedule = timers.start(LEAD, TRANSITION, due, now)
+    timer = {
+        "transition_id": TRANSITION,
+        "state": "running",
+        "started_at": (now - timedelta(minutes=5)).timestamp(),
+        "due_at": due.timestamp(),
+        "schedule": schedule,
+    }
+    stored = scores.load(LEAD)
+    lead = replace(stored.score, stage=Stage.SQL, known=True, transition_count=3, as_of=now, last_seen=now)
+    scores.save(replace(stored, sales={"sla": timer}), lead)
+    return Lead(scores, scheduler, group, schedule)
 
 
 @pytest.fixture
@@ -94,8 +135,9 @@ def container(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> I
 @pytest.fixture
 def wired(
     aws: dict[str, Any], moto_endpoint: str, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[ModuleType, RecordedActions]]:
-    """SlackFunction of the Slack stack, its secret and two users (sales, marketing) in its user pool."""
+) -> Iterator[tuple[ModuleType, Lead]]:
+    """SlackFunction of the Slack stack, its secret, two users (sales, marketing) in its user pool, and the
+    SQL the message is about."""
     stack = slack_app_stack(moto_endpoint, fake_slack.api_url)
     handles = clients(moto_endpoint, REGION)
     provision(stack, handles)
@@ -105,10 +147,9 @@ def wired(
     pool = stack.physical_ids["SalesUserPool"]
     create_user(handles["cognito-idp"], pool, "sales@example.com", local_password(), ["sales"])
     create_user(handles["cognito-idp"], pool, "marketing@example.com", local_password(), ["marketing"])
+    lead = sql_with_a_running_timer(stack, handles["scheduler"])
     with container(stack.functions["SlackFunction"].environment, monkeypatch) as handler:
-        recorded = RecordedActions()
-        handler.actions.service = recorded
-        yield handler, recorded
+        yield handler, lead
 
 
 def message_clicked() -> dict[str, Any]:
@@ -123,7 +164,11 @@ def message_clicked() -> dict[str, Any]:
 
 
 def click_body(
-    response_url: str, action_id: str = ACCEPT, user: str = SALES, action_ts: str = "1764460000.000100"
+    response_url: str,
+    action_id: str = ACCEPT,
+    user: str = SALES,
+    action_ts: str = "1764460000.000100",
+    transition_id: str = TRANSITION,
 ) -> bytes:
     payload = {
         "type": "block_actions",
@@ -138,7 +183,7 @@ def click_body(
                 "type": "button",
                 "action_id": action_id,
                 "block_id": ACTIONS_BLOCK,
-                "value": Decision(LEAD, TRANSITION).value(),
+                "value": Decision(LEAD, transition_id).value(),
                 "action_ts": action_ts,
             }
         ],
@@ -167,16 +212,19 @@ def slack_request(
 
 
 def test_a_signed_accept_by_a_sales_user_accepts_as_that_user_and_the_message_says_who_without_buttons(
-    wired: tuple[ModuleType, RecordedActions], fake_slack: FakeSlack
+    wired: tuple[ModuleType, Lead], fake_slack: FakeSlack
 ) -> None:
-    handler, recorded = wired
+    handler, lead = wired
     request = slack_request(click_body(fake_slack.response_url()))
     assert request["isBase64Encoded"] is True  # a form post: the HTTP API hands it over in base64
 
     answer = handler.lambda_handler(request, LambdaContext())
 
     assert answer["statusCode"] == 200
-    assert recorded.calls == [("accept", LEAD, TRANSITION, "sales@example.com", frozenset({Role.SALES}), "")]
+    assert lead.stage() == "accepted"
+    assert lead.history() == [("SQL", "accepted", "sales@example.com", None)]  # as the pool's user
+    assert not lead.timer_running()  # accepted in time: the SLA timer's schedule is gone
+    assert lead.scores.load(LEAD).sales["sla"]["state"] == "met"
     assert fake_slack.asked == [SALES]
     [(path, reply)] = fake_slack.responses
     assert path == "/actions/T1/1/abc"
@@ -186,32 +234,26 @@ def test_a_signed_accept_by_a_sales_user_accepts_as_that_user_and_the_message_sa
 
 
 def test_reject_from_slack_records_the_default_reason_and_says_so(
-    wired: tuple[ModuleType, RecordedActions], fake_slack: FakeSlack
+    wired: tuple[ModuleType, Lead], fake_slack: FakeSlack
 ) -> None:
-    handler, recorded = wired
+    handler, lead = wired
 
     answer = handler.lambda_handler(
         slack_request(click_body(fake_slack.response_url(), REJECT)), LambdaContext()
     )
 
     assert answer["statusCode"] == 200
-    [call] = recorded.calls
-    assert call == (
-        "reject",
-        LEAD,
-        TRANSITION,
-        "sales@example.com",
-        frozenset({Role.SALES}),
-        SLACK_REJECT_REASON,
-    )
+    assert lead.stage() == "rejected"
+    assert lead.history() == [("SQL", "rejected", "sales@example.com", SLACK_REJECT_REASON)]
+    assert not lead.timer_running()
     [(_, reply)] = fake_slack.responses
     assert reply["blocks"][-1]["elements"][0]["text"] == (
         f"Rejected by <@{SALES}> (reason recorded: rejected in Slack)"
     )
 
 
-def test_a_double_click_acts_once(wired: tuple[ModuleType, RecordedActions], fake_slack: FakeSlack) -> None:
-    handler, recorded = wired
+def test_a_double_click_acts_once(wired: tuple[ModuleType, Lead], fake_slack: FakeSlack) -> None:
+    handler, lead = wired
     body = click_body(fake_slack.response_url())
 
     first = handler.lambda_handler(slack_request(body), LambdaContext())
@@ -221,23 +263,27 @@ def test_a_double_click_acts_once(wired: tuple[ModuleType, RecordedActions], fak
     )
 
     assert (first["statusCode"], again["statusCode"], later["statusCode"]) == (200, 200, 200)
-    assert [c[0] for c in recorded.calls] == ["accept", "accept"]  # the first click and the later one
+    assert lead.history() == [("SQL", "accepted", "sales@example.com", None)]  # one stage change
+    *_, (_, refusal) = fake_slack.responses  # the later click: the message is about a hand-over done
+    assert refusal["response_type"] == "ephemeral"
+    assert refusal["text"].startswith("Nothing was changed: this message is about an earlier stage change")
 
 
 def test_a_double_click_arriving_while_the_first_acts_is_answered_200_and_acts_once(
-    wired: tuple[ModuleType, RecordedActions], fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    wired: tuple[ModuleType, Lead], fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    handler, recorded = wired
+    handler, lead = wired
     body = click_body(fake_slack.response_url())
     acting, done = threading.Event(), threading.Event()
-    accept = recorded.accept
+    acting_service = handler.actions.service
+    accept = acting_service.accept
 
     def slow_accept(*args: Any) -> None:  # the first click is acting until the second one was answered
         acting.set()
         done.wait(10)
         accept(*args)
 
-    monkeypatch.setattr(recorded, "accept", slow_accept)
+    monkeypatch.setattr(acting_service, "accept", slow_accept)
     first: list[dict[str, Any]] = []
     clicking = threading.Thread(
         target=lambda: first.append(handler.lambda_handler(slack_request(body), LambdaContext()))
@@ -249,7 +295,7 @@ def test_a_double_click_arriving_while_the_first_acts_is_answered_200_and_acts_o
     clicking.join(10)
 
     assert (first[0]["statusCode"], second["statusCode"]) == (200, 200)
-    assert [c[0] for c in recorded.calls] == ["accept"]
+    assert lead.history() == [("SQL", "accepted", "sales@example.com", None)]
     assert len(fake_slack.responses) == 1  # the first click answers; the second says nothing
 
 
@@ -265,12 +311,12 @@ def test_a_double_click_arriving_while_the_first_acts_is_answered_200_and_acts_o
     ],
 )
 def test_a_request_not_signed_by_slack_now_is_401_and_changes_nothing_and_logs_nothing_of_it(
-    wired: tuple[ModuleType, RecordedActions],
+    wired: tuple[ModuleType, Lead],
     fake_slack: FakeSlack,
     forged: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    handler, recorded = wired
+    handler, lead = wired
     capsys.readouterr()
 
     answer = handler.lambda_handler(forged(click_body(fake_slack.response_url())), LambdaContext())
@@ -278,7 +324,7 @@ def test_a_request_not_signed_by_slack_now_is_401_and_changes_nothing_and_logs_n
 
     assert answer["statusCode"] == 401
     assert "refused" in response_json(answer)["error"]
-    assert recorded.calls == []
+    assert lead.unchanged()
     assert fake_slack.asked == []  # not even Slack was asked who it is
     assert fake_slack.responses == []
     for part_of_the_body in (LEAD, SALES, "block_actions", "payload"):
@@ -286,9 +332,9 @@ def test_a_request_not_signed_by_slack_now_is_401_and_changes_nothing_and_logs_n
 
 
 def test_a_request_without_slacks_headers_is_401(
-    wired: tuple[ModuleType, RecordedActions], fake_slack: FakeSlack
+    wired: tuple[ModuleType, Lead], fake_slack: FakeSlack
 ) -> None:
-    handler, recorded = wired
+    handler, lead = wired
     request = http_request(
         "/slack/interactions",
         click_body(fake_slack.response_url()),
@@ -300,18 +346,18 @@ def test_a_request_without_slacks_headers_is_401(
 
     assert answer["statusCode"] == 401
     assert "X-Slack-Signature" in response_json(answer)["error"]
-    assert recorded.calls == []
+    assert lead.unchanged()
 
 
 def test_a_body_passed_as_text_is_verified_over_the_same_bytes(
-    wired: tuple[ModuleType, RecordedActions], fake_slack: FakeSlack
+    wired: tuple[ModuleType, Lead], fake_slack: FakeSlack
 ) -> None:
-    handler, recorded = wired
+    handler, lead = wired
     request = slack_request(click_body(fake_slack.response_url()))
     request["body"], request["isBase64Encoded"] = base64.b64decode(request["body"]).decode(), False
 
     assert handler.lambda_handler(request, LambdaContext())["statusCode"] == 200
-    assert [c[0] for c in recorded.calls] == ["accept"]
+    assert lead.stage() == "accepted"
 
 
 @pytest.mark.parametrize(
@@ -323,28 +369,28 @@ def test_a_body_passed_as_text_is_verified_over_the_same_bytes(
     ],
 )
 def test_a_slack_user_who_is_no_sales_user_is_told_so_alone_and_nothing_changes(
-    wired: tuple[ModuleType, RecordedActions], fake_slack: FakeSlack, user: str
+    wired: tuple[ModuleType, Lead], fake_slack: FakeSlack, user: str
 ) -> None:
-    handler, recorded = wired
+    handler, lead = wired
 
     answer = handler.lambda_handler(
         slack_request(click_body(fake_slack.response_url(), user=user)), LambdaContext()
     )
 
     assert answer["statusCode"] == 200
-    assert recorded.calls == []
+    assert lead.unchanged()
     [(_, reply)] = fake_slack.responses
     assert reply == {"response_type": "ephemeral", "replace_original": False, "text": NOT_A_SALES_USER}
 
 
-def test_a_signed_body_that_is_no_interaction_is_400(wired: tuple[ModuleType, RecordedActions]) -> None:
-    handler, recorded = wired
+def test_a_signed_body_that_is_no_interaction_is_400(wired: tuple[ModuleType, Lead]) -> None:
+    handler, lead = wired
 
     answer = handler.lambda_handler(slack_request(b"payload=%7Bnot+json"), LambdaContext())
 
     assert answer["statusCode"] == 400
     assert "payload" in response_json(answer)["error"]
-    assert recorded.calls == []
+    assert lead.unchanged()
 
 
 def test_without_the_slack_app_secret_the_route_is_404_saying_it_is_off(
@@ -358,3 +404,21 @@ def test_without_the_slack_app_secret_the_route_is_404_saying_it_is_off(
 
     assert answer["statusCode"] == 404
     assert "SlackSigningSecret" in response_json(answer)["error"]
+
+
+def test_a_click_on_the_message_of_an_earlier_hand_over_is_refused_to_the_clicker_alone_and_changes_nothing(
+    wired: tuple[ModuleType, Lead], fake_slack: FakeSlack
+) -> None:
+    handler, lead = wired  # the lead was handed to sales before (Lacme42:SQL:1), rejected, and is SQL again
+
+    answer = handler.lambda_handler(
+        slack_request(click_body(fake_slack.response_url(), REJECT, transition_id=f"{LEAD}:SQL:1")),
+        LambdaContext(),
+    )
+
+    assert answer["statusCode"] == 200
+    assert lead.unchanged()
+    [(_, reply)] = fake_slack.responses
+    assert (reply["response_type"], reply["replace_original"]) == ("ephemeral", False)
+    assert "earlier stage change" in reply["text"]
+    assert "SQL now" in reply["text"]

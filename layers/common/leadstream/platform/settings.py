@@ -104,12 +104,23 @@ class ApiSettings(ScoringSettings):
     account_model: Path | None = Field(default=None, alias="ACCOUNT_MODEL_PATH")
 
 
-class ActionSettings(ApiSettings):
+class SlaCancelSettings(_FromEnv):
+    """The functions whose actions stop a lead's speed-to-lead timer: its schedule group."""
+
+    sla_schedule_group: str = Field(alias="SLA_SCHEDULE_GROUP", min_length=1)
+
+
+class WorkflowSettings(ScoringSettings, SlaCancelSettings):
+    """What the sales actions need (the API's and Slack's): the workflow, its framework, the SLA timers."""
+
+    qualification_framework: str = Field(default="BANT", alias="QUALIFICATION_FRAMEWORK", min_length=1)
+    sales_workflow: Path | None = Field(default=None, alias="SALES_WORKFLOW_PATH")
+
+
+class ActionSettings(ApiSettings, WorkflowSettings):
     """The sales API with its actions (accept, reject, qualify, progress, disqualify, note)."""
 
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)  # Idempotency-Key records
-    qualification_framework: str = Field(default="BANT", alias="QUALIFICATION_FRAMEWORK", min_length=1)
-    sales_workflow: Path | None = Field(default=None, alias="SALES_WORKFLOW_PATH")
 
 
 class SalesSettings(_FromEnv):
@@ -120,8 +131,7 @@ class SalesSettings(_FromEnv):
     assignment_rules: Path | None = Field(default=None, alias="ASSIGNMENT_RULES_PATH")
 
 
-class SlaTimerSettings(_FromEnv):
-    sla_schedule_group: str = Field(alias="SLA_SCHEDULE_GROUP", min_length=1)
+class SlaTimerSettings(SlaCancelSettings):
     sla_function_arn: str = Field(alias="SLA_FUNCTION_ARN", min_length=1)
     sla_scheduler_role_arn: str = Field(alias="SLA_SCHEDULER_ROLE_ARN", min_length=1)
     sla_dead_letter_arn: str | None = Field(default=None, alias="SLA_DEAD_LETTER_ARN")
@@ -141,7 +151,7 @@ class AssignSettings(ApiSettings, SalesSettings):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
 
 
-class SlackSettings(LeadsSettings):
+class SlackSettings(WorkflowSettings):
     """SlackFunction: Slack's interactivity requests (the Accept / Reject buttons), acting as a sales user."""
 
     # the Slack app's secret (name or ARN in Secrets Manager): {"signing_secret": ..., "bot_token": ...};

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from leadstream.contracts.events import LEAD_QUALIFIED, LeadQualified
-from leadstream.platform.errors import ConcurrentUpdate, MergedLead, NotFound
+from leadstream.platform.errors import ConcurrentUpdate, MergedLead, MoveNotAllowed, NotFound
 from leadstream.sales.outbox import LeadEvents
 from leadstream.sales.records import Answers, AuditRecord, SalesRecords, StoredNote, new_id
 from leadstream.sales.workflow import (
@@ -45,7 +45,7 @@ class Actor:
 
 
 # Called after a first accept or reject stopped a running speed-to-lead timer, with the timer as written
-# (its `schedule` names the Scheduler schedule to cancel: `sales.sla`'s to do).
+# (its `schedule` names the Scheduler schedule to cancel: `sales.sla.stopper`).
 OnFirstAction = Callable[[dict[str, Any]], None]
 
 
@@ -74,11 +74,27 @@ class LeadActions:
             raise NotFound(f"no lead {lead_id!r}")
         return stored
 
-    def move(self, lead_id: str, request: MoveRequest, actor: Actor, now: datetime) -> Transition:
+    def move(
+        self,
+        lead_id: str,
+        request: MoveRequest,
+        actor: Actor,
+        now: datetime,
+        handover: str | None = None,
+    ) -> Transition:
         """Moves the lead as `request` asks; the transition made. MoveNotAllowed, BadRequest, NotFound and
-        MergedLead refuse it (nothing written)."""
+        MergedLead refuse it (nothing written). `handover`: only while that stage change (a Slack message's)
+        is still the lead's latest; MoveNotAllowed otherwise."""
         for _ in range(ATTEMPTS):
             stored = self._lead(lead_id)
+            latest = f"{lead_id}:{stored.score.stage.value}:{stored.score.transition_count}"
+            if handover is not None and handover != latest:
+                raise MoveNotAllowed(
+                    f"this message is about an earlier stage change of the lead, which is "
+                    f"{stored.score.stage.value} now (its LeadCard has the latest)",
+                    stored.score.stage.value,
+                    [],
+                )
             answered: frozenset[str] = frozenset()
             if request.move is Move.OPPORTUNITY:
                 answered = frozenset(self.records.answers(lead_id).answers)

@@ -9,6 +9,7 @@ id, so a retried start makes no second one (Scheduler answers ConflictException:
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -87,16 +88,43 @@ class SlaTimers:
     def cancel(self, sla: dict[str, Any] | None) -> None:
         """Delete the timer `sla` names (when someone accepted or rejected the lead in time). One that fired
         already, or never was, is fine."""
-        name = (sla or {}).get("schedule")
-        if not name:
-            return
+        cancel(self.target.group, sla)
+
+
+def cancel(group: str, sla: dict[str, Any] | None) -> None:
+    """Delete the timer `sla` names from the schedule group `group` (what cancelling needs: the functions
+    that only stop timers know no target). One that fired already, or never was, is fine."""
+    name = (sla or {}).get("schedule")
+    if not name:
+        return
+    try:
+        aws.client("scheduler").delete_schedule(Name=str(name), GroupName=group)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise SchedulerUnavailable(f"deleting an SLA timer failed ({_code(exc)})") from exc
+    except BotoCoreError as exc:
+        raise SchedulerUnavailable(f"deleting an SLA timer failed ({type(exc).__name__})") from exc
+
+
+def stopper(group: str, warn: Callable[[str, dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """The sales actions' `on_first_action`: cancels the timer a first accept or reject met. A failure only
+    warns (ids and the error code, no personal data): the action stands, and SlaFunction does nothing when
+    the schedule fires on a met timer."""
+
+    def stop(sla: dict[str, Any]) -> None:
         try:
-            aws.client("scheduler").delete_schedule(Name=str(name), GroupName=self.target.group)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                raise SchedulerUnavailable(f"deleting an SLA timer failed ({_code(exc)})") from exc
-        except BotoCoreError as exc:
-            raise SchedulerUnavailable(f"deleting an SLA timer failed ({type(exc).__name__})") from exc
+            cancel(group, sla)
+        except SchedulerUnavailable as exc:
+            warn(
+                "an SLA timer could not be cancelled; it will fire and find the SLA met",
+                {
+                    "reason": str(exc),
+                    "transition_id": sla.get("transition_id"),
+                    "schedule": sla.get("schedule"),
+                },
+            )
+
+    return stop
 
 
 def _code(exc: ClientError) -> str:
