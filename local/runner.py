@@ -265,9 +265,10 @@ def _sales_api_lines(base: str, users: dict[str, str]) -> str:
         for email, password in users.items()
     )
     first = next(iter(users))
-    return f"""  Sales API         {base}/api/leads/<lead_id>   (docs {base}/api/docs)
+    return f"""  Web app           {base}/app   (sign in as one of these users)
+  Sales API         {base}/api/leads/<lead_id>   (docs {base}/api/docs)
 {who}
-                    token: .venv/bin/python -m cli token --user {first}
+                    token: .venv/bin/python -m cli token --user {first} --id
                     curl -H "Authorization: Bearer $TOKEN" {base}/api/leads/<lead_id>
 """
 

@@ -166,3 +166,12 @@ class SlackSettings(WorkflowSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+
+class WebSettings(_FromEnv):
+    """WebFunction: the web app's files, and what its sign-in page needs to know (config.json)."""
+
+    # the user-pool API the browser signs in with (the region's Cognito, or the local AWS under make run)
+    cognito_endpoint: str = Field(default="", alias="COGNITO_ENDPOINT")
+    sales_app_client_id: str = Field(default="", alias="SALES_APP_CLIENT_ID")
+    region: str = Field(default="", alias="AWS_REGION")
