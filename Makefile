@@ -9,7 +9,7 @@ SAM := $(SAM_VENV)/bin/sam
 CHECKOV_VENV := .venv-checkov
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: run test lint types validate checkov build browser unit integration pipeline artifacts bench clean help
+.PHONY: run test lint types validate checkov build browser unit integration pipeline artifacts bench clean help vendor-web
 
 help:
 	@echo "make run   - the whole pipeline locally on http://127.0.0.1:3000 (moto as local AWS)"
@@ -82,3 +82,18 @@ bench: $(BIN)/.installed
 
 clean:
 	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# The web app's vendored view library (functions/web/static/vendor/), fetched again from npm at the pinned
+# versions: Preact's hooks import Preact by a relative path (no import map, which the CSP would refuse).
+PREACT_VERSION := 10.29.8
+HTM_VERSION := 3.1.1
+vendor-web:
+	@set -e; tmp=$$(mktemp -d); cd $$tmp; \
+	npm pack --silent preact@$(PREACT_VERSION) htm@$(HTM_VERSION) >/dev/null; \
+	tar xzf preact-$(PREACT_VERSION).tgz; mv package preact; tar xzf htm-$(HTM_VERSION).tgz; mv package htm; \
+	out=$(CURDIR)/functions/web/static/vendor; \
+	sed 's#//\# sourceMappingURL=.*##' preact/dist/preact.module.js > $$out/preact-$(PREACT_VERSION).js; \
+	sed -e 's/from"preact"/from".\/preact-$(PREACT_VERSION).js"/' -e 's#//\# sourceMappingURL=.*##' \
+	  preact/hooks/dist/hooks.module.js > $$out/preact-hooks-$(PREACT_VERSION).js; \
+	sed 's#//\# sourceMappingURL=.*##' htm/dist/htm.module.js > $$out/htm-$(HTM_VERSION).js; \
+	rm -rf $$tmp; echo "vendored preact $(PREACT_VERSION) and htm $(HTM_VERSION) into $$out"
