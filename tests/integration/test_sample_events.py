@@ -3,6 +3,9 @@ tell one story: the API samples' visitor is the lead that the stream samples sco
 bus sample is what NotifySalesFunction is handed for the stage change they make, a reference to it
 (`python -m local.samples` rewrites them from the API samples)."""
 
+import base64
+import gzip
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,7 @@ def test_every_function_in_the_template_has_a_sample_event(stack):
         "ApiFunction": "api_",
         "SlaFunction": "sla_",
         "SlackFunction": "slack_",
+        "WebFunction": "web_",
     }
     names = [p.name for p in EVENTS.glob("*.json")]
     assert set(stack.functions) == set(prefixes)
@@ -192,3 +196,13 @@ def test_the_sales_api_sample_reads_the_card_of_the_samples_lead(track, form, sc
     card = json.loads(answer["body"])
     assert card["lead_id"] == sample("api_lead_card.json")["pathParameters"]["lead_id"]
     assert (card["contact"]["email"], card["stage"]) == ("jane.doe@example.com", "SQL")
+
+
+def test_the_web_app_sample_gets_a_module_of_the_app_gzipped() -> None:
+    """What API Gateway hands WebFunction for one of the app's files (no authorizer: they hold no data)."""
+    web = importlib.import_module("functions.web.app")
+
+    answer = web.lambda_handler(sample("web_app_file.json"), CTX)
+
+    assert (answer["statusCode"], answer["headers"]["Content-Encoding"]) == (200, "gzip")
+    assert b"Leadstream" in gzip.decompress(base64.b64decode(answer["body"]))
