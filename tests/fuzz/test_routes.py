@@ -65,6 +65,8 @@ def kind(route: Route) -> str:
         return "report"
     if route.path == "/slack/interactions":
         return "slack"
+    if route.path in ("/app", "/app/{proxy+}"):
+        return "web_file"
     if route.path.startswith("/v1/forms/"):
         return "form"
     if last in BATCH_CALLS:
@@ -79,6 +81,7 @@ SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
 EXAMPLES = {
     **{"single": 25, "batch": 50, "form": 120, "pixel": 40, "click": 40, "snippet": 10, "preflight": 40},
     **{"lead_card": 40, "api_document": 5, "lead_action": 40, "sales_list": 40, "report": 25, "slack": 40},
+    "web_file": 40,
 }
 
 
@@ -447,6 +450,29 @@ def document_reads(draw: st.DrawFn, route: Route) -> Sent:
 
 
 @st.composite
+def web_file_reads(draw: st.DrawFn, route: Route) -> Sent:
+    """The web app's files: any path under /app (made up, traversing, encoded), any conditional and
+    encoding headers."""
+    if route.path == "/app":
+        return Sent(request(route, "/app", b"", draw(gen.headers), ""))
+    known = st.sampled_from(["js/main.js", "app.css", "config.json", "vendor/htm-3.1.1.js", "index.html", ""])
+    rest = draw(
+        gen.mostly(known, gen.text | st.sampled_from(["../app.py", "js/../../app.py", ".env", "a/./b"]))
+    )
+    optional = {
+        "accept-encoding": gen.mostly(st.sampled_from(["gzip", "br", "gzip;q=0", "*"]), gen.text),
+        "if-none-match": gen.text,
+    }
+    asked = st.fixed_dictionaries({}, optional=optional).map(
+        lambda sent: {name: value for name, value in sent.items() if gen.sendable(value)}
+    )
+    path = "/app/" + quote(rest, safe="/", errors="surrogatepass")
+    return Sent(
+        request(route, path, b"", {**draw(gen.headers), **draw(asked)}, "", path_params={"proxy": rest})
+    )
+
+
+@st.composite
 def slack_clicks(draw: st.DrawFn, route: Route) -> Sent:
     """What anyone on the internet may send the Slack route: form bodies with a `payload` or not, with
     Slack's headers made up (a made-up signature, an old or odd timestamp) or missing."""
@@ -629,6 +655,7 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
         "sales_list": lambda: list_reads(route),
         "report": lambda: report_reads(route),
         "slack": lambda: slack_clicks(route),
+        "web_file": lambda: web_file_reads(route),
     }[kind(route)]()
 
     @settings(gen.FUZZ, max_examples=round(EXAMPLES[kind(route)] * SCALE))
@@ -649,6 +676,9 @@ def test_a_route_never_fails_and_stores_only_what_it_accepts(
             assert writes == []
         if kind(route) == "pixel":
             assert (response["statusCode"], response["headers"]["Content-Type"]) == (200, "image/gif")
+        if kind(route) == "web_file":  # files only: nothing written, nothing but a file, a move or a 404
+            assert writes == []
+            assert response["statusCode"] in (200, 301, 304, 404), response
 
     one_request()
 
