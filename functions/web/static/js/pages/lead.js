@@ -221,21 +221,31 @@ function Source({ card }) {
   </section>`;
 }
 
+const EVERY_STAGE = "lead,MQL,PQL,SQL,accepted,rejected,opportunity,won,lost,disqualified";
+const role = (name) => String(name).replace(/_/g, " ");
+
+/** The account, and its other people as the lead list gives them (names, titles, stages: one request). */
 function Account({ card }) {
   const a = card.account;
+  const people = useApi(a ? "/api/leads" : null, { query: { account: a?.domain, stage: EVERY_STAGE, sort: "score", limit: 25 } });
+  const roles = Object.fromEntries((a?.top_people || []).map((p) => [p.lead_id, p.role]));
+  const others = (people.data?.leads || []).filter((p) => p.lead_id !== card.lead_id);
   return html`<section class="card" aria-labelledby="account-h">
     <h2 id="account-h">Account</h2>
     ${a
-      ? html`<p><a href=${href(["accounts", a.domain])}>${a.name || a.domain}</a> <${Stage} stage=${a.stage} /> <${Score} value=${a.score} label="Account score" /></p>
+      ? html`<p><a href=${href(["accounts", a.domain])}>${a.name || a.domain}</a>${a.name ? html` <span class="muted">${a.domain}</span>` : null}
+            <${Stage} stage=${a.stage} /> <${Score} value=${a.score} label="Account score" /></p>
           <p class="muted">${a.people} people (${a.anonymous_people} anonymous), ${a.engaged_people} engaged; buying committee ${percent(a.coverage, 1)} covered.</p>
-          ${a.top_people.filter((p) => p.lead_id !== card.lead_id).length
-            ? html`<h3>Other people</h3><ul class="people">
-                ${a.top_people.filter((p) => p.lead_id !== card.lead_id).map((p) => html`<li>
-                  <a href=${href(["leads", p.lead_id])}>${p.title || "Someone"}</a>${p.role ? html` <span class="tag">${p.role}</span>` : null}
-                  <span class="muted"> ${Math.round(p.points)} points</span>
-                </li>`)}
-              </ul>`
-            : null}`
+          <h3>Other people</h3>
+          ${people.error ? html`<${Problem} error=${people.error} />` : null}
+          ${people.data && !others.length ? html`<p class="muted">Nobody else known yet.</p>` : null}
+          <ul class="people">
+            ${others.map((p) => html`<li>
+              <a href=${href(["leads", p.lead_id])}>${leadName(p)}</a>${p.title ? html` <span class="muted">${p.title}</span>` : null}
+              ${roles[p.lead_id] ? html` <span class="tag">${role(roles[p.lead_id])}</span>` : null}
+              <${Stage} stage=${p.stage} /> <${Score} value=${p.score} />
+            </li>`)}
+          </ul>`
       : html`<p class="muted">No account known.</p>`}
   </section>`;
 }
@@ -282,8 +292,8 @@ function Qualify({ card, acting, onSaved }) {
     </p>
     <form onSubmit=${submit}>
       ${q.criteria.map((c) => html`<div class="criterion">
-        <label for=${`q-${c.id}`}>${c.label}${c.required ? html` <span class="tag">needed for opportunity</span>` : null}</label>
-        <p class="muted question" id=${`q-${c.id}-help`}>${c.question}</p>
+        <label for=${`q-${c.id}`}>${c.label}</label>
+        <p class="muted question" id=${`q-${c.id}-help`}>${c.question}${c.required ? html` <span class="tag">needed for opportunity</span>` : null}</p>
         <textarea id=${`q-${c.id}`} name=${c.id} maxlength="5000" rows="2" readonly=${!acting}
           aria-describedby=${`q-${c.id}-help`} defaultValue=${c.answer || ""}></textarea>
         ${c.by ? html`<p class="muted by">${c.by}, ${ago(c.at)}</p>` : null}
