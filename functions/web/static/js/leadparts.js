@@ -15,7 +15,7 @@ export function Reasons({ reasons, max = 3 }) {
   if (!shown.length) return null;
   return html`<ul class="reasons" aria-label="Top reasons">
     ${shown.map(
-      (r) => html`<li>${r.label}${r.points ? html` <span class="points">${r.points > 0 ? "+" : ""}${r.points}</span>` : null}</li>`,
+      (r) => html`<li>${r.label}${r.points ? html` <span class=${r.points > 0 ? "points" : "points negative"}>${r.points > 0 ? "+" : ""}${r.points}</span>` : null}</li>`,
     )}
   </ul>`;
 }
@@ -54,6 +54,7 @@ export function RejectChooser({ reasons, onReject, onCancel, busy, id }) {
   return html`<div class="reject-chooser" role="group" aria-labelledby=${`${id}-why`}>
     <p id=${`${id}-why`} class="why">Why reject it?</p>
     <div class="actions">
+      ${reasons ? null : html`<span class="muted">Loading the usual reasons…</span>`}
       ${(reasons || []).map(
         (reason, i) => html`<button type="button" class="bad" ref=${i === 0 ? first : undefined} disabled=${busy}
           onClick=${() => onReject(reason)}>${reason}</button>`,

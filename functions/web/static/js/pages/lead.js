@@ -21,6 +21,7 @@ const MOVES = {
   disqualify: ["lead", "MQL", "PQL", "SQL", "accepted", "rejected", "opportunity"],
 };
 const can = (move, stage) => MOVES[move].includes(stage);
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const CURRENCIES = ["EUR", "USD", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CAD", "AUD", "JPY"];
 
 const post = (leadId, action, body) =>
@@ -175,7 +176,7 @@ function WhyTheScore({ score }) {
   </div>`;
   return html`<section class="card" aria-labelledby="why-h">
     <h2 id="why-h">Why the score</h2>
-    <p><${Score} value=${score.total} /> = fit ${score.fit} + engagement ${score.engagement}
+    <p><${Score} value=${score.total} /> = fit ${score.fit} + engagement ${score.engagement}${" "}
       <span class="muted">(engagement halves every ${score.half_life_days} days without activity)</span></p>
     <div class="grid two">
       ${table("Fit (who they are)", fit, score.fit)}
@@ -187,7 +188,7 @@ function WhyTheScore({ score }) {
 function Timeline({ card }) {
   return html`<section class="card" aria-labelledby="timeline-h">
     <h2 id="timeline-h">What they did</h2>
-    <p class="muted">${card.sessions} visits, ${card.page_views} page views${card.first_seen ? `, first seen ${dateTime(card.first_seen)}` : ""}.</p>
+    <p class="muted">${plural(card.sessions, "visit")}, ${plural(card.page_views, "page view")}${card.first_seen ? `, first seen ${dateTime(card.first_seen)}` : ""}.</p>
     ${card.activity.length
       ? html`<ol class="timeline">
           ${card.activity.map((a) => html`<li>
@@ -399,21 +400,21 @@ export default function LeadPage({ leadId, session }) {
       <${Contact} card=${c} />
       <${OwnerAndSla} card=${c} />
       ${c.lead_id !== leadId ? html`<p class="notice">${`Lead ${leadId} was merged into this one.`}</p>` : null}
-      ${c.merged_leads.length ? html`<p class="muted">Also holds ${c.merged_leads.length} merged lead${c.merged_leads.length > 1 ? "s" : ""}.</p>` : null}
+      ${c.merged_leads.length ? html`<p class="muted">Includes ${plural(c.merged_leads.length, "earlier record")} of this person (merged).</p>` : null}
       ${card.error ? html`<${Problem} error=${card.error} retry=${card.reload} />` : null}
     </header>
     ${acting ? html`<${Actions} card=${c} framework=${framework} onChanged=${card.reload} />` : null}
-    <div class="grid two">
+    <div class="grid two lead-columns">
       <div>
         <${WhyTheScore} score=${c.score} />
-        <${Qualify} key=${`${c.lead_id}:${c.qualification?.answered.join(",")}`} card=${c} acting=${acting} onSaved=${card.reload} />
-        <${Notes} card=${c} acting=${acting} onSaved=${card.reload} />
-      </div>
-      <div>
         <${Timeline} card=${c} />
         <${Source} card=${c} />
-        <${Account} card=${c} />
         <${History} card=${c} />
+      </div>
+      <div>
+        <${Qualify} key=${`${c.lead_id}:${c.qualification?.answered.join(",")}`} card=${c} acting=${acting} onSaved=${card.reload} />
+        <${Notes} card=${c} acting=${acting} onSaved=${card.reload} />
+        <${Account} card=${c} />
       </div>
     </div>
     <p class="muted">As of ${dateTime(c.as_of)}.</p>
