@@ -17,7 +17,8 @@ ARRIVES_MS = 10_000  # "a visitor's demo journey appears in the inbox within 10 
 def inbox(context: BrowserContext, runner: Runner) -> Page:
     page = signed_in(context, runner, "sales@example.com")
     expect(page.get_by_role("heading", level=1)).to_have_text("Inbox")
-    expect(page.get_by_role("status").first).to_contain_text("waiting")  # the list has loaded
+    # the list has loaded (a first request may meet a cold function: a new process under the runner)
+    expect(page.get_by_role("status").first).to_contain_text("waiting", timeout=20_000)
     return page
 
 

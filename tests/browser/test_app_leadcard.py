@@ -13,6 +13,7 @@ from tests.pipeline.test_sales_api import card, id_token
 
 pytestmark = pytest.mark.slow
 
+FIRST_LOAD_MS = 20_000  # a first request may meet a cold function (a new process under the runner)
 HOSTILE_NAME = "<b>Bold</b> Mallory"
 HOSTILE_TITLE = '<img src=x onerror="window.hacked=1"> Pricing'
 
@@ -55,7 +56,7 @@ def leads(runner: Runner) -> dict[str, str]:
 def open_card(context: BrowserContext, runner: Runner, lead: str, user: str = "sales@example.com") -> Page:
     page = signed_in(context, runner, user)
     page.goto(f"{runner.base}/app#/leads/{lead}")
-    expect(page.get_by_role("region", name="Why the score")).to_be_visible()
+    expect(page.get_by_role("region", name="Why the score")).to_be_visible(timeout=FIRST_LOAD_MS)
     return page
 
 
