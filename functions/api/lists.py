@@ -106,9 +106,13 @@ def list_leads(
     updated_since: Annotated[
         datetime | None, Query(description="only leads changed at or after this moment (ISO 8601)")
     ] = None,
-    sort: Annotated[Sort, Query(description="updated (newest change first) or score (highest now first)")] = (
-        Sort.UPDATED
-    ),
+    sort: Annotated[
+        Sort,
+        Query(
+            description="updated (newest change first), score (highest now first) or due (the soonest "
+            "speed-to-lead deadline first, running or breached; leads without one after)"
+        ),
+    ] = Sort.UPDATED,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> LeadList:

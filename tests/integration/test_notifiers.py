@@ -158,7 +158,7 @@ def test_slack_hears_of_a_new_sql_once_with_a_message_a_rep_can_read_on_a_phone(
         # who works it (the assignment rules gave it its owner before sales was told), then the link
         {
             "type": "mrkdwn",
-            "text": f"Owner: sales@example.com · <{api_url}/api/leads/{lead_id}|Open the LeadCard>",
+            "text": f"Owner: sales@example.com · <{api_url}/app#/leads/{lead_id}|Open the LeadCard>",
         }
     ]
     assert [(b["action_id"], json.loads(b["value"])) for b in actions["elements"]] == [

@@ -26,6 +26,7 @@ from openapi_spec_validator import validate
 
 from tests.builders import LambdaContext, http_request, page_view, response_json, signed_in
 from tests.integration.conftest import dynamodb_calls, lead_of
+from tests.integration.test_hand_raise_and_pql import told_sales
 from tests.integration.test_sales_api import card_request
 from tests.integration.test_scoring_flow import visit_and_request_demo
 
@@ -197,6 +198,53 @@ def test_pages_sorted_by_score_give_every_lead_once_highest_first(api: Any, put_
     assert sorted(leads) == [f"L{n:02d}" for n in range(11)]
     scores = [(n * 7) % 11 + 1 for n in (int(lead[1:]) for lead in leads)]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_sorted_by_due_the_soonest_deadline_comes_first_and_leads_without_a_clock_after(
+    api: Any, put_lead: Any
+) -> None:
+    now = time.time()
+
+    def clock(state: str, due_in: float) -> dict[str, Any]:
+        return {"sla": {"state": state, "started_at": now - 60, "due_at": now + due_in}}
+
+    put_lead("Llater", Stage.SQL, sales=clock("running", 240))
+    put_lead("Lnoclock", Stage.SQL)
+    put_lead("Lbreached", Stage.SQL, sales=clock("breached", -120))
+    put_lead("Lsoon", Stage.PQL, sales=clock("running", 30))
+    put_lead("Lmet", Stage.SQL, sales=clock("met", -300))
+
+    assert every_page(api, stage="SQL,PQL", sort="due", limit=2) == [
+        ["Lbreached", "Lsoon"],
+        ["Llater", "Lmet"],  # met: nobody must act any more, so no deadline (ties: by lead id)
+        ["Lnoclock"],
+    ]
+
+
+def test_a_hand_raiser_is_listed_as_one_with_its_deadline(
+    api: Any,
+    track: Any,
+    form: Any,
+    score: Any,
+    publish: Any,
+    notify: Any,
+    new_records: Any,
+    filters: Any,
+    published: Any,
+    handed_over: Any,
+) -> None:
+    visit_and_request_demo(track, form, email="jane@gmail.com", title="Founder")  # too low to be an SQL
+    told_sales(score, publish, notify, new_records, filters, published, handed_over)
+
+    [row] = listed(api, stage="SQL", sort="due")["leads"]
+
+    assert (row["lead_id"], row["stage"], row["hand_raiser"], row["sla_state"]) == (
+        lead_of("anon-1"),
+        "SQL",
+        True,
+        "running",
+    )
+    assert row["sla_due_at"] is not None
 
 
 def test_a_filtered_list_pages_through_its_matches_only(api: Any, put_lead: Any) -> None:

@@ -65,7 +65,7 @@ def test_an_sql_message_has_accept_and_reject_buttons_naming_the_lead_and_the_ch
     for personal in ("jane", "Jane", "Acme"):
         assert personal not in accept["value"]
     assert context["elements"][0]["text"] == (
-        "Owner: rep@example.com · <https://api.example.com/prod/api/leads/L1|Open the LeadCard>"
+        "Owner: rep@example.com · <https://api.example.com/prod/app#/leads/L1|Open the LeadCard>"
     )
 
 

@@ -53,8 +53,9 @@ def _button(label: str, action_id: str, style: str, decision: Decision) -> dict[
 
 
 def card_link(base_url: str | None, lead_id: str) -> str | None:
-    """The LeadCard's address under `base_url` (the sales API or a web app in front of it)."""
-    return f"{base_url.rstrip('/')}/api/leads/{lead_id}" if base_url else None
+    """The lead's page in the web app served under `base_url` (the stack's API URL, or SalesAppUrl): a
+    person opens it on a phone or a desktop, signed in, rather than the API's JSON."""
+    return f"{base_url.rstrip('/')}/app#/leads/{lead_id}" if base_url else None
 
 
 def slack_message(

@@ -149,16 +149,22 @@ def in_turn(team: Team, turn: int) -> str:
 # --- the SLA timer's state on STATE (`sales.sla`), as the sales workflow agreed it ------------------------
 
 
-def running(transition_id: str, started_at: datetime, seconds: int, schedule: str) -> dict[str, Any]:
-    """A timer just started for the stage change `transition_id`."""
+def running(
+    transition_id: str, started_at: datetime, seconds: int, schedule: str, hand_raiser: bool = False
+) -> dict[str, Any]:
+    """A timer just started for the stage change `transition_id` (a hand-raiser's says so: the inbox
+    shows it without reading the stage history)."""
     due = started_at + timedelta(seconds=seconds)
-    return {
+    timer: dict[str, Any] = {
         "transition_id": transition_id,
         "state": "running",
         "started_at": round(started_at.timestamp(), 3),
         "due_at": round(due.timestamp(), 3),
         "schedule": schedule,
     }
+    if hand_raiser:
+        timer["hand_raiser"] = True
+    return timer
 
 
 def breached(sla: dict[str, Any], now: datetime) -> dict[str, Any]:

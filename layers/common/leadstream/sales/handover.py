@@ -80,7 +80,7 @@ class HandOver:
             )
             started = change.changed_at.astimezone(UTC)
             schedule = self.timers.start(lead_id, transition_id, started + timedelta(seconds=seconds), now)
-            timer = running(transition_id, started, seconds, schedule)
+            timer = running(transition_id, started, seconds, schedule, change.hand_raiser)
         for _ in range(SAVE_ATTEMPTS):
             sales = dict(stored.sales)
             also: list[dict[str, Any]] = []

@@ -3,9 +3,10 @@ of index partitions newest first.
 
 A list without a stage reads one index partition per stage sales works and merges them by the sort key;
 the cursor holds each partition's position (the last entry a page used, or "done"), so the next page
-reads each from where it stopped and every lead comes exactly once. Sorting by score cannot use an index
-order (scores decay at their own pace), so that order reads every match (at most MAX_SORTED), fixes the
-moment scores are computed at in the cursor, and pages by the last row's (score, lead).
+reads each from where it stopped and every lead comes exactly once. Sorting by score or by SLA deadline
+cannot use an index order (scores decay at their own pace; deadlines are not a key), so those orders read
+every match (at most MAX_SORTED), fix the moment scores are computed at in the cursor, and page by the last
+row's (value, lead).
 """
 
 import base64
@@ -38,6 +39,19 @@ Position = tuple[int, str]  # (sort value, lead id or domain): where a list stan
 class Sort(StrEnum):
     UPDATED = "updated"  # newest change first
     SCORE = "score"  # highest score now first
+    DUE = "due"  # the soonest speed-to-lead deadline first (running or breached), then the others
+
+
+NO_DEADLINE = 1e15  # (epoch seconds) after every real deadline: where a lead without a clock sorts by due
+
+
+def deadline(sales: Mapping[str, Any]) -> float:
+    """The lead's speed-to-lead deadline (epoch seconds) while someone must act: running or breached."""
+    sla = sales.get("sla") or {}
+    due = sla.get("due_at")
+    if sla.get("state") in ("running", "breached") and due is not None:
+        return float(due)
+    return NO_DEADLINE
 
 
 class _Answer(BaseModel):
@@ -58,6 +72,9 @@ class LeadRow(_Answer):
     owner: str | None = Field(default=None, description="the owner's e-mail")
     sla_state: Literal["running", "met", "breached"] | None = None
     sla_due_at: datetime | None = None
+    hand_raiser: bool = Field(
+        default=False, description="handed to sales by a hand-raise rule (a demo request), whatever its score"
+    )
     channel: str | None = Field(default=None, description="of the first touch")
     campaign: str | None = Field(default=None, description="of the first touch")
     last_seen: datetime | None = None
@@ -152,6 +169,7 @@ def row(lead: Listable, score_now: float, reasons: Iterable[CardReason], contact
         owner=sales.get("owner"),
         sla_state=sla.get("state"),
         sla_due_at=datetime.fromtimestamp(float(due), UTC) if due is not None else None,
+        hand_raiser=bool(sla.get("hand_raiser")),
         channel=touch.channel.value if touch else None,
         campaign=touch.campaign if touch else None,
         last_seen=score.last_seen,

@@ -26,6 +26,7 @@ from leadstream.sales.listing import (
     LeadList,
     Position,
     Sort,
+    deadline,
     decode_cursor,
     encode_cursor,
     every_entry,
@@ -65,7 +66,7 @@ class LeadLists:
             return filters.matches(entry.lead, entry.sales, entry.updated, now_score)
 
         following: Cursor | None
-        if filters.account is not None or sort is Sort.SCORE:
+        if filters.account is not None or sort is not Sort.UPDATED:
             if filters.account is not None:
                 candidates = self._members(filters.account)
             else:
@@ -74,6 +75,8 @@ class LeadLists:
             def key(entry: Listed) -> tuple[float, str]:
                 if sort is Sort.SCORE:
                     return entry.lead.score_at(self.model, at), entry.lead.lead_id
+                if sort is Sort.DUE:  # soonest first: the pages run from the highest value down
+                    return -deadline(entry.sales), entry.lead.lead_id
                 return float(entry.updated), entry.lead.lead_id
 
             found, after = page_sorted([e for e in candidates if keep(e)], key, cursor.after, limit)
