@@ -19,6 +19,7 @@ from leadstream.accounts.repository import AccountLedger, Stored
 from leadstream.accounts.score import AccountState, MemberMark, ScorePoint
 from leadstream.identity.profile import Profile
 from leadstream.identity.repository import IdentityRepository, ProfileRepository
+from leadstream.sales.owners import Owners
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.tracking.attribution import Channel, Touch
@@ -457,10 +458,16 @@ def account_card(api: Any, domain: str = "acme.com") -> dict[str, Any]:
     return dict(response_json(answer))
 
 
-def test_the_card_names_every_committee_role_with_its_people_and_the_missing_ones(
-    api: Any, jane: str
+def test_the_card_names_every_committee_role_with_its_people_and_the_missing_ones_and_the_owner(
+    api: Any, jane: str, stack: Any
 ) -> None:
+    assert account_card(api)["owner"] is None
+    owners = Owners(stack.physical_name("AccountsTable"))
+    owners.set_account_owner("acme.com", "anna@example.com", datetime.now(UTC))
+
     card = account_card(api)
+
+    assert card["owner"] == "anna@example.com"
 
     roles = {r["id"]: r for r in card["committee_roles"]}
     [person] = card["people_known"]

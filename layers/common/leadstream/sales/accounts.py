@@ -118,6 +118,7 @@ class AccountDetail(_Answer):
     version: int = 1
     domain: str
     name: str | None = None
+    owner: str | None = Field(default=None, description="the account owner's e-mail: its new SQLs go to them")
     stage: str
     score: float = Field(description="engagement + fit + committee points, now")
     engagement: float = Field(description="the strongest leads' behaviour points, weighted, decayed to now")
@@ -173,6 +174,7 @@ def account_detail(
     visitors: Iterable[LeadScore],
     history: tuple[datetime, Iterable[ScorePoint], Iterable[AccountEvent]],
     now: datetime,
+    owner: str | None = None,
 ) -> AccountDetail:
     """The card of an account as of `now`; `people`: its known members' scores with their roles;
     `visitors`: its anonymous members' scores; `history`: since when, its score points and its events."""
@@ -204,6 +206,7 @@ def account_detail(
     return AccountDetail(
         domain=state.domain,
         name=name or card.name,
+        owner=owner,
         stage=card.stage,
         score=card.score,
         engagement=card.engagement,

@@ -39,6 +39,7 @@ from leadstream.sales.listing import (
     page_sorted,
     row,
 )
+from leadstream.sales.owners import Owners
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.repository import LEADS_BY_OWNER, LEADS_BY_STAGE, Listed, ScoreRepository
 
@@ -155,6 +156,7 @@ class AccountLists:
         self.model, self.leads = model, leads
         self.ledger = AccountLedger(accounts_table, leads_table)
         self.accounts = AccountRepository(accounts_table)
+        self.owners = Owners(accounts_table)
         self.scores = ScoreRepository(leads_table)
         self.profiles = ProfileRepository(leads_table)
 
@@ -195,4 +197,7 @@ class AccountLists:
         since = now - timedelta(days=HISTORY_DAYS)
         history = (since, self.ledger.history(domain, since), self.ledger.events(domain))
         name = profile.name if profile else None
-        return account_detail(self.model, self.leads, state, name, people, profiles, visitors, history, now)
+        owner, _country = self.owners.of_account(domain)
+        return account_detail(
+            self.model, self.leads, state, name, people, profiles, visitors, history, now, owner
+        )
