@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import accounts, coldstart, costs, snippet
+from bench import accounts, coldstart, costs, snippet, webapp
 from bench.coldstart import Attribution, ColdStart
 from bench.costs import BUSY, QUIET, Results
 from bench.lambdaenv import XRAY_DAEMON, LocalAws
@@ -538,6 +538,7 @@ def main(argv: list[str] | None = None) -> int:
             *_batch_section(results.batch),
             *accounts.section(account_rows),
             *_snippet_section(),
+            *webapp.section(),
         ]
     )
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,10 @@ pool through the app's own form, the landing page and navigation each role gets,
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from local.aws import clients, local_password
 from tests.browser.webapp import PHONE, scrolls_sideways, signed_in
 from tests.pipeline.harness import Runner
+from tests.pipeline.test_sales_api import REGION, pool_and_client
 
 pytestmark = pytest.mark.slow
 
@@ -54,3 +56,34 @@ def test_the_shell_fits_a_phone(runner: Runner, context: BrowserContext) -> None
 
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert not scrolls_sideways(page)
+
+
+def test_a_new_user_chooses_a_password_at_first_sign_in(runner: Runner, context: BrowserContext) -> None:
+    """As an administrator creates users: a temporary password that the first sign-in replaces."""
+    cognito = clients(runner.endpoint, REGION)["cognito-idp"]
+    pool, _ = pool_and_client(runner)
+    temporary, chosen = local_password(), local_password()
+    cognito.admin_create_user(
+        UserPoolId=pool,
+        Username="new.rep@example.com",
+        TemporaryPassword=temporary,
+        UserAttributes=[{"Name": "email", "Value": "new.rep@example.com"}],
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username="new.rep@example.com", GroupName="sales")
+    page = context.new_page()
+    page.goto(f"{runner.base}/app")
+    page.get_by_label("E-mail").fill("new.rep@example.com")
+    page.get_by_label("Password").fill(temporary)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("New password").fill(chosen)
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Inbox")
+    signed_in_again = cognito.admin_initiate_auth(
+        UserPoolId=pool,
+        ClientId=pool_and_client(runner)[1],
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "new.rep@example.com", "PASSWORD": chosen},
+    )
+    assert "AuthenticationResult" in signed_in_again

@@ -4,10 +4,13 @@ import base64
 import gzip
 import importlib
 import json
+from pathlib import PurePosixPath
 from types import ModuleType
 from typing import Any
 
 import pytest
+
+from bench.webapp import BUDGET_BYTES, STATIC, first_load, imports
 
 ENDPOINT = "https://cognito-idp.eu-west-1.amazonaws.com/"
 
@@ -82,3 +85,19 @@ def test_nothing_outside_the_apps_files_is_served(web: ModuleType, proxy: str) -
 
     assert answer["statusCode"] == 404
     assert "the app starts at /app" in json.loads(body(answer))["message"]
+
+
+def test_every_module_the_app_imports_is_a_file_webfunction_serves(web: ModuleType) -> None:
+    modules = [path.relative_to(STATIC) for path in STATIC.rglob("*.js")]
+
+    for module in modules:
+        for target in imports(PurePosixPath(module.as_posix())):
+            answer = get(web, str(target))
+            assert answer["statusCode"] == 200, f"{module} imports {target}, which is not served"
+
+
+def test_the_first_load_stays_within_its_budget() -> None:
+    shipped = first_load()
+
+    assert {"index.html", "app.css", "js/main.js", "vendor/preact-10.29.8.js"} <= {s.path for s in shipped}
+    assert sum(s.gzipped for s in shipped) <= BUDGET_BYTES
