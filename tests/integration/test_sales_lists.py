@@ -16,9 +16,10 @@ from urllib.parse import urlencode
 import pytest
 from leadstream.accounts.model import AccountStage
 from leadstream.accounts.repository import AccountLedger, Stored
-from leadstream.accounts.score import AccountState
+from leadstream.accounts.score import AccountState, MemberMark, ScorePoint
 from leadstream.identity.profile import Profile
 from leadstream.identity.repository import IdentityRepository, ProfileRepository
+from leadstream.sales.owners import Owners
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.tracking.attribution import Channel, Touch
@@ -497,3 +498,91 @@ def test_the_openapi_document_describes_the_lists_filters_and_answers(api: Any) 
     assert card["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/AccountDetail"
     }
+
+
+def account_card(api: Any, domain: str = "acme.com") -> dict[str, Any]:
+    answer = api.lambda_handler(list_request(f"/api/accounts/{domain}"), CTX)
+    assert answer["statusCode"] == 200, answer["body"]
+    return dict(response_json(answer))
+
+
+def test_the_card_names_every_committee_role_with_its_people_and_the_missing_ones_and_the_owner(
+    api: Any, jane: str, stack: Any
+) -> None:
+    assert account_card(api)["owner"] is None
+    owners = Owners(stack.physical_name("AccountsTable"))
+    owners.set_account_owner("acme.com", "anna@example.com", datetime.now(UTC))
+
+    card = account_card(api)
+
+    assert card["owner"] == "anna@example.com"
+
+    roles = {r["id"]: r for r in card["committee_roles"]}
+    [person] = card["people_known"]
+    assert list(roles) == list(card["roles"])  # every role of the model, in its order
+    assert roles[person["role"]]["people"] == 1
+    assert roles[person["role"]]["label"]
+    assert {r for r, role in roles.items() if role["people"] == 0} == set(roles) - {person["role"]}
+
+
+def test_the_card_keeps_a_score_point_a_day_and_the_stage_changes(
+    api: Any, jane: str, track: Any, form: Any, score: Any, account: Any, new_records: Any, filters: Any
+) -> None:
+    first = account_card(api)["history"]
+    [point] = first["points"]
+    assert (point["people"], point["stage"]) == (
+        1,
+        first["stage_changes"][-1]["to_stage"] if first["stage_changes"] else "account",
+    )
+    assert point["score"] == pytest.approx(point["engagement"] + point["fit"] + point["committee"], abs=0.2)
+
+    visit_and_request_demo(track, form, anonymous_id="anon-2", email="john@acme.com", title="CFO")
+    for function, handler in (("ScoreFunction", score), ("AccountFunction", account)):
+        assert handler.lambda_handler({"Records": new_records(filters[function])}, CTX) == {
+            "batchItemFailures": []
+        }
+    card = account_card(api)
+
+    [today] = card["history"]["points"]  # the day's latest point replaced the earlier one
+    assert today["people"] == 2
+    assert today["score"] > point["score"]
+    assert today["committee"] == card["committee"]
+    changes = card["history"]["stage_changes"]
+    assert [c["to_stage"] for c in changes][-1:] == ([card["stage"]] if card["stage"] != "account" else [])
+    assert all(c["score"] > 0 for c in changes)
+
+
+def test_the_history_shows_the_points_of_the_last_days_oldest_first(
+    api: Any, jane: str, stack: Any, leads_table: str
+) -> None:
+    ledger = AccountLedger(stack.physical_name("AccountsTable"), leads_table)
+    state = ledger.state("acme.com")
+    assert state is not None
+    now = datetime.now(UTC)
+    for days_ago, value in ((200, 1.0), (30, 20.0), (2, 40.0)):
+        at = now - timedelta(days=days_ago)
+        point = ScorePoint(at, AccountStage.ACCOUNT, value, value, 0, 0, 0, 1)
+        stored = ledger.load({"acme.com": []})[0]["acme.com"]
+        ledger.save(stored, state, [], [], at, point)
+
+    points = account_card(api)["history"]["points"]
+
+    assert [p["score"] for p in points][:2] == [20.0, 40.0]  # 200 days ago is older than the card shows
+    assert len(points) == 3
+
+
+def test_the_card_lists_the_anonymous_visitors_apart(
+    api: Any, jane: str, put_lead: Any, stack: Any, leads_table: str
+) -> None:
+    ledger = AccountLedger(stack.physical_name("AccountsTable"), leads_table)
+    put_lead("Lvisitor", Stage.LEAD, known=False, behaviour=12.0)
+    stored = ledger.load({"acme.com": ["Lvisitor"]})[0]["acme.com"]
+    state = dataclasses.replace(stored.state, people=2, anonymous=1)
+    ledger.save(stored, state, [MemberMark("Lvisitor", 1, True, anonymous=True)], [], datetime.now(UTC))
+
+    card = account_card(api)
+
+    assert [p["lead_id"] for p in card["people_known"]] == [jane]
+    [visitor] = card["people_anonymous"]
+    assert (visitor["lead_id"], visitor["stage"]) == ("Lvisitor", "lead")
+    assert visitor["score"] == pytest.approx(12.0, abs=0.5)

@@ -30,13 +30,20 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from leadstream.accounts.membership import Basis, claims_of, decide
 from leadstream.accounts.model import AccountModel
 from leadstream.accounts.repository import AccountLedger, LeadAccounts, Stored
-from leadstream.accounts.score import AccountEvent, LeadChange, MemberMark, apply_change, describe
+from leadstream.accounts.score import (
+    AccountEvent,
+    LeadChange,
+    MemberMark,
+    apply_change,
+    describe,
+    score_point,
+)
 from leadstream.platform.observability import logger
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.repository import ScoreRepository
 
 PARALLEL_WRITES = 16
-MEMBERS_PER_WRITE = 90  # a transaction holds 100 items: STATE, the marks and a few events
+MEMBERS_PER_WRITE = 90  # a transaction holds 100 items: STATE, the marks, a few events and the score point
 
 # The STATE attributes an account reads: a change to anything else (counters, touches, replay guards)
 # does not reach the account.
@@ -256,7 +263,8 @@ def roll_up(
                 made += applied.events
             if state == stored.state:
                 continue  # every change was a replay: nothing to write
-            version = ledger.save(stored, state, new_marks, made, datetime.now(UTC))
+            point = score_point(model, leads_model, state)  # the day's point of the score history
+            version = ledger.save(stored, state, new_marks, made, datetime.now(UTC), point)
             stored = type(stored)(state, version)
             updates, events = updates + 1, events + len(made)
             for event in made:

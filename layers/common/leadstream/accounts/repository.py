@@ -8,13 +8,16 @@ ACCOUNT#<domain> / STATE          the account's score state (`AccountState`, bou
                                   `stage` and `updated` (epoch ms) key the index ACCOUNTS_BY_STAGE
 ACCOUNT#<domain> / ATRANS#<id>    one account event, durable (the outbox): its insert wakes PublishFunction;
                                   it keeps `unpublished` = "1" until it is published
+ACCOUNT#<domain> / SCORE#<day>    the score history: the day's latest point (score, its parts, stage, people),
+                                  put with the STATE write (one Put, whatever the people: O(1)); `expires_at`
+                                  lets DynamoDB's TTL drop it after HISTORY_DAYS
 """
 
 import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -27,12 +30,14 @@ from leadstream.accounts.score import (
     AccountState,
     BoardEntry,
     MemberMark,
+    ScorePoint,
     Snapshot,
 )
 from leadstream.contracts.events import (
     ACCOUNT_STAGE_CHANGED,
     ACCOUNT_SURGED,
     AccountStageChanged,
+    AccountSurged,
 )
 from leadstream.platform import aws
 from leadstream.platform.dynamo import (
@@ -51,6 +56,9 @@ PROFILE_SK = "PROFILE"
 STATE_SK = "STATE"
 MEMBER_PREFIX = "LEAD#"
 OUTBOX_PREFIX = "ATRANS#"
+HISTORY_PREFIX = "SCORE#"
+HISTORY_DAYS = 400  # a score point is kept this long (TTL): a year of history, and the same weeks before
+EVENTS_READ = 200  # at most this many account events read for a history (a few stages; surges cool down)
 # who named an account: a stronger name replaces a weaker one, never the other way round, so the name
 # does not depend on which write came first
 NAMED_BY_GROUP, NAMED_BY_NETWORK = 2, 1
@@ -179,6 +187,27 @@ class OutboxItem(Item):
     published_at = NumberAttribute(null=True)
 
 
+class HistoryItem(Item):
+    """One day's latest score point of an account."""
+
+    class Meta:
+        abstract = True
+
+    at = NumberAttribute()  # epoch seconds: the moment of the account's latest change that day
+    stage = UnicodeAttribute()
+    score = NumberAttribute()
+    engagement = NumberAttribute()
+    fit = NumberAttribute()
+    committee = NumberAttribute()
+    engaged = NumberAttribute()
+    people = NumberAttribute()
+    expires_at = NumberAttribute()
+
+
+def history_sk(at: datetime) -> str:
+    return f"{HISTORY_PREFIX}{at.date().isoformat()}"
+
+
 class LeadAccountsItem(Item):
     """The part of a lead's PROFILE (LeadsTable) the account roll-up reads: its accounts, the one it named
     last, and its title."""
@@ -296,6 +325,10 @@ def event_id(event: AccountEvent) -> str:
     return event.change_id if isinstance(event, AccountStageChanged) else event.surge_id
 
 
+def event_time(event: AccountEvent) -> datetime:
+    return event.changed_at if isinstance(event, AccountStageChanged) else event.surged_at
+
+
 def detail_type(event: AccountEvent) -> str:
     return ACCOUNT_STAGE_CHANGED if isinstance(event, AccountStageChanged) else ACCOUNT_SURGED
 
@@ -309,6 +342,7 @@ class AccountLedger:
         self.items = bind(LedgerItem, accounts_table)
         self.profiles_of_accounts = bind(AccountItem, accounts_table)
         self.outbox = bind(OutboxItem, accounts_table)
+        self.points = bind(HistoryItem, accounts_table)
         self.profiles = bind(LeadAccountsItem, leads_table)
 
     def lead_accounts(self, lead_ids: Iterable[str]) -> dict[str, LeadAccounts]:
@@ -436,9 +470,11 @@ class AccountLedger:
         marks: Iterable[MemberMark],
         events: Iterable[AccountEvent],
         now: datetime,
+        point: ScorePoint | None = None,
     ) -> int:
-        """STATE (only if nobody wrote it since `stored` was read), the members' marks and one ATRANS# item
-        per event, in one TransactWriteItems: all of them or none. Returns the new write version."""
+        """STATE (only if nobody wrote it since `stored` was read), the members' marks, one ATRANS# item per
+        event and the day's score point (replacing that day's earlier one), in one TransactWriteItems: all of
+        them or none. Returns the new write version."""
         version = (stored.version or 0) + 1
         item = self.items(
             account_pk(state.domain),
@@ -478,9 +514,64 @@ class AccountLedger:
             }
             for event in events
         ]
+        if point is not None:
+            actions.append({"Put": {"TableName": self.table, "Item": self._point(state.domain, point)}})
         if not transact(actions, "writing an account state"):
             raise ConcurrentUpdate(f"account {state.domain} changed while it was being updated")
         return version
+
+    def _point(self, domain: str, point: ScorePoint) -> dict[str, Any]:
+        item = self.points(
+            account_pk(domain),
+            history_sk(point.at),
+            at=timestamp(point.at),
+            stage=point.stage.value,
+            score=point.score,
+            engagement=point.engagement,
+            fit=point.fit,
+            committee=point.committee,
+            engaged=point.engaged,
+            people=point.people,
+            expires_at=round((point.at + timedelta(days=HISTORY_DAYS)).timestamp()),
+        )
+        return dict(item.serialize())
+
+    def history(self, domain: str, since: datetime) -> list[ScorePoint]:
+        """The account's score points from `since`'s day on, oldest first: a Query of its partition."""
+        points = self.points
+        with mapped_errors("reading an account's history"):
+            found = list(
+                points.query(account_pk(domain), points.sk.between(history_sk(since), HISTORY_PREFIX + "~"))
+            )
+        return [
+            ScorePoint(
+                at=_at(item.at),
+                stage=AccountStage(item.stage),
+                score=float(item.score),
+                engagement=float(item.engagement),
+                fit=int(item.fit),
+                committee=int(item.committee),
+                engaged=int(item.engaged),
+                people=int(item.people),
+            )
+            for item in found
+        ]
+
+    def events(self, domain: str) -> list[AccountEvent]:
+        """The account's stage changes and surges (its outbox, kept), oldest first: a Query of its partition
+        (at most EVENTS_READ of them)."""
+        outbox = self.outbox
+        with mapped_errors("reading an account's events"):
+            found = list(
+                outbox.query(account_pk(domain), outbox.sk.startswith(OUTBOX_PREFIX), limit=EVENTS_READ)
+            )
+        events: list[AccountEvent] = [
+            AccountStageChanged.model_validate_json(item.detail)
+            if item.detail_type == ACCOUNT_STAGE_CHANGED
+            else AccountSurged.model_validate_json(item.detail)
+            for item in found
+        ]
+        return sorted(events, key=event_time)
 
     def _mark_update(self, domain: str, mark: MemberMark, now: datetime) -> dict[str, Any]:
         """The member's mark, set on its membership (which ingest wrote when the lead joined; kept as is)."""

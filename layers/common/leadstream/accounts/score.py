@@ -183,6 +183,37 @@ class AccountState:
 
 
 @dataclass(frozen=True)
+class ScorePoint:
+    """Where the account stood at a moment: its score history keeps the day's latest point, one a day."""
+
+    at: datetime
+    stage: AccountStage
+    score: float
+    engagement: float
+    fit: int
+    committee: int
+    engaged: int
+    people: int
+
+
+def score_point(model: AccountModel, leads: ScoringModel, state: AccountState) -> ScorePoint | None:
+    """The point of the state as of its latest change (None: no change applied yet): O(1), as the card."""
+    if state.as_of is None:
+        return None
+    card = state.card(model, leads, state.as_of)
+    return ScorePoint(
+        at=state.as_of,
+        stage=state.stage,
+        score=card.score,
+        engagement=card.engagement,
+        fit=card.fit,
+        committee=model.committee_points(state.covered()),
+        engaged=card.engaged_people,
+        people=state.people,
+    )
+
+
+@dataclass(frozen=True)
 class Applied:
     """An account after an update, the events it made (for the outbox) and, for a lead change, the
     member's new mark (saved with the state, in one transaction)."""

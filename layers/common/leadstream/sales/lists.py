@@ -4,12 +4,12 @@ Leads: one Query per index partition (LeadsByStage: a stage each; LeadsByOwner: 
 newest first, or, for one account, a Query of its partition's memberships and BatchGetItem of their STATE;
 then one BatchGetItem of the page's PROFILEs (name, title, company). Accounts: one Query per account stage
 of AccountsByStage; the card: GetItem of the STATE and PROFILE, a Query of the memberships, BatchGetItem of
-the known members' STATE and PROFILE.
+the members' STATE and the known ones' PROFILE, and Queries of its score history and events (its partition).
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadstream.accounts.model import AccountModel, AccountStage
@@ -18,7 +18,13 @@ from leadstream.accounts.score import AccountState
 from leadstream.contracts.events import CardReason
 from leadstream.identity.repository import ProfileRepository
 from leadstream.platform.errors import BadRequest, NotFound
-from leadstream.sales.accounts import AccountDetail, AccountList, account_detail, account_row
+from leadstream.sales.accounts import (
+    HISTORY_DAYS,
+    AccountDetail,
+    AccountList,
+    account_detail,
+    account_row,
+)
 from leadstream.sales.listing import (
     MAX_SORTED,
     Cursor,
@@ -34,6 +40,7 @@ from leadstream.sales.listing import (
     page_sorted,
     row,
 )
+from leadstream.sales.owners import Owners
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.repository import LEADS_BY_OWNER, LEADS_BY_STAGE, Listed, ScoreRepository
 
@@ -152,6 +159,7 @@ class AccountLists:
         self.model, self.leads = model, leads
         self.ledger = AccountLedger(accounts_table, leads_table)
         self.accounts = AccountRepository(accounts_table)
+        self.owners = Owners(accounts_table)
         self.scores = ScoreRepository(leads_table)
         self.profiles = ProfileRepository(leads_table)
 
@@ -181,14 +189,18 @@ class AccountLists:
         if state is None:
             raise NotFound(f"no account {domain!r}")
         profile = self.accounts.profile(domain)
-        known = [
-            (mark.lead_id, mark.role)
-            for mark, _via in self.ledger.members(domain)
-            if mark.member and not mark.anonymous
-        ][:MAX_SORTED]
-        roles = dict(known)
+        members = [mark for mark, _via in self.ledger.members(domain) if mark.member]
+        roles = {mark.lead_id: mark.role for mark in members if not mark.anonymous}
+        roles = dict(list(roles.items())[:MAX_SORTED])
+        anonymous = [mark.lead_id for mark in members if mark.anonymous][:MAX_SORTED]
         people = [(e.lead, roles.get(e.lead.lead_id)) for e in self.scores.listed_many(roles)]
+        stored = self.scores.load_many(anonymous).values()  # not listed: nobody knows who they are yet
+        visitors = [s.score for s in stored if s.version is not None and not s.merged_into and not s.erased]
         profiles = self.profiles.load_many(roles)
+        since = now - timedelta(days=HISTORY_DAYS)
+        history = (since, self.ledger.history(domain, since), self.ledger.events(domain))
+        name = profile.name if profile else None
+        owner, _country = self.owners.of_account(domain)
         return account_detail(
-            self.model, self.leads, state, profile.name if profile else None, people, profiles, now
+            self.model, self.leads, state, name, people, profiles, visitors, history, now, owner
         )
