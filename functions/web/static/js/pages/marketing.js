@@ -8,6 +8,7 @@ import { currencies, FUNNEL, named, NumbersTable, PERIODS, periodOf, share, STEP
 import { navigate } from "../router.js";
 import { dateTime, duration, Empty, Loading, money, Problem, stageName, useApi, useTitle } from "../ui.js";
 
+const CHART = 360; // the charts' drawing width: about the width they are shown at, so their text stays legible
 const seconds = (value) => (value === null || value === undefined ? "–" : duration(value * 1000));
 const revenueText = (revenue) =>
   Object.entries(revenue || {})
@@ -87,7 +88,7 @@ function Funnel({ route, period }) {
         : html`<div class="grid two">
               <div>
                 <h3>All ${by === "campaign" ? "campaigns" : "channels"}</h3>
-                <${Bars} title=${`Funnel, all ${by}s: ${FUNNEL.map(([key, name]) => `${name} ${total[key]}`).join(", ")}`} rows=${FUNNEL.map(([key, name]) => ({ label: name, values: [total[key]] }))} series=${[{ name: "Leads" }]} />
+                <${Bars} title=${`Funnel, all ${by}s: ${FUNNEL.map(([key, name]) => `${name} ${total[key]}`).join(", ")}`} rows=${FUNNEL.map(([key, name]) => ({ label: name, values: [total[key]] }))} series=${[{ name: "Leads" }]} width=${CHART} />
                 <p>Revenue: <strong>${revenueText(total.revenue)}</strong></p>
               </div>
               <div>
@@ -96,6 +97,7 @@ function Funnel({ route, period }) {
                   title=${`Funnel per ${by}`}
                   rows=${rows.slice(0, 8).map((row) => ({ label: label(row), values: FUNNEL.map(([key]) => row[key]) }))}
                   series=${FUNNEL.map(([, name]) => ({ name }))}
+                  width=${CHART}
                 />
                 ${rows.length > 8 ? html`<p class="muted">The chart shows the first 8 of ${rows.length} (the table has them all).</p>` : null}
               </div>
@@ -137,7 +139,7 @@ function SpeedToLead({ period }) {
             <div class="grid two">
               <div>
                 <h3>Time to first action</h3>
-                <${Histogram} title=${`Time to first action: ${data.distribution.map((b) => `${b.label} ${b.count}`).join(", ")}`} buckets=${data.distribution} />
+                <${Histogram} title=${`Time to first action: ${data.distribution.map((b) => `${b.label} ${b.count}`).join(", ")}`} buckets=${data.distribution} width=${CHART} />
                 <${NumbersTable}
                   caption=${`Time to first action, ${period.label}`}
                   columns=${[{ key: "label", label: "Time to first action" }, { key: "count", label: "Hand-overs", num: true }]}
@@ -151,6 +153,7 @@ function SpeedToLead({ period }) {
                   title="Hand-overs per owner: met, breached, waiting"
                   rows=${data.by_owner.map((row) => ({ label: row.owner, values: [row.met, row.breached, row.waiting] }))}
                   series=${[{ name: "Met", color: "#047857" }, { name: "Breached", color: "#be123c" }, { name: "Waiting", color: "#b45309" }]}
+                  width=${CHART}
                 />
                 <${NumbersTable}
                   caption=${`Breaches per owner, ${period.label}`}
@@ -185,10 +188,10 @@ function ScoreDistribution() {
         : html`${stages.some((s) => s.truncated)
               ? html`<p class="notice">Stages marked “+” hold more than ${data.max_per_stage} leads: they are counted from the ${data.max_per_stage} most recently changed.</p>`
               : null}
-            <div class="grid three">
+            <div class="grid two">
               ${stages.map((s) => html`<div>
                 <h3>${stageName(s.stage)} <span class="muted">(${s.truncated ? `${s.leads}+` : s.leads})</span></h3>
-                <${Histogram} title=${`Scores of ${stageName(s.stage)} leads: ${s.buckets.map((b) => `${b.label} ${b.count}`).join(", ")}`} buckets=${s.buckets} height=${160} />
+                <${Histogram} title=${`Scores of ${stageName(s.stage)} leads: ${s.buckets.map((b) => `${b.label} ${b.count}`).join(", ")}`} buckets=${s.buckets} width=${CHART} height=${170} />
               </div>`)}
             </div>
             <${NumbersTable} caption="Leads per stage and score" columns=${columns} rows=${rows} filename="score-distribution.csv" />`}
