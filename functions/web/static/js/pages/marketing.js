@@ -68,7 +68,7 @@ function Funnel({ route, period }) {
   ];
   // the campaign column is its own in the table (the CSV too), so the first column shows the channel only
   if (by === "campaign") columns[0] = { ...columns[0], label: "Channel", show: (_v, row) => (row === total ? "Total" : named(row.channel)) };
-  return html`<section class="card" aria-labelledby="mk-funnel">
+  return html`<section class="card report-section" aria-labelledby="mk-funnel">
     <h2 id="mk-funnel">Funnel by ${by}</h2>
     <p class="muted">Leads that reached each stage in ${period.label} (by first touch; a lead counts once per stage, on the day it first got there). Revenue: deals won in the period.</p>
     <div class="filters">
@@ -120,7 +120,7 @@ const OWNER_COLUMNS = [
 function SpeedToLead({ period }) {
   const { data, error, loading, reload } = useApi("/api/reports/speed-to-lead", { query: { since: period.since, until: period.until } });
   const total = data?.total;
-  return html`<section class="card" aria-labelledby="mk-speed">
+  return html`<section class="card report-section" aria-labelledby="mk-speed">
     <h2 id="mk-speed">Speed to lead</h2>
     <p class="muted">Leads handed to sales (SQL or a hand-raise) in ${period.label}: time from hand-over to the first accept or reject.</p>
     <${Problem} error=${error} retry=${reload} />
@@ -177,7 +177,7 @@ function ScoreDistribution() {
     ...labels.map((label, i) => ({ key: `b${i}`, label, num: true })),
   ];
   const rows = stages.map((s) => ({ ...s, ...Object.fromEntries(s.buckets.map((b, i) => [`b${i}`, b.count])) }));
-  return html`<section class="card" aria-labelledby="mk-scores">
+  return html`<section class="card report-section" aria-labelledby="mk-scores">
     <h2 id="mk-scores">Score distribution by stage</h2>
     <p class="muted">Known leads at each stage now, by their score now${data ? ` (${dateTime(data.as_of)})` : ""}; not limited to the period.</p>
     <${Problem} error=${error} retry=${reload} />
