@@ -51,14 +51,14 @@ function Funnel({ route, period }) {
   const choose = (event) => navigate(["marketing"], { ...Object.fromEntries(route.query), by: event.currentTarget.value });
   const rows = data?.rows || [];
   const total = totalOf(rows);
-  const money_ = currencies(rows);
+  const revenueIn = currencies(rows);
   const label = (row) => (by === "campaign" && row.campaign ? `${named(row.channel)} / ${row.campaign}` : named(row.channel));
   const columns = [
     { key: "channel", label: by === "campaign" ? "Channel / campaign" : "Channel", show: (_v, row) => (row === total ? "Total" : label(row)), csv: (_v, row) => (row === total ? "Total" : row.channel) },
-    ...(by === "campaign" ? [{ key: "campaign", label: "Campaign", show: (v) => (v === "-" ? "(none)" : v), csv: (v) => v }] : []),
+    ...(by === "campaign" ? [{ key: "campaign", label: "Campaign", show: (v) => (v === "-" ? "(none)" : v), csv: (v) => (v === "-" ? "" : v) }] : []),
     ...FUNNEL.map(([key, name]) => ({ key, label: name, num: true })),
     ...STEPS.map(([key, name]) => ({ key, label: name, num: true, show: share, csv: (v) => (v === null || v === undefined ? "" : v) })),
-    ...money_.map((currency) => ({
+    ...revenueIn.map((currency) => ({
       key: `rev_${currency}`,
       label: `Revenue ${currency}`.trim(),
       num: true,
