@@ -1,7 +1,8 @@
-"""The sales API's reports: source quality (to revenue) and speed to lead, for every role. Each answer is one
-Query of the report items PublishFunction keeps (sales.reports), never a scan of the leads table."""
+"""The sales API's reports: source quality (to revenue), speed to lead and the score distribution by stage,
+for every role. The first two are one Query of the report items PublishFunction keeps (sales.reports); the
+score distribution Queries the LeadsByStage index a stage at a time (bounded). Never a scan."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal, cast
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -13,12 +14,16 @@ from leadstream.platform.errors import BadRequest
 from leadstream.platform.observability import logger, metrics
 from leadstream.platform.settings import ApiSettings
 from leadstream.sales.access import READERS, caller, require
+from leadstream.sales.distribution import MAX_PER_STAGE, ScoreDistribution
+from leadstream.sales.lists import LeadLists
 from leadstream.sales.reports import ReportStore
 from leadstream.sales.speed import SpeedToLead, speed_to_lead
+from leadstream.scoring.model_file import load_model
 from leadstream.scoring.report import Period, SourceQuality, from_counters
 
 settings = ApiSettings.from_env()
 store = ReportStore(settings.accounts_table, settings.leads_table)
+lists = LeadLists(settings.leads_table, settings.accounts_table, load_model(settings.scoring_model))
 router = Router()
 
 Since = Annotated[date | None, Query(description="first day counted, YYYY-MM-DD (UTC); default: the start")]
@@ -32,14 +37,20 @@ ANSWERS: dict[int, OpenAPIResponse] = {
 }
 
 
-def _period(since: date | None, until: date | None, report: str) -> Period:
+def _reader(report: str) -> str:
+    """The caller's subject, once their role may read reports (logged: no personal data)."""
     event = cast(APIGatewayProxyEventV2, router.current_event)
     who = caller(event.request_context.authorizer.jwt_claim)
     require(who, READERS, f"reading the {report} report")
-    if since and until and since > until:
-        raise BadRequest("since is after until", details=[{"field": "since", "problem": "after until"}])
     logger.info("report read", report=report, user=who.subject)
     metrics.add_metric(name="ReportsRead", unit=MetricUnit.Count, value=1)
+    return who.subject
+
+
+def _period(since: date | None, until: date | None, report: str) -> Period:
+    _reader(report)
+    if since and until and since > until:
+        raise BadRequest("since is after until", details=[{"field": "since", "problem": "after until"}])
     return Period(since, until)
 
 
@@ -72,7 +83,7 @@ def source_quality(
     summary="Speed to lead: time to first action p50/p95, met, breached and waiting hand-overs",
     description="Hand-overs to sales (SQL or a hand-raise) made in the period, per owner, channel and "
     "campaign (first touch). Time to first action is the first accept or reject minus the timer's start; "
-    "percentiles are nearest-rank.",
+    "percentiles are nearest-rank; `distribution` counts the acted-on hand-overs in spans of that time.",
     tags=["Reports"],
     security=[{"cognito": []}],
     responses={
@@ -83,3 +94,23 @@ def source_quality(
 def speed(since: Since = None, until: Until = None) -> SpeedToLead:
     period = _period(since, until, "speed-to-lead")
     return speed_to_lead(store.handovers(period), period)
+
+
+@router.get(
+    "/api/reports/score-distribution",
+    summary="Score distribution by stage: leads per stage and score bucket, scored now",
+    description="The leads worth listing (known, or past `lead`) at each stage, by their score now, in "
+    "25-point buckets (and one for negative scores, one for 150 and more). Read from the LeadsByStage "
+    f"index, a Query per stage: a stage with more than {MAX_PER_STAGE} leads is counted from its "
+    f"{MAX_PER_STAGE} most recently changed ones and marked `truncated`.",
+    tags=["Reports"],
+    security=[{"cognito": []}],
+    responses={
+        200: {"description": "The report", "content": {"application/json": {"model": ScoreDistribution}}},
+        401: ANSWERS[401],
+        403: ANSWERS[403],
+    },
+)
+def score_distribution() -> ScoreDistribution:
+    _reader("score-distribution")
+    return lists.score_distribution(MAX_PER_STAGE, datetime.now(UTC))

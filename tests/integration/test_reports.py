@@ -324,3 +324,74 @@ def test_the_openapi_document_describes_the_reports(api, aws):
     assert date.today()  # (the period parameters are dates)
     params = {p["name"] for p in document["paths"][SPEED]["get"]["parameters"]}
     assert params == {"since", "until"}
+
+
+def test_speed_to_lead_distribution_counts_the_acted_on_hand_overs_by_time_to_first_action(api, history):
+    speed = response_json(report(api, SPEED))
+
+    # acted on in 60 s (D), 90 s (D again), 120 s (A), 600 s (B); C and E still wait, so they are in none
+    assert [(b["label"], b["count"]) for b in speed["distribution"]] == [
+        ("<1 min", 0),
+        ("1-5 min", 3),
+        ("5-15 min", 1),
+        ("15-60 min", 0),
+        (">1 h", 0),
+    ]
+    assert sum(b["count"] for b in speed["distribution"]) == speed["total"]["acted"]
+    assert [(b["min_seconds"], b["max_seconds"]) for b in speed["distribution"]][-1] == (3600.0, None)
+
+
+SCORES = "/api/reports/score-distribution"
+
+
+def test_score_distribution_counts_each_stage_s_listed_leads_by_their_score_now_without_a_scan(api, history):
+    with dynamodb_calls() as calls:
+        answer = report(api, SCORES)
+
+    assert answer["statusCode"] == 200, answer["body"]
+    assert calls == {"Query": len(Stage)}  # one Query of LeadsByStage per stage, nothing per lead, no Scan
+    found = response_json(answer)
+    stages = {s["stage"]: s for s in found["stages"]}
+    assert {s: (r["leads"], r["truncated"]) for s, r in stages.items() if r["leads"]} == {
+        "won": (1, False),  # A
+        "lost": (1, False),  # B
+        "SQL": (2, False),  # C, and E (scored for real)
+        "accepted": (1, False),  # D
+    }
+    assert found["max_per_stage"] == 2000
+    assert [b["label"] for b in stages["SQL"]["buckets"]] == [
+        "<0", "0-24", "25-49", "50-74", "75-99", "100-124", "125-149", "150+",
+    ]  # fmt: skip
+    # E's bucket is the one its score in the leads list falls in (A..D have no points: 0-24)
+    listed = response_json(report(api, "/api/leads", query="stage=SQL"))["leads"]
+    e_score = next(r["score"] for r in listed if r["lead_id"] == history["E"])
+    e_bucket = next(
+        b["label"]
+        for b in stages["SQL"]["buckets"]
+        if (b["low"] is None or e_score >= b["low"]) and (b["high"] is None or e_score < b["high"])
+    )
+    counts = {b["label"]: b["count"] for b in stages["SQL"]["buckets"] if b["count"]}
+    assert counts == ({"0-24": 2} if e_bucket == "0-24" else {"0-24": 1, e_bucket: 1})
+    assert e_score >= 75  # E asked for a demo: an SQL by its score
+
+    for user in (signed_in("sales"), signed_in("admin")):
+        assert report(api, SCORES, user=user)["statusCode"] == 200
+    assert report(api, SCORES, user=signed_in())["statusCode"] == 403
+
+
+def test_a_stage_past_the_bound_is_counted_from_its_latest_changed_leads_and_says_so(api, history):
+    from functions.api import reports  # the route's reader, with a bound of one lead a stage
+
+    distribution = reports.lists.score_distribution(1, datetime.now(UTC))
+    stages = {s.stage: s for s in distribution.stages}
+
+    assert (stages["SQL"].leads, stages["SQL"].truncated) == (1, True)  # two SQLs, one counted
+    assert (stages["won"].leads, stages["won"].truncated) == (1, False)
+    assert sum(b.count for b in stages["SQL"].buckets) == 1
+    document = response_json(
+        api.lambda_handler(http_request("/api/openapi.json", method="GET", write_key=None), CTX)
+    )
+    assert SCORES in document["paths"]
+    assert {"ScoreDistribution", "StageScores", "ScoreBucket", "SpeedBucket"} <= set(
+        document["components"]["schemas"]
+    )

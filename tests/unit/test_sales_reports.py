@@ -4,7 +4,8 @@ stages counted from the history (once each, with the stages a lead stood on)."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from leadstream.sales.speed import Handover, handovers, nearest_rank, speed_to_lead
+from leadstream.sales.distribution import stage_scores
+from leadstream.sales.speed import Handover, distribution, handovers, nearest_rank, speed_to_lead
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.report import Period, counted, source_quality
 from leadstream.scoring.score import LeadScore, Transition
@@ -142,3 +143,32 @@ def test_a_period_counts_a_stage_on_the_day_the_lead_first_reached_it() -> None:
     [next_day] = source_quality([(known, history)], period=Period(date(2026, 11, 3), None))
 
     assert (next_day.visitors, next_day.sqls, next_day.accepted) == (0, 0, 1)
+
+
+def test_time_to_first_action_falls_in_the_span_that_starts_at_or_before_it() -> None:
+    def acted(n: int, seconds: float | None) -> Handover:
+        done = T0 + timedelta(seconds=seconds) if seconds is not None else None
+        return Handover(f"L{n}:SQL:1", f"L{n}", T0, T0, "email", "nov", "a@x.com", done, "a@x.com", "met")
+
+    found = [acted(n, s) for n, s in enumerate([0, 59.9, 60, 299, 300, 899, 900, 3599, 3600, 86400, None])]
+
+    buckets = {b.label: b.count for b in distribution(found)}
+
+    assert buckets == {"<1 min": 2, "1-5 min": 2, "5-15 min": 2, "15-60 min": 2, ">1 h": 2}  # None: waiting
+
+
+def test_score_buckets_are_25_points_wide_with_open_ends_and_a_median() -> None:
+    scored = stage_scores("MQL", [-5.0, 0.0, 24.9, 50.0, 74.99, 75.0, 149.0, 150.0, 400.0], truncated=False)
+
+    assert {b.label: b.count for b in scored.buckets} == {
+        "<0": 1,
+        "0-24": 2,
+        "25-49": 0,
+        "50-74": 2,
+        "75-99": 1,
+        "100-124": 0,
+        "125-149": 1,
+        "150+": 2,
+    }
+    assert (scored.leads, scored.p50, scored.truncated) == (9, 75.0, False)  # the 5th of 9: 74.99, rounded
+    assert stage_scores("won", [], truncated=False).p50 is None

@@ -25,6 +25,7 @@ from leadstream.sales.accounts import (
     account_detail,
     account_row,
 )
+from leadstream.sales.distribution import ScoreDistribution, stage_scores
 from leadstream.sales.listing import (
     MAX_SORTED,
     Cursor,
@@ -41,6 +42,7 @@ from leadstream.sales.listing import (
     row,
 )
 from leadstream.sales.owners import Owners
+from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.repository import LEADS_BY_OWNER, LEADS_BY_STAGE, Listed, ScoreRepository
 
@@ -129,6 +131,23 @@ class LeadLists:
             return self.scores.listed(part.index, part.value, start, limit, filters.since_ms, where)
 
         return fetch
+
+    def score_distribution(self, bound: int, now: datetime) -> ScoreDistribution:
+        """Every stage's listed leads scored `now`, in buckets: per stage, Queries of its LeadsByStage
+        partition (newest change first, at most 100 a page) until it is done or one lead past `bound` was
+        read (the sign that the stage holds more than it counts)."""
+        stages = []
+        for stage in Stage:
+            scores: list[float] = []
+            start: Position | None = None
+            while len(scores) <= bound:
+                want = min(100, bound + 1 - len(scores))
+                page, start = self.scores.listed(LEADS_BY_STAGE, stage.value, start, want)
+                scores.extend(e.lead.score_at(self.model, now) for e in page)
+                if start is None:
+                    break
+            stages.append(stage_scores(stage.value, scores[:bound], len(scores) > bound))
+        return ScoreDistribution(as_of=now, max_per_stage=bound, stages=stages)
 
     def _members(self, domain: str) -> list[Listed]:
         """The account's members worth listing (the memberships whose mark counts them, or not yet marked)."""

@@ -127,6 +127,39 @@ class SpeedRow(_Answer):
     p95_seconds: float | None = Field(description="time to first action, 95th percentile (nearest-rank)")
 
 
+class SpeedBucket(_Answer):
+    """Hand-overs acted on within a span of time to first action."""
+
+    label: str = Field(description="e.g. '1-5 min'")
+    min_seconds: float = Field(description="the shortest time counted here")
+    max_seconds: float | None = Field(description="times from here on are counted in the next (null: none)")
+    count: int
+
+
+# The distribution's edges (seconds): under a minute, 1-5, 5-15, 15-60 minutes, an hour or more
+BUCKETS: tuple[tuple[str, float, float | None], ...] = (
+    ("<1 min", 0.0, 60.0),
+    ("1-5 min", 60.0, 300.0),
+    ("5-15 min", 300.0, 900.0),
+    ("15-60 min", 900.0, 3600.0),
+    (">1 h", 3600.0, None),
+)
+
+
+def distribution(found: Iterable[Handover]) -> list[SpeedBucket]:
+    """The acted-on hand-overs by time to first action (those still waiting are in `waiting`)."""
+    seconds = [s for h in found if (s := h.seconds) is not None]
+    return [
+        SpeedBucket(
+            label=label,
+            min_seconds=low,
+            max_seconds=high,
+            count=sum(1 for s in seconds if (s >= low or low == 0) and (high is None or s < high)),
+        )
+        for label, low, high in BUCKETS
+    ]
+
+
 class SpeedToLead(_Answer):
     """Time to first action on leads handed over to sales, and the speed-to-lead timer's outcomes."""
 
@@ -134,6 +167,7 @@ class SpeedToLead(_Answer):
     until: date | None = Field(description="last day (UTC), included; null: to now")
     percentiles: Literal["nearest-rank"] = "nearest-rank"
     total: SpeedRow
+    distribution: list[SpeedBucket] = Field(description="the acted-on hand-overs by time to first action")
     by_owner: list[SpeedRow]
     by_channel: list[SpeedRow]
     by_campaign: list[SpeedRow]
@@ -171,6 +205,7 @@ def speed_to_lead(found: Iterable[Handover], period: Period = ALWAYS) -> SpeedTo
         since=period.since,
         until=period.until,
         total=_row(kept),
+        distribution=distribution(kept),
         by_owner=_grouped(kept, lambda h: (h.owner or UNASSIGNED,), ("owner",)),
         by_channel=_grouped(kept, lambda h: (h.channel,), ("channel",)),
         by_campaign=_grouped(kept, lambda h: (h.channel, h.campaign), ("channel", "campaign")),
