@@ -6,12 +6,19 @@ another thread made meanwhile (seen as "dictionary changed size during iteration
 concurrent identifies). Requests to DynamoDB and DynamoDB Streams therefore go through one lock: the
 functions still run concurrently, and each storage request is atomic, as on AWS. Other services (SQS long
 polls among them) are served as moto serves them.
+
+That rollback also replaces the table's stream shard by the copy's: a stream reader's shard iterator then
+reads a shard nothing is written to any more, and every function the stream feeds stops (seen under a
+simulation's hundreds of concurrent leads, where scoring's conditional transactions sometimes fail). After
+a TransactWriteItems the tables keep their shard objects, holding what the rolled-back copy holds: a
+cancelled transaction leaves no stream records, as on AWS, and readers go on reading.
 """
 
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.dynamodb.models import dynamodb_backends
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -29,10 +36,38 @@ class OneDynamoDbRequestAtATime:
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB"):
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target.startswith("DynamoDB"):
             return self.app(environ, start_response)
         with self.lock:
-            return list(self.app(environ, start_response))
+            if not target.endswith(".TransactWriteItems"):
+                return list(self.app(environ, start_response))
+            shards = _stream_shards()
+            try:
+                return list(self.app(environ, start_response))
+            finally:
+                _keep_stream_shards(shards)
+
+
+def _tables() -> Iterable[Any]:
+    for account in list(dynamodb_backends.values()):
+        for backend in list(account.values()):
+            yield from list(backend.tables.values())
+
+
+def _stream_shards() -> dict[str, Any]:
+    """Each streaming table's shard object, by table ARN."""
+    return {table.table_arn: table.stream_shard for table in _tables() if table.stream_shard is not None}
+
+
+def _keep_stream_shards(before: dict[str, Any]) -> None:
+    """Tables whose shard a rollback replaced get their own back, with the restored copy's records."""
+    for table in _tables():
+        shard = before.get(table.table_arn)
+        if shard is None or table.stream_shard is None or table.stream_shard is shard:
+            continue
+        shard.items, shard.table = table.stream_shard.items, table
+        table.stream_shard = shard
 
 
 class LocalAws(ThreadedMotoServer):
