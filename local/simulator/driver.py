@@ -33,10 +33,18 @@ from local.simulator.plan import Plan, Visitor
 # The simulator's source: a server source that may import history. A fixed key, for local stacks only.
 SOURCE_ID = "simulator"
 WRITE_KEY = "lsk_local_simulator"
-BATCH = 100  # messages a request (the intake takes up to 2,500)
+BATCH = 50  # messages a request (the intake takes up to 2,500; a small batch stays well within its timeout)
+SENDING = 2  # requests at once
+RETRIES = 5
+ACTING = 2  # leads sales works at once
+PROGRESS_SECONDS = 10  # a progress line at most this often
 SALES_USER = "sales@example.com"
-STAGES_AFTER_SQL = "SQL,accepted,rejected,opportunity,won,lost,disqualified"
+EVERY_STAGE = "lead,MQL,PQL,SQL,accepted,rejected,opportunity,won,lost,disqualified"
 Report = Callable[[str], None]
+
+
+def _at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 class SimulationError(Exception):
@@ -84,7 +92,7 @@ class Outcome:
 
 
 class Driver:
-    def __init__(self, api: str, id_token: str, report: Report, *, wait_seconds: float = 600) -> None:
+    def __init__(self, api: str, id_token: str, report: Report, *, wait_seconds: float = 1800) -> None:
         self.api = api.rstrip("/")
         self.id_token = id_token
         self.report = report
@@ -100,13 +108,15 @@ class Driver:
             method=method,
             headers={"content-type": "application/json", **(headers or {})},
         )
-        for attempt in range(5):
+        for attempt in range(RETRIES):
             try:
                 with urllib.request.urlopen(request, timeout=60) as response:
                     return int(response.status), json.loads(response.read() or b"null")
             except urllib.error.HTTPError as error:
-                if error.code in (429, 503) and attempt < 4:
-                    time.sleep(float(error.headers.get("Retry-After") or 1))
+                # throttled, or a function that timed out on a busy machine: every call here is safe to
+                # repeat (messages carry ids, actions Idempotency-Keys)
+                if error.code in (429, 500, 502, 503, 504) and attempt < RETRIES - 1:
+                    time.sleep(float(error.headers.get("Retry-After") or 2 * (attempt + 1)))
                     continue
                 raw = error.read()
                 try:
@@ -124,24 +134,27 @@ class Driver:
     # --- the visitors -----------------------------------------------------------------------------------
 
     def send(self, plan: Plan) -> int:
-        """Every message of the plan to /v1/import, oldest first, in batches; how many were taken."""
-        messages = plan.messages()
+        """Every message of the plan to /v1/import, each visitor's in its order, SENDING batches at once;
+        how many were taken."""
+        batches = plan.batches(BATCH)
+        total = sum(len(batch) for batch in batches)
         auth = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
-        taken = 0
-        for start in range(0, len(messages), BATCH):
-            status, answer = self._call(
-                "POST", "/v1/import", {"batch": messages[start : start + BATCH]}, {"Authorization": auth}
-            )
+
+        def post(batch: list[dict[str, Any]]) -> int:
+            status, answer = self._call("POST", "/v1/import", {"batch": batch}, {"Authorization": auth})
             if status != 200:
                 raise SimulationError(f"/v1/import answered {status}: {answer}")
-            rejected = answer.get("rejected") or []
-            if rejected:
-                raise SimulationError(f"/v1/import rejected messages of the plan: {rejected[:3]}")
-            taken += len(messages[start : start + BATCH])
-            if (start // BATCH) % 10 == 9 or taken == len(messages):
-                self.report(
-                    f"simulation: sent {taken}/{len(messages)} events ({taken * 100 // len(messages)}%)"
-                )
+            if answer.get("rejected"):
+                raise SimulationError(f"/v1/import rejected messages of the plan: {answer['rejected'][:3]}")
+            return len(batch)
+
+        taken, shown = 0, time.monotonic()
+        with ThreadPoolExecutor(max_workers=SENDING) as pool:
+            for count in pool.map(post, batches):
+                taken += count
+                if time.monotonic() - shown > PROGRESS_SECONDS or taken == total:
+                    self.report(f"simulation: sent {taken}/{total} events ({taken * 100 // total}%)")
+                    shown = time.monotonic()
         return taken
 
     # --- sales ------------------------------------------------------------------------------------------
@@ -159,20 +172,27 @@ class Driver:
                 return
 
     def wait_for_sales(self, plan: Plan) -> list[tuple[str, Visitor]]:
-        """The plan's leads waiting at SQL (lead id, visitor), once scoring has handed over every planned
-        hand-raiser and the count of leads past SQL has stopped growing."""
+        """The plan's leads waiting at SQL (lead id, visitor), once scoring has caught up: every person of
+        the plan is listed, last seen at their last planned event (the lists show the score's state)."""
         names = plan.by_name()
-        hand_raisers = {v.person.name for v in plan.visitors if v.hand_raiser and v.person is not None}
+        last_event = {name: max(m["timestamp"] for m in v.messages) for name, v in names.items()}
         deadline = time.monotonic() + self.wait_seconds
-        last, steady = -1, 0
+        shown = time.monotonic()
         while True:
-            rows = [r for r in self._rows(STAGES_AFTER_SQL) if r.get("name") in names]
-            seen = {r["name"] for r in rows}
-            steady = steady + 1 if len(rows) == last else 0
-            last = len(rows)
-            if (hand_raisers <= seen and steady >= 5) or time.monotonic() > deadline:
+            rows = [r for r in self._rows(EVERY_STAGE) if r.get("name") in names]
+            behind = len(names) - sum(
+                1 for r in rows if r.get("last_seen") and _at(r["last_seen"]) >= _at(last_event[r["name"]])
+            )
+            if not behind:
                 break
-            self.report(f"simulation: waiting for the pipeline: {len(rows)} leads handed to sales so far")
+            if time.monotonic() > deadline:
+                self.report(f"simulation: {behind} people are still being scored; going on without them")
+                break
+            if time.monotonic() - shown > PROGRESS_SECONDS:
+                self.report(
+                    f"simulation: waiting for scoring to catch up with {behind} of {len(names)} people"
+                )
+                shown = time.monotonic()
             time.sleep(2)
         return [(r["lead_id"], names[r["name"]]) for r in rows if r["stage"] == "SQL"]
 
@@ -211,7 +231,7 @@ class Driver:
             raise SimulationError(f"GET /api/qualification answered {status}: {framework}")
         answers = {c["id"]: f"{c['label']}: discussed on the first call" for c in framework["criteria"]}
         acted: Counter[str] = Counter()
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with ThreadPoolExecutor(max_workers=ACTING) as pool:
             results = pool.map(lambda pair: self._act(plan.seed, pair[0], pair[1], answers), waiting)
             for count, done in enumerate(results, 1):
                 acted.update(done)

@@ -174,6 +174,16 @@ class Plan:
             (m for v in self.visitors for m in v.messages), key=lambda m: (m["timestamp"], m["messageId"])
         )
 
+    def batches(self, size: int) -> list[list[dict[str, Any]]]:
+        """The messages in batches of at most `size`, visitor after visitor (the first seen first), each
+        visitor's in order: batches sent side by side never reorder one visitor's history."""
+        batches: list[list[dict[str, Any]]] = [[]]
+        for visitor in sorted(self.visitors, key=lambda v: v.first_seen):
+            if len(batches[-1]) + len(visitor.messages) > size and batches[-1]:
+                batches.append([])
+            batches[-1].extend(visitor.messages)
+        return [batch[i : i + size] for batch in batches for i in range(0, len(batch), size)]
+
     def known(self) -> list[Visitor]:
         return [v for v in self.visitors if v.person is not None]
 

@@ -98,7 +98,8 @@ def test_the_simulation_fills_the_funnel_down_to_won_deals_with_revenue(
     totals = funnel(runner, bearer, (the_plan.now.date() - timedelta(days=90)).isoformat())
 
     assert len(ours) >= 10
-    assert {"MQL", "won"} <= stages and stages & {"accepted", "rejected", "lost", "opportunity"}
+    assert {"MQL", "won"} <= stages
+    assert stages & {"accepted", "rejected", "lost", "opportunity"}
     assert totals["mqls"] >= totals["sqls"] >= totals["opportunities"] >= totals["won"] >= 1
     assert totals["revenue"] > 0
     assert len(totals["channels"]) >= 3
@@ -121,7 +122,8 @@ def test_scoring_dated_the_history_in_the_past_where_the_plan_put_it(
         planned_times = [datetime.fromisoformat(m["timestamp"]) for m in visitor.messages]
 
         assert abs(first_seen - visitor.first_seen) < timedelta(seconds=1)
-        assert scored and all(
+        assert scored
+        assert all(
             min(planned_times) <= datetime.fromisoformat(c["at"]) <= max(planned_times) for c in scored
         )
         # sales acts now: the API dates what a user does at the moment it is done
@@ -134,7 +136,8 @@ def test_the_terminal_shows_progress_and_a_summary_not_every_notification(runner
 
     assert re.search(r"simulation: sent (\d+)/\1 events \(100%\)", log)
     assert re.search(r"simulation: finished in \d+ s: .*won revenue [\d,]+ EUR", log)
-    assert summary and int(summary.group(1)) == len(runner.notes()) > 0
+    assert summary
+    assert int(summary.group(1)) == len(runner.notes()) > 0
     assert "SALES NOTIFICATION" not in log
     assert not re.search(r"POST /v1/import -> 200", log)
 
@@ -144,8 +147,10 @@ def test_a_second_run_with_the_same_seed_does_no_harm(runner: Runner, bearer: st
     before = funnel(runner, bearer, since)
 
     again = subprocess.run(
-        [sys.executable, "-m", "local.simulate", "--api", runner.base, "--endpoint", runner.endpoint]
-        + ["--seed", str(SEED), "--visitors", str(VISITORS), "--password-stdin"],
+        [
+            *(sys.executable, "-m", "local.simulate", "--api", runner.base, "--endpoint", runner.endpoint),
+            *("--seed", str(SEED), "--visitors", str(VISITORS), "--password-stdin"),
+        ],
         cwd=REPO,
         input=printed_password(runner, "sales@example.com") + "\n",
         capture_output=True,

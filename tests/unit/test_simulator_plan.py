@@ -85,14 +85,15 @@ def test_the_history_holds_reading_pricing_identifies_product_usage_and_hand_rai
     assert sum(n for p, n in paths.items() if p.startswith("/docs/")) > 100
     assert 100 < len(demo.known()) < 280  # many identify, some stay anonymous
     assert events["Contact Sales"] == sum(v.hand_raiser for v in demo.visitors) >= 15
-    assert events["Project Created"] and events["Teammate Invited"] and events["Premium Feature Used"]
+    assert all(events[name] for name in ("Project Created", "Teammate Invited", "Premium Feature Used"))
 
 
 def test_sales_wins_and_loses_deals_with_amounts(demo: Plan) -> None:
     decisions = [v.sales for v in demo.known()]
     ends = Counter(d.stage for d in decisions)
 
-    assert ends["won"] >= 10 and ends["lost"] >= 5 and ends["rejected"] >= 10 and ends["accepted"] >= 5
+    assert min(ends["won"], ends["rejected"]) >= 10
+    assert min(ends["lost"], ends["accepted"]) >= 5
     assert all(d.amount and d.amount > 0 for d in decisions if d.outcome)
     assert all(d.reject_reason for d in decisions if not d.accept)
 
