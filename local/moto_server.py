@@ -16,9 +16,11 @@ cancelled transaction leaves no stream records, as on AWS, and readers go on rea
 
 import threading
 from collections.abc import Callable, Iterable
+from copy import copy
 from typing import Any
 
 from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.table import StreamShard
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -47,6 +49,18 @@ class OneDynamoDbRequestAtATime:
                 return list(self.app(environ, start_response))
             finally:
                 _keep_stream_shards(shards)
+
+
+def _copy_of_shard(shard: StreamShard, memo: dict[int, Any]) -> StreamShard:
+    """What TransactWriteItems' copy of a table holds as its shard: its records (immutable once written)
+    in a list of its own."""
+    copied = copy(shard)
+    copied.items = list(shard.items)
+    memo[id(shard)] = copied
+    return copied
+
+
+StreamShard.__deepcopy__ = _copy_of_shard  # type: ignore[attr-defined]
 
 
 def _tables() -> Iterable[Any]:
