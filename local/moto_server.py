@@ -7,20 +7,24 @@ concurrent identifies). Requests to DynamoDB and DynamoDB Streams therefore go t
 functions still run concurrently, and each storage request is atomic, as on AWS. Other services (SQS long
 polls among them) are served as moto serves them.
 
-That rollback also replaces the table's stream shard by the copy's: a stream reader's shard iterator then
-reads a shard nothing is written to any more, and every function the stream feeds stops (seen under a
-simulation's hundreds of concurrent leads, where scoring's conditional transactions sometimes fail). After
-a TransactWriteItems the tables keep their shard objects, holding what the rolled-back copy holds: a
-cancelled transaction leaves no stream records, as on AWS, and readers go on reading.
+That copy is also what made moto slow and broke its streams: each TransactWriteItems deep-copied every
+table it named, items and stream records included (seconds, after a simulation's thousands of events,
+while every other DynamoDB request waited), and a rollback swapped in the copy's stream shard, leaving
+every stream reader on a shard nothing was written to any more (scoring stopped). Here a transaction
+copies only the items it names, and a rollback puts those back and drops the stream records it made: the
+same tables, the same shards, and a cancelled transaction leaves no stream record, as on AWS.
 """
 
+import copy
 import threading
-from collections.abc import Callable, Iterable
-from copy import copy
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from moto.dynamodb.models import dynamodb_backends
-from moto.dynamodb.models.table import StreamShard
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -38,50 +42,89 @@ class OneDynamoDbRequestAtATime:
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-        if not target.startswith("DynamoDB"):
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB"):
             return self.app(environ, start_response)
         with self.lock:
-            if not target.endswith(".TransactWriteItems"):
-                return list(self.app(environ, start_response))
-            shards = _stream_shards()
-            try:
-                return list(self.app(environ, start_response))
-            finally:
-                _keep_stream_shards(shards)
+            return list(self.app(environ, start_response))
 
 
-def _copy_of_shard(shard: StreamShard, memo: dict[int, Any]) -> StreamShard:
-    """What TransactWriteItems' copy of a table holds as its shard: its records (immutable once written)
-    in a list of its own."""
-    copied = copy(shard)
-    copied.items = list(shard.items)
-    memo[id(shard)] = copied
-    return copied
+class _TablesNotCopied:
+    """moto.dynamodb.models' `copy`, while a transaction runs: a table "copied" for a rollback is the
+    table itself (the transaction keeps its own undo list); anything else is deep-copied as before."""
+
+    active = False
+
+    @classmethod
+    def deepcopy(cls, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if cls.active and isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
 
 
-StreamShard.__deepcopy__ = _copy_of_shard  # type: ignore[attr-defined]
+@contextmanager
+def _tables_not_copied() -> Iterator[None]:
+    _TablesNotCopied.active = True
+    try:
+        yield
+    finally:
+        _TablesNotCopied.active = False
 
 
-def _tables() -> Iterable[Any]:
-    for account in list(dynamodb_backends.values()):
-        for backend in list(account.values()):
-            yield from list(backend.tables.values())
+def _key(table: Table, op: dict[str, Any]) -> tuple[Any, Any] | None:
+    """The hash and range value of the item a transaction's operation names (None: moto refuses it)."""
+    given = op.get("Item") if "Item" in op else op.get("Key")
+    if not isinstance(given, dict) or table.hash_key_attr not in given:
+        return None
+    if table.range_key_attr and table.range_key_attr not in given:
+        return None
+    hash_value = DynamoType(given[table.hash_key_attr])
+    range_value = DynamoType(given[table.range_key_attr]) if table.range_key_attr else None
+    return hash_value, range_value
 
 
-def _stream_shards() -> dict[str, Any]:
-    """Each streaming table's shard object, by table ARN."""
-    return {table.table_arn: table.stream_shard for table in _tables() if table.stream_shard is not None}
+def _put_back(table: Table, hash_value: Any, range_value: Any, original: Any) -> None:
+    items: Any = table.items
+    if range_value is None:
+        if original is None:
+            items.pop(hash_value, None)
+        else:
+            items[hash_value] = original
+    elif original is None:
+        items.get(hash_value, {}).pop(range_value, None)
+    else:
+        items[hash_value][range_value] = original
 
 
-def _keep_stream_shards(before: dict[str, Any]) -> None:
-    """Tables whose shard a rollback replaced get their own back, with the restored copy's records."""
-    for table in _tables():
-        shard = before.get(table.table_arn)
-        if shard is None or table.stream_shard is None or table.stream_shard is shard:
+_moto_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """moto's TransactWriteItems, undone on failure from copies of the items it names only (one request at
+    a time: OneDynamoDbRequestAtATime)."""
+    undo: list[tuple[Table, Any, Any, Any]] = []
+    shards: dict[int, tuple[Any, int]] = {}
+    for entry in transact_items:
+        op = next(iter(entry.values()), None) if isinstance(entry, dict) else None
+        table = self.tables.get(op.get("TableName", "")) if isinstance(op, dict) else None
+        key = _key(table, op) if table is not None and isinstance(op, dict) else None
+        if table is None or key is None:
             continue
-        shard.items, shard.table = table.stream_shard.items, table
-        table.stream_shard = shard
+        undo.append((table, *key, copy.deepcopy(table.get_item(*key))))
+        if table.stream_shard is not None:
+            shards.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
+    with _tables_not_copied():
+        try:
+            _moto_transact_write_items(self, transact_items)
+        except BaseException:
+            for table, hash_value, range_value, original in reversed(undo):
+                _put_back(table, hash_value, range_value, original)
+            for shard, length in shards.values():
+                del shard.items[length:]
+            raise
+
+
+dynamodb_models.copy = _TablesNotCopied  # type: ignore[attr-defined,assignment]
+DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
 
 
 class LocalAws(ThreadedMotoServer):

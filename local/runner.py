@@ -362,9 +362,11 @@ class Simulation(threading.Thread):
         aws: dict[str, Any],
         password: str,
         tail: NotificationTail,
+        stop: threading.Event,
     ) -> None:
         super().__init__(daemon=True, name="simulation")
         self.args, self.stack, self.aws, self.password, self.tail = args, stack, aws, password, tail
+        self.stop_event = stop
 
     def run(self) -> None:
         api = (
@@ -382,9 +384,11 @@ class Simulation(threading.Thread):
                 visitors=self.args.visitors,
                 days=self.args.days,
                 report=_log,
+                stop=self.stop_event,
             )
         except (SimulationError, OSError) as exc:
-            _log(f"simulation failed: {exc}")
+            if not self.stop_event.is_set():
+                _log(f"simulation failed: {exc}")
         else:
             self._settle()
             QUIET.clear()
@@ -546,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 tail.quiet.set()
                 QUIET.set()
-                Simulation(args, stack, aws, users[SALES_USER], tail).start()
+                Simulation(args, stack, aws, users[SALES_USER], tail, stop).start()
 
         def _stop(signum: int, frame: object) -> None:
             raise KeyboardInterrupt

@@ -13,6 +13,7 @@ once), each action an Idempotency-Key derived from the seed, and only leads stil
 
 import base64
 import json
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -92,7 +93,17 @@ class Outcome:
 
 
 class Driver:
-    def __init__(self, api: str, id_token: str, report: Report, *, wait_seconds: float = 1800) -> None:
+    def __init__(
+        self,
+        api: str,
+        id_token: str,
+        report: Report,
+        *,
+        wait_seconds: float = 1800,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """`stop`: set when the stack stops (make run's Ctrl-C): the next call raises SimulationError."""
+        self.stop = stop or threading.Event()
         self.api = api.rstrip("/")
         self.id_token = id_token
         self.report = report
@@ -101,6 +112,8 @@ class Driver:
     def _call(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> tuple[int, Any]:
+        if self.stop.is_set():
+            raise SimulationError("the stack is stopping")
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
             self.api + path,
@@ -116,7 +129,7 @@ class Driver:
                 # throttled, or a function that timed out on a busy machine: every call here is safe to
                 # repeat (messages carry ids, actions Idempotency-Keys)
                 if error.code in (429, 500, 502, 503, 504) and attempt < RETRIES - 1:
-                    time.sleep(float(error.headers.get("Retry-After") or 2 * (attempt + 1)))
+                    self.stop.wait(float(error.headers.get("Retry-After") or 2 * (attempt + 1)))
                     continue
                 raw = error.read()
                 try:
@@ -193,7 +206,7 @@ class Driver:
                     f"simulation: waiting for scoring to catch up with {behind} of {len(names)} people"
                 )
                 shown = time.monotonic()
-            time.sleep(2)
+            self.stop.wait(2)
         return [(r["lead_id"], names[r["name"]]) for r in rows if r["stage"] == "SQL"]
 
     def _act(self, seed: int, lead_id: str, visitor: Visitor, answers: dict[str, str]) -> list[str]:

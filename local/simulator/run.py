@@ -1,6 +1,7 @@
 """One simulation against a running stack: its source, a sales user's sign-in, the plan played through."""
 
 import argparse
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,13 +20,15 @@ def simulate(
     visitors: int,
     days: int,
     report: Report,
+    stop: threading.Event | None = None,
 ) -> Outcome:
     """Plays the plan of `seed` (`visitors` visitors over the `days` up to now) through the stack at
-    `api`, signed in as the local sales user with `password`; what came of it."""
+    `api`, signed in as the local sales user with `password`; what came of it. Setting `stop` ends it
+    (SimulationError) at its next request."""
     now = datetime.now(UTC)
     ensure_source(sources_table, now)
     token = sign_in(cognito, client_id, SALES_USER, password)
-    return Driver(api, token, report).run(plan(seed, visitors, now, days))
+    return Driver(api, token, report, stop=stop).run(plan(seed, visitors, now, days))
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:

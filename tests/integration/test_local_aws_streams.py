@@ -1,5 +1,5 @@
 """The local AWS (moto behind local/moto_server.py): a stream reader goes on reading after a transaction
-is cancelled, and the cancelled transaction leaves no stream record, as on AWS."""
+is cancelled, and the cancelled transaction leaves neither its items nor a stream record, as on AWS."""
 
 import uuid
 from typing import Any
@@ -52,3 +52,4 @@ def test_a_cancelled_transaction_does_not_cut_a_stream_reader_off(moto_endpoint:
 
     read, _ = _records(streams, iterator)
     assert read == ["after"]
+    assert "Item" not in dynamodb.get_item(TableName=table, Key={"pk": {"S": "rolled back"}})
