@@ -188,7 +188,10 @@ class Driver:
         """The plan's leads waiting at SQL (lead id, visitor), once scoring has caught up: every person of
         the plan is listed, last seen at their last planned event (the lists show the score's state)."""
         names = plan.by_name()
-        last_event = {name: max(m["timestamp"] for m in v.messages) for name, v in names.items()}
+        # a group call stores no behaviour event: the last one is what scoring sees last
+        last_event = {
+            name: max(m["timestamp"] for m in v.messages if m["type"] != "group") for name, v in names.items()
+        }
         deadline = time.monotonic() + self.wait_seconds
         shown = time.monotonic()
         while True:
