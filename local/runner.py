@@ -398,7 +398,7 @@ class Simulation(threading.Thread):
             QUIET.clear()
             self.tail.quiet.clear()
 
-    def _settle(self, quiet_seconds: float = 5, at_most: float = 120) -> None:
+    def _settle(self, quiet_seconds: float = 10, at_most: float = 120) -> None:
         """Until no notification has come for `quiet_seconds` (the last SLA timers fire after the last
         hand-over), `at_most` seconds."""
         deadline = time.monotonic() + at_most

@@ -270,6 +270,25 @@ class Driver:
             revenue.update(row["revenue"])
         return totals, dict(revenue)
 
+    def settled_funnel(self, plan: Plan, acted: Counter[str]) -> tuple[dict[str, int], dict[str, float]]:
+        """The funnel once the report counts what sales just did (it adds up what the stack publishes,
+        a moment later) and has stopped changing; what it says after `wait_seconds` otherwise."""
+        deadline = time.monotonic() + self.wait_seconds
+        previous: tuple[dict[str, int], dict[str, float]] | None = None
+        columns = {
+            "accepted": "accepted",
+            "rejected": "rejected",
+            "opportunity": "opportunities",
+            "won": "won",
+        }
+        while True:
+            current = self.funnel(plan)
+            counted = all(current[0][column] >= acted[move] for move, column in columns.items())
+            if (counted and current == previous) or time.monotonic() > deadline:
+                return current
+            previous = current
+            self.stop.wait(3)
+
     def run(self, plan: Plan) -> Outcome:
         outcome = Outcome()
         started = time.monotonic()
@@ -281,6 +300,6 @@ class Driver:
         waiting = self.wait_for_sales(plan)
         self.report(f"simulation: {len(waiting)} leads wait at SQL for sales")
         outcome.acted = self.act(plan, waiting)
-        outcome.stages, outcome.revenue = self.funnel(plan)
+        outcome.stages, outcome.revenue = self.settled_funnel(plan, outcome.acted)
         self.report(f"simulation: finished in {time.monotonic() - started:.0f} s: {outcome.summary()}")
         return outcome
