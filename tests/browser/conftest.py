@@ -80,7 +80,7 @@ def simulated_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runne
         str(SIMULATED_VISITORS),
     )
     try:
-        run.wait_ready(120)
+        run.wait_ready(300)
         simulated(run)
         yield run
     finally:

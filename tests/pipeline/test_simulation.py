@@ -51,7 +51,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
         tmp_path_factory.mktemp("simulation"), "--simulate", "--seed", str(SEED), "--visitors", str(VISITORS)
     )
     try:
-        run.wait_ready(120)
+        run.wait_ready(300)  # a busy machine starts a dozen functions slowly
         simulated(run)
         yield run
     finally:
