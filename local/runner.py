@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -33,6 +34,8 @@ from local.events import BusDelivery, StreamPoller
 from local.gateway import BODY_TIMEOUT, make_server
 from local.moto_server import LocalAws
 from local.scheduler import Scheduler
+from local.simulator.driver import SALES_USER, SimulationError
+from local.simulator.run import add_options, simulate
 from local.template import REPO, TEMPLATE, Stack, load_stack
 from local.workers import DEFAULT_CONCURRENCY, FunctionError, Pool
 
@@ -87,7 +90,15 @@ def create_demo_source(stack: Stack, endpoint: str | None, origins: tuple[str, .
     )
 
 
+# While a simulation runs (--simulate), the lines of routine work are not printed: each request answered
+# 2xx or 3xx and each speed-to-lead timer fired (hundreds, for leads handed over weeks ago). Failures are.
+QUIET = threading.Event()
+_ROUTINE = re.compile(r"(?:[A-Z]+ \S+ -> [23]\d\d \(|scheduler: sla-\S+ -> \w+$)")
+
+
 def _log(message: str) -> None:
+    if QUIET.is_set() and _ROUTINE.match(message):
+        return
     print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
 
@@ -110,9 +121,35 @@ def _write_endpoints(args: argparse.Namespace, endpoint: str) -> Path:
 
 
 class NotificationTail(threading.Thread):
+    """Prints each new notification; while `quiet` is set (a simulation runs) counts them instead, by
+    subject's first words, for `summarise` to print as one line."""
+
     def __init__(self, path: Path, stop: threading.Event) -> None:
         super().__init__(daemon=True, name="notifications")
         self.path, self.stop_event = path, stop
+        self.quiet = threading.Event()
+        self.held: dict[str, int] = {}
+        self.seen = 0  # notifications read
+
+    def _take(self, line: str) -> None:
+        self.seen += 1
+        if not self.quiet.is_set():
+            _show_notification(line)
+            return
+        subject = str(json.loads(line).get("subject", ""))
+        kind = subject.split(":")[0].split(" at ")[0][:40] or "notification"
+        kind = " ".join(word for word in kind.split()[:3])
+        self.held[kind] = self.held.get(kind, 0) + 1
+
+    def summarise(self) -> str:
+        """What was held back while quiet, as one line; printing resumes."""
+        held = ", ".join(
+            f"{count} {kind}" for kind, count in sorted(self.held.items(), key=lambda kv: -kv[1])
+        )
+        total = sum(self.held.values())
+        self.held = {}
+        self.quiet.clear()
+        return f"{total} notifications while simulating ({held or 'none'}), all in {self.path}"
 
     def run(self) -> None:
         offset = self.path.stat().st_size if self.path.exists() else 0
@@ -123,7 +160,7 @@ class NotificationTail(threading.Thread):
                 notes.seek(offset)
                 for line in notes:
                     if line.strip():
-                        _show_notification(line)
+                        self._take(line)
                 offset = notes.tell()
 
 
@@ -190,6 +227,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"Slack's Web API (default https://slack.com/api). The Accept / Reject buttons act when "
         f"${SLACK_SIGNING_SECRET} and ${SLACK_BOT_TOKEN} hold the Slack app's credentials",
     )
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="fill the stack with a simulated 90-day history through its APIs, in the background (see "
+        "--seed, --visitors, --days; README, 'Demo data')",
+    )
+    add_options(parser)
     return parser.parse_args(argv)
 
 
@@ -305,6 +349,70 @@ Press Ctrl-C to stop.
     )
 
 
+class Simulation(threading.Thread):
+    """`--simulate`: the plan played through this run's APIs while the banner is shown. Notifications are
+    counted, not printed, until the simulation is done and they have stopped arriving (hundreds of SQLs
+    and SLA breaches of leads handed over weeks ago); then one line sums them up and printing resumes.
+    Routine request and timer lines are not printed meanwhile (QUIET)."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        stack: Stack,
+        aws: dict[str, Any],
+        password: str,
+        tail: NotificationTail,
+        stop: threading.Event,
+    ) -> None:
+        super().__init__(daemon=True, name="simulation")
+        self.args, self.stack, self.aws, self.password, self.tail = args, stack, aws, password, tail
+        self.stop_event = stop
+
+    def run(self) -> None:
+        api = (
+            f"http://127.0.0.1:{self.args.port}" if self.args.host in ("0.0.0.0", "::") else _base(self.args)
+        )
+        client = next(iter(self.stack.of_type("AWS::Cognito::UserPoolClient")))
+        try:
+            simulate(
+                api,
+                self.stack.physical_name("SourcesTable"),
+                self.aws["cognito-idp"],
+                self.stack.physical_ids[client],
+                self.password,
+                seed=self.args.seed,
+                visitors=self.args.visitors,
+                days=self.args.days,
+                report=_log,
+                stop=self.stop_event,
+            )
+        except (SimulationError, OSError) as exc:
+            if not self.stop_event.is_set():
+                _log(f"simulation failed: {exc}")
+        else:
+            self._settle()
+            QUIET.clear()
+            _log(self.tail.summarise())
+            _log("simulation done: the web app has data to show")
+        finally:
+            QUIET.clear()
+            self.tail.quiet.clear()
+
+    def _settle(self, quiet_seconds: float = 10, at_most: float = 120) -> None:
+        """Until no notification has come for `quiet_seconds` (the last SLA timers fire after the last
+        hand-over), `at_most` seconds."""
+        deadline = time.monotonic() + at_most
+        seen, since = self.tail.seen, time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - since < quiet_seconds:
+            time.sleep(0.5)
+            if self.tail.seen != seen:
+                seen, since = self.tail.seen, time.monotonic()
+
+
+def _base(args: argparse.Namespace) -> str:
+    return f"http://{args.host}:{args.port}"
+
+
 def write_sam_local_env(stack: Stack, path: Path) -> None:
     """`sam local --env-vars` file: the same tables, bus and endpoint as this run, per function."""
     env = {name: dict(function.declared) for name, function in stack.functions.items()}
@@ -418,7 +526,8 @@ def main(argv: list[str] | None = None) -> int:
             for rule in stack.api_rules
         ]
         threads.append(Scheduler(stack, pools, aws, queues, stop, _log))
-        threads.append(NotificationTail(args.notifications, stop))
+        tail = NotificationTail(args.notifications, stop)
+        threads.append(tail)
         for thread in threads:
             thread.start()
         server = make_server(
@@ -435,6 +544,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         endpoints_file = _write_endpoints(args, endpoint)
         _banner(args, stack, endpoint, users)
+        if args.simulate:
+            if SALES_USER not in users or "SourcesTable" not in stack.resources:
+                _log(f"--simulate needs the template's user pool (its user {SALES_USER}) and SourcesTable")
+            else:
+                tail.quiet.set()
+                QUIET.set()
+                Simulation(args, stack, aws, users[SALES_USER], tail, stop).start()
 
         def _stop(signum: int, frame: object) -> None:
             raise KeyboardInterrupt
