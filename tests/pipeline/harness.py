@@ -68,7 +68,7 @@ class Runner:
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
 
-    def wait_ready(self, seconds: float = 60) -> None:
+    def wait_ready(self, seconds: float = 120) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
