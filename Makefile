@@ -9,7 +9,7 @@ SAM := $(SAM_VENV)/bin/sam
 CHECKOV_VENV := .venv-checkov
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: run test lint types validate checkov build browser unit integration pipeline artifacts bench clean help vendor-web
+.PHONY: run test lint types validate checkov build browser unit integration pipeline artifacts bench clean help vendor-web screenshots
 
 help:
 	@echo "make run   - the whole pipeline locally on http://127.0.0.1:3000 (moto as local AWS)"
@@ -76,6 +76,10 @@ pipeline: $(BIN)/.installed
 
 test: lint types validate checkov build browser
 	SAM=$(abspath $(SAM)) $(BIN)/pytest
+
+# The README's pictures of the web app: its browser tests on a simulated history, written to docs/screenshots.
+screenshots: $(BIN)/.installed browser
+	LEADSTREAM_SCREENSHOTS=docs/screenshots $(BIN)/pytest -p no:randomly tests/browser/test_screenshots.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.run

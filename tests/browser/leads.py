@@ -18,6 +18,7 @@ def demo_request(
     name: str = "Jane Doe",
     page_title: str = "Pricing",
     phone: str | None = "+44 20 7946 0000",
+    company: str = "Acme",
 ) -> str:
     """A visitor reads the pricing page (its title as the browser reports it), then requests a demo; the
     lead its events are recorded on. Nothing is waited for: the pipeline takes it from here."""
@@ -36,7 +37,7 @@ def demo_request(
         "writeKey": DEMO_WRITE_KEY,
     }
     assert run.post("/v1/p", json.dumps(page).encode(), "text/plain", auth=False) == 200
-    fields = {"name": name, "email": email, "company": "Acme", "title": "Head of Sales"}
+    fields = {"name": name, "email": email, "company": company, "title": "Head of Sales"}
     if phone:
         fields["phone"] = phone
     form = urlencode({**fields, "anonymousId": anonymous_id}).encode()
