@@ -44,6 +44,9 @@ EVERY_STAGE = "lead,MQL,PQL,SQL,accepted,rejected,opportunity,won,lost,disqualif
 Report = Callable[[str], None]
 
 
+SETTLED_SECONDS = 20  # the lists unchanged this long, every person listed: scoring has caught up
+
+
 def _at(iso: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
@@ -194,12 +197,21 @@ class Driver:
         }
         deadline = time.monotonic() + self.wait_seconds
         shown = time.monotonic()
+        seen: list[tuple[Any, ...]] = []
+        settled_since = time.monotonic()
         while True:
             rows = [r for r in self._rows(EVERY_STAGE) if r.get("name") in names]
             behind = len(names) - sum(
                 1 for r in rows if r.get("last_seen") and _at(r["last_seen"]) >= _at(last_event[r["name"]])
             )
             if not behind:
+                break
+            # a message sent before (an earlier run) is kept as first stored, with that run's times: once
+            # every person is listed and nothing changes any more, scoring has seen all there is to see
+            now_seen = sorted((r["name"], r.get("last_seen"), r.get("stage"), r.get("score")) for r in rows)
+            if now_seen != seen:
+                seen, settled_since = now_seen, time.monotonic()
+            elif len(rows) == len(names) and time.monotonic() - settled_since > SETTLED_SECONDS:
                 break
             if time.monotonic() > deadline:
                 self.report(f"simulation: {behind} people are still being scored; going on without them")

@@ -304,8 +304,11 @@ def _visitor(
         people.add(name)
         local_part = name.lower().replace(". ", ".").replace(" ", ".")
         person = Person(name, f"{local_part}@{company.domain}", title, seniority)
-    # the first visit: any time in the period, more of them recently (marketing grows)
-    start = now - timedelta(days=days) + timedelta(days=days * rng.random() ** 0.7)
+    # the first visit: any time in the period, more of them recently (marketing grows). The timeline is
+    # laid from the start of `now`'s day, so a second run the same day plans the same times for the same
+    # messages (the intake keeps a messageId's first copy); only the cut below depends on the minute.
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = day - timedelta(days=days) + timedelta(days=days * rng.random() ** 0.7)
     start = min(start, now - timedelta(hours=2))
     builder = _Builder(seed, key, anonymous_id)
     landing = rng.choice((*BLOG, "/", "/", "/pricing" if propensity > 0.6 else "/"))
