@@ -64,7 +64,7 @@ def _config() -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-def _security_headers() -> dict[str, str]:
+def _security_headers_of_this_stack() -> dict[str, str]:
     endpoint = urlsplit(_cognito_endpoint())
     cognito = f"{endpoint.scheme}://{endpoint.netloc}" if endpoint.netloc else ""
     policy = (
@@ -78,6 +78,9 @@ def _security_headers() -> dict[str, str]:
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
     }
+
+
+SECURITY_HEADERS = _security_headers_of_this_stack()  # the same for every answer: made once per container
 
 
 @cache
@@ -127,7 +130,7 @@ def _answer(status: int, headers: dict[str, str], body: bytes = b"", binary: boo
 
 def _not_found(relative: str) -> dict[str, Any]:
     message = {"message": f"no such file in the web app: /app/{relative}; the app starts at /app"}
-    headers = {"Content-Type": "application/json", **_security_headers()}
+    headers = {"Content-Type": "application/json", **SECURITY_HEADERS}
     return _answer(404, headers, json.dumps(message).encode())
 
 
@@ -145,7 +148,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "Cache-Control": found.cache_control,
         "ETag": found.etag,
         "Vary": "Accept-Encoding",
-        **_security_headers(),
+        **SECURITY_HEADERS,
     }
     if found.etag in [tag.strip() for tag in request.get("if-none-match", "").split(",")]:
         return _answer(304, headers)

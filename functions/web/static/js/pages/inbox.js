@@ -85,7 +85,7 @@ export default function InboxPage({ route }) {
     <div class="inbox-top">
       <h1>Inbox</h1>
       <fieldset class="toggle">
-        <legend class="visually-hidden">Whose leads</legend>
+        <legend class="sr-only">Whose leads</legend>
         <label><input type="radio" name="owner" checked=${!mine} onChange=${() => navigate(["inbox"])} /> Everyone</label>
         <label><input type="radio" name="owner" checked=${mine} onChange=${() => navigate(["inbox"], { owner: "me" })} /> Mine</label>
       </fieldset>
