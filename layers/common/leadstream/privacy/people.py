@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadstream.accounts.departure import Departures, memberships
+from leadstream.archive.erasure import ArchiveErasure
 from leadstream.identity.identifiers import Identifier, IdKind, lead_for_key, normalise_email
 from leadstream.identity.repository import LINK_SK, LINKED_PREFIX, STATE_SK, lead_pk
 from leadstream.identity.resolution import MAX_ROOT_HOPS
@@ -111,8 +112,10 @@ class People:
         parked: ParkedMessages | None = None,
         effects: IdempotencyRecords | None = None,
         departures: Departures | None = None,
+        archive: ArchiveErasure | None = None,
     ) -> None:
         self.repository = repository
+        self.archive = archive  # the event archive: their archived records go too
         self.parked = parked
         self.effects = effects
         self.departures = departures  # takes the person out of their accounts' scores
@@ -191,4 +194,13 @@ class People:
             self.effects.delete(person.effects)
         if self.parked is not None and person.parked:
             self.parked.delete([receipt for _, receipt, _ in person.parked])
+        if self.archive is not None:  # last: a record archived meanwhile is found too
+            events = {
+                (i["pk"]["S"].removeprefix("LEAD#"), i["sk"]["S"])
+                for t, i in person.items
+                if t == LEADS and i["sk"]["S"].startswith("EVT#")
+            }
+            archived = self.archive.erase([lead for lead in person.leads if lead not in away], events).records
+            if archived:
+                counts["archived_records"] = archived
         return Erased(counts, keyed)
