@@ -227,3 +227,17 @@ def test_erase_removes_her_archived_records_and_keeps_everyone_elses(
     assert after == [r for r in before if not (r.leads() & hers)]
     assert json.loads(out)["removed"]["archived_records"] == len(before) - len(after)
     assert any(r.lead_id == lead_of("bob-1") and r.kind == "transition" for r in after)
+
+
+def test_a_record_stored_just_before_her_erase_is_not_archived_after_it(
+    archive, track, form, score, new_records, filters, history, bucket, moto_endpoint, capsys
+):
+    jane(track, form, score, new_records, filters)
+    call(track, "/v1/page", page_view("bob", "/"))
+    in_flight = history()  # still in the stream when the erase runs: the batching window is a minute
+
+    assert cli(moto_endpoint, capsys, "erase", EMAIL, "--yes")[0] == 0
+    assert archived(archive, in_flight) == {"batchItemFailures": []}
+
+    records = read_back(bucket)
+    assert {r.lead_id for r in records} == {lead_of("bob")}

@@ -72,8 +72,9 @@ class ExpireSettings(AccountSettings):
     """An expired lead leaves its accounts' scores too: the account and lead models, as AccountFunction."""
 
 
-class ArchiveSettings(_FromEnv):
-    """ArchiveFunction: the bucket the leads table's history is archived in."""
+class ArchiveSettings(LeadsSettings):
+    """ArchiveFunction: the bucket the leads table's history is archived in (and the leads table, whose
+    erase tombstones it reads)."""
 
     archive_bucket: str = Field(alias="ARCHIVE_BUCKET", min_length=3)
 
