@@ -8,6 +8,7 @@ import importlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -241,3 +242,15 @@ def test_a_record_stored_just_before_her_erase_is_not_archived_after_it(
 
     records = read_back(bucket)
     assert {r.lead_id for r in records} == {lead_of("bob")}
+
+
+def test_the_archive_sample_is_archived_whole(archive, bucket):
+    sample = json.loads((Path(__file__).resolve().parents[2] / "events" / "archive_stream.json").read_text())
+    stored = {r["dynamodb"]["NewImage"].get("rcv", {}).get("N") for r in sample["Records"]}
+    days = sorted(datetime.fromtimestamp(float(s), UTC).date() for s in stored if s)
+
+    assert archived(archive, sample["Records"]) == {"batchItemFailures": []}
+
+    records = read_back(bucket, days[0] - timedelta(days=1), days[-1] + timedelta(days=1))
+    assert len(records) == len(sample["Records"])
+    assert {r.kind for r in records} == {"event", "merge", "transition"}

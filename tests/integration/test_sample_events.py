@@ -45,6 +45,7 @@ def test_every_function_in_the_template_has_a_sample_event(stack):
         "ApiFunction": "api_",
         "SlaFunction": "sla_",
         "SlackFunction": "slack_",
+        "ArchiveFunction": "archive_",
     }
     names = [p.name for p in EVENTS.glob("*.json")]
     assert set(stack.functions) == set(prefixes)
