@@ -206,7 +206,11 @@ def run(args: argparse.Namespace, target: targets.Target) -> int:
     person = _find(people, args)
     if args.action == "export":
         people.release(person)
-        print(json.dumps(person.export(), indent=2, ensure_ascii=True, sort_keys=True))
+        exported = person.export()
+        archived = people.archived(person)
+        if archived:
+            exported["items"]["archived_records"] = archived
+        print(json.dumps(exported, indent=2, ensure_ascii=True, sort_keys=True))
         return 0
     if not _confirmed(args, person):
         people.release(person)

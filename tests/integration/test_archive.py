@@ -207,7 +207,7 @@ def test_the_reader_reads_the_days_asked_for(archive, track, history, bucket):
     assert read_back(bucket, TODAY + timedelta(days=1), TODAY + timedelta(days=2)) == []
 
 
-def test_erase_removes_her_archived_records_and_keeps_everyone_elses(
+def test_export_shows_her_archived_records_and_erase_removes_them_and_keeps_everyone_elses(
     archive, track, form, score, new_records, filters, history, bucket, aws, moto_endpoint, capsys
 ):
     jane(track, form, score, new_records, filters)  # two devices, merged; identified; SQL
@@ -219,6 +219,10 @@ def test_erase_removes_her_archived_records_and_keeps_everyone_elses(
     before = read_back(bucket)
     hers = {lead_of("anon-1"), lead_of("anon-2"), lead_of(user_id="u-1"), lead_of(email=EMAIL)}
     assert {r.lead_id for r in before} & hers
+    code, out = cli(moto_endpoint, capsys, "export", EMAIL)
+    assert code == 0
+    exported = json.loads(out)["items"]["archived_records"]
+    assert sorted(e["item"] for e in exported) == sorted(r.item for r in before if r.leads() & hers)
 
     code, out = cli(moto_endpoint, capsys, "erase", EMAIL, "--yes", "--json")
 

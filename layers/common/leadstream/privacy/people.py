@@ -9,6 +9,7 @@ suppression entries, a tombstone STATE per erased lead for a day: a behaviour re
 through the stream (stored just before the erase) is dropped by scoring instead of bringing the lead back.
 """
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -105,6 +106,19 @@ def _mentions(body: Any, leads: set[str], email: str) -> bool:
     return False
 
 
+def _archived_by(person: Person) -> tuple[list[str], set[tuple[str, str]]]:
+    """What of the archive is the person's: every record of their own leads (not those of a shared device
+    another person holds now), and the events the table holds of theirs on other leads (a device they held
+    for a while)."""
+    away = set(person.away)
+    events = {
+        (i["pk"]["S"].removeprefix("LEAD#"), i["sk"]["S"])
+        for t, i in person.items
+        if t == LEADS and i["sk"]["S"].startswith("EVT#")
+    }
+    return [lead for lead in person.leads if lead not in away], events
+
+
 class People:
     def __init__(
         self,
@@ -162,6 +176,13 @@ class People:
             self.parked.release([receipt for _, receipt, _ in parked if receipt not in kept])
         return person
 
+    def archived(self, person: Person) -> list[dict[str, Any]]:
+        """The person's records in the event archive, as JSON objects (`people export`; erase removes
+        exactly these)."""
+        if self.archive is None:
+            return []
+        return [json.loads(r.to_json()) for r in self.archive.find(*_archived_by(person))]
+
     def release(self, person: Person) -> None:
         """Put the person's parked notifications back in view (after an export: nothing was taken)."""
         if self.parked is not None and person.parked:
@@ -195,12 +216,7 @@ class People:
         if self.parked is not None and person.parked:
             self.parked.delete([receipt for _, receipt, _ in person.parked])
         if self.archive is not None:  # last: a record archived meanwhile is found too
-            events = {
-                (i["pk"]["S"].removeprefix("LEAD#"), i["sk"]["S"])
-                for t, i in person.items
-                if t == LEADS and i["sk"]["S"].startswith("EVT#")
-            }
-            archived = self.archive.erase([lead for lead in person.leads if lead not in away], events).records
+            archived = self.archive.erase(*_archived_by(person)).records
             if archived:
                 counts["archived_records"] = archived
         return Erased(counts, keyed)
