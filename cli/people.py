@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from leadstream.accounts.departure import Departures
 from leadstream.accounts.model_file import load_account_model
 from leadstream.accounts.repository import AccountLedger
+from leadstream.archive.erasure import ArchiveErasure
+from leadstream.archive.store import ArchiveStore
 from leadstream.identity.history import merge_history
 from leadstream.identity.merges import Merge
 from leadstream.identity.provenance_repository import ClaimRepository
@@ -72,7 +74,10 @@ def _people(target: targets.Target) -> People:
     departures = Departures(
         AccountLedger(target.accounts_table, target.leads_table), load_account_model(), load_model()
     )
-    return People(PrivacyRepository(target.leads_table, target.accounts_table), parked, effects, departures)
+    archive = ArchiveErasure(ArchiveStore(target.archive_bucket)) if target.archive_bucket else None
+    return People(
+        PrivacyRepository(target.leads_table, target.accounts_table), parked, effects, departures, archive
+    )
 
 
 def _find(people: People, args: argparse.Namespace) -> Person:
@@ -201,7 +206,11 @@ def run(args: argparse.Namespace, target: targets.Target) -> int:
     person = _find(people, args)
     if args.action == "export":
         people.release(person)
-        print(json.dumps(person.export(), indent=2, ensure_ascii=True, sort_keys=True))
+        exported = person.export()
+        archived = people.archived(person)
+        if archived:
+            exported["items"]["archived_records"] = archived
+        print(json.dumps(exported, indent=2, ensure_ascii=True, sort_keys=True))
         return 0
     if not _confirmed(args, person):
         people.release(person)

@@ -32,6 +32,7 @@ class Target:
     notify_failures_queue: str = ""  # a queue URL (deployed) or name (local)
     idempotency_table: str = ""
     sales_app_client: str = ""  # the sales API's app client id (deployed; found by name locally)
+    archive_bucket: str = ""  # the event archive's bucket
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def local(endpoint: str | None = None, api: str | None = None, path: Path | None
         stack.physical_name("AccountsTable"),
         stack.physical_name("NotifyFailuresQueue"),
         stack.physical_name("IdempotencyTable"),
+        archive_bucket=stack.physical_name("ArchiveBucket"),
     )
 
 
@@ -113,6 +115,7 @@ def deployed(stack_name: str, region: str | None, api: str | None = None) -> Tar
         outputs.get("NotifyFailuresQueueUrl", ""),
         outputs.get("IdempotencyTableName", ""),
         outputs.get("SalesAppClientId", ""),
+        outputs.get("ArchiveBucketName", ""),
     )
 
 

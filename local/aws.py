@@ -28,6 +28,7 @@ def clients(endpoint: str | None, region: str) -> dict[str, Any]:
             "secretsmanager",
             "cognito-idp",
             "scheduler",
+            "s3",
         )
     }
 
@@ -68,6 +69,10 @@ def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
             Name=stack.physical_name(logical_id),
             SecretString=props.get("SecretString") or secrets.token_urlsafe(36),  # or GenerateSecretString
         )
+    for logical_id, resource in stack.of_type("AWS::S3::Bucket").items():
+        provision_bucket(
+            aws["s3"], stack.physical_name(logical_id), stack.resolve(resource.get("Properties", {}))
+        )
     for logical_id in stack.of_type("AWS::Events::EventBus"):
         aws["events"].create_event_bus(Name=stack.physical_name(logical_id))
     for logical_id in stack.of_type("AWS::Scheduler::ScheduleGroup"):
@@ -98,6 +103,35 @@ def provision(stack: Stack, aws: dict[str, Any]) -> dict[str, str]:
             Rule=api_rule.name, EventBusName=api_rule.bus, Targets=[{"Id": "api-destination", "Arn": arn}]
         )
     return queues
+
+
+def provision_bucket(s3: Any, name: str, props: dict[str, Any]) -> None:
+    """A bucket as the template describes it: its default encryption and public access block as well
+    (lifecycle rules are the cloud's: nothing local lives long enough to expire)."""
+    region = s3.meta.region_name
+    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=name, **location)
+    if "BucketEncryption" in props:
+        s3.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [  # CloudFormation's names for the API's
+                    {
+                        "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                        **(
+                            {"BucketKeyEnabled": rule["BucketKeyEnabled"]}
+                            if "BucketKeyEnabled" in rule
+                            else {}
+                        ),
+                    }
+                    for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                ]
+            },
+        )
+    if "PublicAccessBlockConfiguration" in props:
+        s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+        )
 
 
 # What the local user pool takes from the template (the rest - MFA, deletion protection - is the cloud's).

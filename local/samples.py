@@ -9,7 +9,8 @@ and what that publishes is events/lead_stage_changed.json (the bus event, as any
 and events/notify_sales.json (what NotifySalesFunction receives for it: the rule's reference to it). Replaying
 the three in order against a running `make run` is one stage change: one notification. The STATE records
 scoring writes are also events/account_stream.json (what AccountFunction receives: the lead rolled up into
-its account). Last, the lead's
+its account), and everything the archive keeps of the story is events/archive_stream.json (what
+ArchiveFunction receives). Last, the lead's
 STATE is deleted as the TTL would delete it a year later: events/expire_stream.json (the record
 ExpireFunction receives, which deletes the rest of the lead). Run it after a change to what the functions
 store or to the scoring model; tests/integration/test_sample_events.py says when the samples are out of
@@ -67,7 +68,8 @@ def _records(
         keys = record["dynamodb"]["Keys"]
         record["eventID"] = uuid.uuid5(_IDS, f"{keys['pk']['S']}/{keys['sk']['S']}/{sequence}").hex
         if "NewImage" in record["dynamodb"]:
-            at = record["dynamodb"]["NewImage"].get("at") or record["dynamodb"]["NewImage"].get("as_of")
+            image = record["dynamodb"]["NewImage"]
+            at = image.get("at") or image.get("as_of") or image.get("merged_at")
         else:  # the TTL deletes an item when it expires
             at = record["dynamodb"]["OldImage"]["expires_at"]
         record["dynamodb"]["ApproximateCreationDateTime"] = int(float(at["N"]))
@@ -126,6 +128,8 @@ def main() -> int:
                 publishing = {"Records": _records(aws, stack, "PublishFunction", seen)}
                 write("publish_stream.json", publishing)
                 workers["PublishFunction"].invoke(json.dumps(publishing))
+                # everything so far that the archive keeps: the events, the merge, the stage changes
+                write("archive_stream.json", {"Records": _records(aws, stack, "ArchiveFunction", set())})
                 [changed] = _bus_events(aws, stack, queues)
                 write("lead_stage_changed.json", changed)
                 rule = next(r for r in stack.rules if r.function == "NotifySalesFunction")

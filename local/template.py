@@ -185,6 +185,10 @@ class Stack:
         named = resource["Type"] in ("AWS::Events::EventBus", "AWS::Scheduler::ScheduleGroup")
         if named and "Name" in resource.get("Properties", {}):
             return str(self.resolve(resource["Properties"]["Name"]))
+        if resource["Type"] == "AWS::S3::Bucket":  # CloudFormation's bucket names are lowercase too
+            return str(self.resolve(resource.get("Properties", {}).get("BucketName", ""))) or (
+                f"{self.name}-{logical_id}".lower()
+            )
         return f"{self.name}-{logical_id}"
 
     def arn(self, logical_id: str) -> str:
@@ -204,6 +208,7 @@ class Stack:
             "AWS::Events::ApiDestination": f"events:{self.region}:{ACCOUNT}:api-destination/{name}",
             "AWS::Scheduler::ScheduleGroup": f"scheduler:{self.region}:{ACCOUNT}:schedule-group/{name}",
             "AWS::IAM::Role": f"iam::{ACCOUNT}:role/{name}",
+            "AWS::S3::Bucket": f"s3:::{name}",
         }.get(kind, f"lambda:{self.region}:{ACCOUNT}:function:{name}")
         return f"arn:aws:{service}"
 

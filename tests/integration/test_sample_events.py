@@ -49,6 +49,7 @@ def test_every_function_in_the_template_has_a_sample_event(stack):
         "SlaFunction": "sla_",
         "SlackFunction": "slack_",
         "WebFunction": "web_",
+        "ArchiveFunction": "archive_",
     }
     names = [p.name for p in EVENTS.glob("*.json")]
     assert set(stack.functions) == set(prefixes)

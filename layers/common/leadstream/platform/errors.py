@@ -33,6 +33,10 @@ class NotifyFailed(LeadstreamError):
     """A notification channel failed; EventBridge retries and finally parks the event in a DLQ."""
 
 
+class ArchiveUnavailable(LeadstreamError):
+    """S3 did not store or return an archive object: nothing was lost, the stream or the operator retries."""
+
+
 class SchedulerUnavailable(LeadstreamError):
     """EventBridge Scheduler did not create or delete an SLA timer; the caller retries (nothing was lost)."""
 

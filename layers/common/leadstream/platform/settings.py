@@ -72,6 +72,13 @@ class ExpireSettings(AccountSettings):
     """An expired lead leaves its accounts' scores too: the account and lead models, as AccountFunction."""
 
 
+class ArchiveSettings(LeadsSettings):
+    """ArchiveFunction: the bucket the leads table's history is archived in (and the leads table, whose
+    erase tombstones it reads)."""
+
+    archive_bucket: str = Field(alias="ARCHIVE_BUCKET", min_length=3)
+
+
 class PublishSettings(LeadsSettings):
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)

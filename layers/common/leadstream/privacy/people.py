@@ -9,12 +9,14 @@ suppression entries, a tombstone STATE per erased lead for a day: a behaviour re
 through the stream (stored just before the erase) is dropped by scoring instead of bringing the lead back.
 """
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from leadstream.accounts.departure import Departures, memberships
+from leadstream.archive.erasure import ArchiveErasure
 from leadstream.identity.identifiers import Identifier, IdKind, lead_for_key, normalise_email
 from leadstream.identity.repository import LINK_SK, LINKED_PREFIX, STATE_SK, lead_pk
 from leadstream.identity.resolution import MAX_ROOT_HOPS
@@ -104,6 +106,19 @@ def _mentions(body: Any, leads: set[str], email: str) -> bool:
     return False
 
 
+def _archived_by(person: Person) -> tuple[list[str], set[tuple[str, str]]]:
+    """What of the archive is the person's: every record of their own leads (not those of a shared device
+    another person holds now), and the events the table holds of theirs on other leads (a device they held
+    for a while)."""
+    away = set(person.away)
+    events = {
+        (i["pk"]["S"].removeprefix("LEAD#"), i["sk"]["S"])
+        for t, i in person.items
+        if t == LEADS and i["sk"]["S"].startswith("EVT#")
+    }
+    return [lead for lead in person.leads if lead not in away], events
+
+
 class People:
     def __init__(
         self,
@@ -111,8 +126,10 @@ class People:
         parked: ParkedMessages | None = None,
         effects: IdempotencyRecords | None = None,
         departures: Departures | None = None,
+        archive: ArchiveErasure | None = None,
     ) -> None:
         self.repository = repository
+        self.archive = archive  # the event archive: their archived records go too
         self.parked = parked
         self.effects = effects
         self.departures = departures  # takes the person out of their accounts' scores
@@ -159,6 +176,13 @@ class People:
             self.parked.release([receipt for _, receipt, _ in parked if receipt not in kept])
         return person
 
+    def archived(self, person: Person) -> list[dict[str, Any]]:
+        """The person's records in the event archive, as JSON objects (`people export`; erase removes
+        exactly these)."""
+        if self.archive is None:
+            return []
+        return [json.loads(r.to_json()) for r in self.archive.find(*_archived_by(person))]
+
     def release(self, person: Person) -> None:
         """Put the person's parked notifications back in view (after an export: nothing was taken)."""
         if self.parked is not None and person.parked:
@@ -191,4 +215,8 @@ class People:
             self.effects.delete(person.effects)
         if self.parked is not None and person.parked:
             self.parked.delete([receipt for _, receipt, _ in person.parked])
+        if self.archive is not None:  # last: a record archived meanwhile is found too
+            archived = self.archive.erase(*_archived_by(person)).records
+            if archived:
+                counts["archived_records"] = archived
         return Erased(counts, keyed)
