@@ -48,7 +48,7 @@ from leadstream.sources.repository import SourceRepository
 from leadstream.tracking import email_links
 from pynamodb.exceptions import PynamoDBException
 
-from cli import accounts, options, output, people, redrive, reports, token
+from cli import accounts, model, options, output, people, redrive, reports, token
 from cli import target as targets
 from cli.output import cell
 
@@ -281,6 +281,7 @@ def parser() -> argparse.ArgumentParser:
     accounts.add_parser(commands)
     redrive.add_parser(commands)
     token.add_parser(commands)
+    model.add_parser(commands)
     return top
 
 
@@ -371,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         "accounts": accounts.run,
         "redrive": redrive.run,
         "token": token.run,
+        "model": model.run,
     }
     target = None
     try:
