@@ -45,6 +45,7 @@ Report = Callable[[str], None]
 
 
 SETTLED_SECONDS = 20  # the lists unchanged this long, every person listed: scoring has caught up
+STALLED_SECONDS = 90  # the funnel unchanged this long, short of what sales did: something was parked
 
 
 def _at(iso: str) -> datetime:
@@ -284,9 +285,11 @@ class Driver:
 
     def settled_funnel(self, plan: Plan, acted: Counter[str]) -> tuple[dict[str, int], dict[str, float]]:
         """The funnel once the report counts what sales just did (it adds up what the stack publishes,
-        a moment later) and has stopped changing; what it says after `wait_seconds` otherwise."""
+        a moment later) and has stopped changing; what it says once it has not changed for a while though it
+        counts less than sales did (a publish parked: `cli redrive` replays it), or after `wait_seconds`."""
         deadline = time.monotonic() + self.wait_seconds
         previous: tuple[dict[str, int], dict[str, float]] | None = None
+        unchanged_since = time.monotonic()
         columns = {
             "accepted": "accepted",
             "rejected": "rejected",
@@ -297,6 +300,14 @@ class Driver:
             current = self.funnel(plan)
             counted = all(current[0][column] >= acted[move] for move, column in columns.items())
             if (counted and current == previous) or time.monotonic() > deadline:
+                return current
+            if current != previous:
+                unchanged_since = time.monotonic()
+            elif time.monotonic() - unchanged_since > STALLED_SECONDS:
+                self.report(
+                    "simulation: the funnel counts fewer sales moves than were made and has stopped changing;"
+                    " some published events may be parked (python -m cli redrive PublishFailuresQueue)"
+                )
                 return current
             previous = current
             self.stop.wait(3)
