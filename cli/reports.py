@@ -12,7 +12,6 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import date
 from typing import Any
 
 from leadstream.sales.reports import ReportStore
@@ -21,7 +20,7 @@ from leadstream.scoring.report import Period, source_quality
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.scoring.score import LeadScore, Transition
 
-from cli import output
+from cli import options, output
 from cli import target as targets
 
 RATES = (
@@ -32,13 +31,6 @@ RATES = (
     "accepted_to_opportunity",
     "opportunity_to_won",
 )
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("a day, YYYY-MM-DD (UTC)") from None
 
 
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -53,8 +45,8 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="which report (default sources)",
     )
     report.add_argument("--by", choices=["channel", "campaign"], default="campaign", help="sources: rows by")
-    report.add_argument("--since", type=_day, help="first day counted, YYYY-MM-DD (UTC)")
-    report.add_argument("--until", type=_day, help="last day counted, included, YYYY-MM-DD (UTC)")
+    report.add_argument("--since", type=options.day, help="first day counted, YYYY-MM-DD (UTC)")
+    report.add_argument("--until", type=options.day, help="last day counted, included, YYYY-MM-DD (UTC)")
     report.add_argument("--json", action="store_true")
 
 

@@ -135,7 +135,8 @@ def end_of(period: Period) -> datetime | None:
 
 def latest(histories: Iterable[PersonHistory]) -> datetime:
     """The latest moment any of `histories` holds (an event or a stage change)."""
-    moments = [m.at for h in histories for m in (*h.events[-1:], *h.changes[-1:])]
+    moments = [e.at for h in histories for e in h.events[-1:]]
+    moments += [c.at for h in histories for c in h.changes[-1:]]
     return max(moments, default=datetime.min.replace(tzinfo=UTC))
 
 
