@@ -11,7 +11,7 @@ from leadstream.archive.records import ArchivedRecord
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.report import Period
 
-from tests.unit.model import DOCUMENT, SQL, build_model
+from tests.unit.model import DOCUMENT, SQL
 
 START = datetime(2026, 9, 1, 9, tzinfo=UTC)
 REP = "rep@example.com"
