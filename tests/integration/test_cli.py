@@ -1,11 +1,13 @@
 """The operator's command line against the local stack: sources, signed links, the source-quality report."""
 
+import argparse
 import json
 import os
 import socket
 import subprocess
 import sys
 import urllib.request
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from leadstream.archive.store import ArchiveStore
 from leadstream.identity.identifiers import email_digest, email_lead
 from leadstream.tracking.attribution import Channel, Touch
 
-from cli import output
+from cli import output, reports
 from cli import target as targets
 from cli.__main__ import main
 from tests.builders import LambdaContext, http_request, page_view
@@ -367,6 +369,16 @@ def test_report_progress_goes_to_stderr_and_stdout_stays_json(
     assert code == 0
     assert json.loads(out)[0]["visitors"] == 3
     assert err.splitlines() == ["read 2 archived records…", "read 3 archived records."]
+
+
+def test_the_report_of_a_stack_without_an_archive_says_how_to_get_one(aws, moto_endpoint):
+    target = replace(targets.local(moto_endpoint), archive_bucket="")  # a stack deployed before the archive
+    args = argparse.Namespace(kind="sources", by="campaign", since=None, until=None, json=True)
+
+    with pytest.raises(
+        targets.TargetError, match=r"this stack has no event archive.*README: The event archive"
+    ):
+        reports.run(args, target)
 
 
 def test_an_unreachable_local_aws_names_make_run_and_the_options():
