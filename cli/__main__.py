@@ -17,6 +17,7 @@
   python -m cli accounts list                         (every scored account, strongest first)
   python -m cli accounts owner acme.com anna@example.com  (its new SQLs are assigned to her)
   python -m cli redrive PublishFailuresQueue [--dry-run]  (what is parked, why; replays what it can)
+  python -m cli model backtest --model candidate.yaml [--json]  (the archive replayed beside the live model)
   python -m cli token --user sales@example.com       (signs in; prints a token for the sales API)
 
 Add --stack <name> [--region <region>] to work on a deployed stack (AWS credentials as usual);

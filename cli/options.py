@@ -1,6 +1,7 @@
 """Checks of option values, for argparse (`type=`): a bad value exits 2 with a message naming the option."""
 
 import argparse
+from datetime import date
 from urllib.parse import urlsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -50,3 +51,11 @@ def base_url(text: str) -> str:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r}: the port is not a number from 1 to 65535") from None
     return value.rstrip("/")
+
+
+def day(text: str) -> date:
+    """A day, YYYY-MM-DD (UTC): the --since and --until of reports and backtests."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a day, YYYY-MM-DD (UTC)") from None

@@ -28,7 +28,7 @@ def table(rows: list[dict[str, Any]], columns: list[str], out: TextIO) -> None:
 
 
 def progress[T](
-    items: Iterable[T], out: TextIO, noun: str = "leads", every: int | None = None
+    items: Iterable[T], out: TextIO, noun: str = "leads", every: int | None = None, verb: str = "scanned"
 ) -> Iterator[T]:
     """`items`, saying on `out` (stderr, never stdout) how many went by: "scanned 10,000 leads…". On a
     terminal the line is rewritten in place; elsewhere each report is a line of its own."""
@@ -37,9 +37,9 @@ def progress[T](
     count = 0
     for count, item in enumerate(items, 1):
         if count % step == 0:
-            out.write(f"\rscanned {count:,} {noun}…" if tty else f"scanned {count:,} {noun}…\n")
+            out.write(f"\r{verb} {count:,} {noun}…" if tty else f"{verb} {count:,} {noun}…\n")
             out.flush()
         yield item
     if count >= step:
-        out.write(f"\rscanned {count:,} {noun}.\n" if tty else f"scanned {count:,} {noun}.\n")
+        out.write(f"\r{verb} {count:,} {noun}.\n" if tty else f"{verb} {count:,} {noun}.\n")
         out.flush()

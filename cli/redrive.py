@@ -24,6 +24,14 @@ A message is deleted only once its work succeeded; the exit status is 1 while an
 - AccountFailuresQueue: a message names a stream range of either table. Every lead's current STATE and every
   account's PROFILE go through AccountFunction again (a member mark makes a change already counted a no-op),
   then every account event (ATRANS#) still `unpublished` through PublishFunction. One Scan of each table.
+- ArchiveFailuresQueue: a message names a stream range and when its records arrived. The history items
+  stored in that window (a minute either side) are found in the leads table: behaviour events by when they
+  were stored (`rcv`), stage changes by when they happened or were published (or not yet published),
+  merges by when they were made or undone, hand-overs by when they happened. One Scan of the leads table for
+  all the messages together (billed for the whole table, progress on stderr). They go through
+  ArchiveFunction again as the stream records they were (a merge undone as its MODIFY too), with sequence
+  numbers of this run, so no object written before is overwritten; a record archived already is the same
+  record again, which readers drop (its identity). The messages are deleted once all of it succeeded.
 - ExpireFailuresQueue: a message names TTL deletions of STATE items, which are gone. The leads concerned are
   the partitions without a STATE whose newest item is over a day old; each is handed to ExpireFunction as
   the TTL's REMOVE record. One Scan of the leads table.
@@ -57,6 +65,7 @@ QUEUES = {
     "NotifyFailuresQueue": "NotifySalesFunction",
     "AccountFailuresQueue": "AccountFunction",
     "ExpireFailuresQueue": "ExpireFunction",
+    "ArchiveFailuresQueue": "ArchiveFunction",
 }
 # A lead with no STATE whose newest item is older than this is one whose STATE the TTL deleted (a new lead
 # has its STATE within seconds; a lead whose scoring is parked has events that keep it for months).
@@ -65,6 +74,14 @@ TTL_SERVICE = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 # When a lead's item was written, or until when an event keeps its lead (privacy.expiry's WRITTEN_AT too)
 TIMES = ("lead_expires", "updated_at", "linked_at", "joined_at", "at", "merged_at")
 ROLL_UP_BATCH = 100  # stream records per AccountFunction invocation (its event source's BatchSize)
+ARCHIVE_BATCH = 1000  # stream records per ArchiveFunction invocation (its event source's BatchSize)
+# A history item's times that tell when the table stored it (or just before): per kind of sort key
+ARCHIVE_TIMES = {
+    "EVT#": ("rcv",),
+    "TRANS#": ("at", "published_at"),
+    "MERGE#": ("merged_at", "undone_at"),
+    "HELD#": ("at",),
+}
 HOLD_SECONDS = 300  # a message received for a replay stays invisible this long (then it comes back)
 WINDOW_MARGIN = timedelta(minutes=1)  # around a parked range's arrival times: an event is stored just before
 # What NotifySalesFunction is handed (the rule's InputTransformer): a stage change's ids, nothing personal.
@@ -210,6 +227,37 @@ def _ttl_removal(pk: str, expired_at: float, n: int) -> dict[str, Any]:
     return _stream_record(old, n, "REMOVE") | {"userIdentity": dict(TTL_SERVICE)}
 
 
+def _archived_changes(raw: dict[str, Any], spans: list[tuple[float, float]]) -> list[tuple[str, float]]:
+    """The stream records (INSERT, or MODIFY for a merge undone) a history item made within `spans`, with
+    when the table stored them; a stage change not yet published counts as within (it is recent)."""
+    sk = raw["sk"]["S"]
+    kind = next((prefix for prefix in ARCHIVE_TIMES if sk.startswith(prefix)), None)
+    if kind is None:
+        return []
+    times = {name: float(raw[name]["N"]) for name in ARCHIVE_TIMES[kind] if "N" in raw.get(name, {})}
+
+    def within(moment: float | None) -> bool:
+        return moment is not None and any(a <= moment <= b for a, b in spans)
+
+    if kind == "MERGE#":
+        made, undone = times.get("merged_at"), times.get("undone_at")
+        inserted = [("INSERT", made)] if within(made) and made is not None else []
+        return inserted + ([("MODIFY", undone)] if within(undone) and undone is not None else [])
+    moment = next((t for t in times.values() if within(t)), None)
+    if moment is None and kind == "TRANS#" and "unpublished" in raw:
+        moment = times.get("at", time.time())
+    return [("INSERT", moment)] if moment is not None else []
+
+
+def _archive_record(raw: dict[str, Any], seq: str, name: str, when: float) -> dict[str, Any]:
+    """A history item as the stream record ArchiveFunction received for it (stored at `when`)."""
+    record = _stream_record(raw, 0, name)
+    record["eventID"] = f"redrive-{seq}"
+    record["dynamodb"]["SequenceNumber"] = seq
+    record["dynamodb"]["ApproximateCreationDateTime"] = when
+    return record
+
+
 @dataclass
 class _ScorePlan:
     """Per parked message, the leads to rebuild (target -> the leads found that score on it), or why not."""
@@ -254,6 +302,8 @@ class Redrive:
             left = self._reroll(parked, out) if parked else []
         elif self.queue == "ExpireFailuresQueue":
             left = self._sweep(parked, out) if parked else []
+        elif self.queue == "ArchiveFailuresQueue":
+            left = self._rearchive(parked, out) if parked else []
         else:
             left = self._notify(parked, out)
         release(self.sqs, self.url, left)
@@ -473,6 +523,53 @@ class Redrive:
         ]
         failed = self._replay("ExpireFunction", removals, out, "expired leads swept")
         return self._all_or_nothing(parked, not failed)
+
+    def _rearchive(self, parked: list[Parked], out: TextIO) -> list[Parked]:
+        """The history items stored while the parked ranges arrived, through ArchiveFunction again as the
+        stream records they were (see the module's docstring). A message without arrival times stays."""
+        windows = {p.message_id: arrival_window(p.body) for p in parked}
+        stuck = [p for p in parked if windows[p.message_id] is None]
+        for p in stuck:
+            print(
+                f"  still parked: {p.message_id}: no arrival times (DDBStreamBatchInfo): "
+                "cannot tell its records",
+                file=out,
+            )
+        spans = [(w[0].timestamp(), w[1].timestamp()) for w in windows.values() if w is not None]
+        if not spans:
+            return stuck
+        start, end = min(a for a, _ in spans), max(b for _, b in spans)
+        found = self._scan(
+            self.scores.table,
+            "history items in the window",
+            "(begins_with(sk, :evt) AND rcv BETWEEN :a AND :b)"
+            " OR (begins_with(sk, :trans) AND (#at BETWEEN :a AND :b OR published_at BETWEEN :a AND :b"
+            " OR attribute_exists(unpublished)))"
+            " OR (begins_with(sk, :merge) AND (merged_at BETWEEN :a AND :b OR undone_at BETWEEN :a AND :b))"
+            " OR (begins_with(sk, :held) AND #at BETWEEN :a AND :b)",
+            {
+                ":evt": {"S": "EVT#"},
+                ":trans": {"S": "TRANS#"},
+                ":merge": {"S": "MERGE#"},
+                ":held": {"S": "HELD#"},
+                ":a": {"N": str(start)},
+                ":b": {"N": str(end)},
+            },
+            ExpressionAttributeNames={"#at": "at"},
+        )
+        run = int(time.time())  # this run's sequence numbers: objects of earlier runs keep theirs
+        records: list[dict[str, Any]] = []
+        for raw in found:
+            for name, when in _archived_changes(raw, spans):
+                records.append(_archive_record(raw, f"{run}{len(records) + 1:08d}", name, when))
+        print(f"  {len(records)} history record(s) to archive again", file=out)
+        batches = [
+            (f"records {first + 1}..{first + len(batch)}", {"Records": batch})
+            for first in range(0, len(records), ARCHIVE_BATCH)
+            if (batch := records[first : first + ARCHIVE_BATCH])
+        ]
+        failed = self._replay("ArchiveFunction", batches, out, "archive batches")
+        return [*stuck, *self._all_or_nothing([p for p in parked if p not in stuck], not failed)]
 
     def _publish(self, parked: list[Parked], out: TextIO) -> list[Parked]:
         """Every unpublished stage change through PublishFunction; the parked messages go once none is

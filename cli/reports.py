@@ -1,8 +1,10 @@
 """python -m cli report [sources|speed] [--since DAY] [--until DAY] [--json]
 
 sources (the default, as `report` always was): conversion and revenue per first-touch channel or campaign,
-an exact recount that scans every lead (progress on stderr) and reads the history of those that ever
-changed stage; with visitors and leads, which the API's counters do not have.
+an exact recount from the event archive (people's histories: the first touch of their first event, the
+stages their stage changes reached, won deals' amounts; progress on stderr), with visitors and leads, which
+the API's counters do not have. It reads the archive's objects, not the leads table: cheap at millions of
+events. Every object is read whatever the period, since a person's first touch may precede it.
 speed: time to first action on leads handed over to sales, p50/p95 (nearest-rank), met / breached / still
 waiting, per owner, channel and campaign: the hand-over items PublishFunction keeps (one Query, the
 same the API reads: no hand-over's timer outcome is lost when a recycled lead's STATE moves on).
@@ -11,17 +13,13 @@ same the API reads: no hand-over's timer outcome is lost when a recycled lead's 
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from datetime import date
 from typing import Any
 
 from leadstream.sales.reports import ReportStore
 from leadstream.sales.speed import SpeedRow, speed_to_lead
 from leadstream.scoring.report import Period, source_quality
-from leadstream.scoring.repository import ScoreRepository
-from leadstream.scoring.score import LeadScore, Transition
 
-from cli import output
+from cli import archive, options, output
 from cli import target as targets
 
 RATES = (
@@ -32,13 +30,6 @@ RATES = (
     "accepted_to_opportunity",
     "opportunity_to_won",
 )
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("a day, YYYY-MM-DD (UTC)") from None
 
 
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -53,8 +44,8 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="which report (default sources)",
     )
     report.add_argument("--by", choices=["channel", "campaign"], default="campaign", help="sources: rows by")
-    report.add_argument("--since", type=_day, help="first day counted, YYYY-MM-DD (UTC)")
-    report.add_argument("--until", type=_day, help="last day counted, included, YYYY-MM-DD (UTC)")
+    report.add_argument("--since", type=options.day, help="first day counted, YYYY-MM-DD (UTC)")
+    report.add_argument("--until", type=options.day, help="last day counted, included, YYYY-MM-DD (UTC)")
     report.add_argument("--json", action="store_true")
 
 
@@ -66,11 +57,6 @@ def run(args: argparse.Namespace, target: targets.Target) -> int:
     return _speed(args, target, period) if args.kind == "speed" else _sources(args, target, period)
 
 
-def _histories(scores: ScoreRepository) -> Iterator[tuple[LeadScore, Sequence[Transition]]]:
-    for score in output.progress(scores.scores(), sys.stderr):  # stdout stays data
-        yield score, scores.history(score.lead_id) if score.transition_count else []
-
-
 def _money(revenue: dict[str, float]) -> str:
     return " ".join(f"{currency or '?'} {amount:,.2f}" for currency, amount in revenue.items()) or "-"
 
@@ -80,7 +66,8 @@ def _pct(value: object) -> str:
 
 
 def _sources(args: argparse.Namespace, target: targets.Target, period: Period) -> int:
-    rows = source_quality(_histories(ScoreRepository(target.leads_table)), args.by == "campaign", period)
+    people = archive.people(target).values()  # the whole archive: a first touch may precede the period
+    rows = source_quality(((p, p.changes) for p in people), args.by == "campaign", period)
     data = [r.as_dict() for r in rows]
     if args.json:
         print(json.dumps(data, indent=2))

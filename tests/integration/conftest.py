@@ -31,7 +31,7 @@ from local.events import as_delivered, as_ttl_removal, target_input
 from local.moto_server import LocalAws
 from local.runner import STACK, create_demo_source
 from local.template import Stack, load_stack
-from tests.builders import stream_records
+from tests.builders import LambdaContext, stream_records
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 SITE = "https://www.acme-demo.test"
@@ -173,6 +173,24 @@ def new_records(aws: dict[str, Any], leads_table: str, stack: Stack) -> Any:
         return fresh if function is None else [r for r in fresh if subscriptions[function].matches(r)]
 
     return read
+
+
+@pytest.fixture
+def archive_stream(aws: dict[str, Any], leads_table: str, stack: Stack) -> Any:
+    """Hands the leads table's stream records not handed over before to ArchiveFunction, as its template
+    subscription filters them (a function): the archive once its stream consumer has caught up."""
+    subscription = next(sub for sub in stack.streams if sub.function == "ArchiveFunction")
+    handler = _handler("archive")
+    seen: set[str] = set()
+
+    def run() -> None:
+        fresh = [r for r in stream_records(aws, leads_table) if r["eventID"] not in seen]
+        seen.update(r["eventID"] for r in fresh)
+        records = [r for r in fresh if subscription.matches(r)]
+        if records:
+            assert handler.lambda_handler({"Records": records}, LambdaContext()) == {"batchItemFailures": []}
+
+    return run
 
 
 @pytest.fixture

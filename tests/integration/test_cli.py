@@ -1,24 +1,25 @@
 """The operator's command line against the local stack: sources, signed links, the source-quality report."""
 
+import argparse
 import json
 import os
 import socket
 import subprocess
 import sys
 import urllib.request
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from leadstream.archive.records import ArchivedRecord, encode, object_key
+from leadstream.archive.store import ArchiveStore
 from leadstream.identity.identifiers import email_digest, email_lead
-from leadstream.scoring.replay import StoredScore
-from leadstream.scoring.repository import ScoreRepository
-from leadstream.scoring.score import LeadScore
 from leadstream.tracking.attribution import Channel, Touch
 
-from cli import output
+from cli import output, reports
 from cli import target as targets
 from cli.__main__ import main
 from tests.builders import LambdaContext, http_request, page_view
@@ -110,7 +111,7 @@ def test_links_signed_by_the_cli_are_accepted(aws, email_links, moto_endpoint, c
 
 
 def test_the_report_shows_conversion_per_channel_and_campaign(
-    aws, track, form, score, new_records, filters, moto_endpoint, capsys
+    aws, track, form, score, new_records, filters, archive_stream, moto_endpoint, capsys
 ):
     utm = {"campaign": {"source": "newsletter", "medium": "email", "name": "nov"}}
     for anonymous_id in ("r1", "r2"):
@@ -119,6 +120,7 @@ def test_the_report_shows_conversion_per_channel_and_campaign(
         track.lambda_handler(http_request("/v1/page", body), CTX)
     visit_and_request_demo(track, form, anonymous_id="r1")
     score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+    archive_stream()  # the report reads the event archive
 
     code, out = run(capsys, moto_endpoint, "report", "--json")
 
@@ -331,13 +333,15 @@ def test_sources_list_shows_escape_sequences_in_a_name_as_text(aws, moto_endpoin
 
 
 def test_the_report_shows_a_campaign_with_escape_sequences_as_text(aws, stack, moto_endpoint, capsys):
-    # The tracking API strips control characters before anything is stored; a table can still hold them
+    # The tracking API strips control characters before anything is stored; the archive can still hold them
     # (data written before that rule, or by another tool), and a terminal must never interpret them.
     campaign = f"{ESC}[2J{ESC}[31mnov\x9b"
     touch = Touch(Channel.EMAIL, "x", "email", campaign)
-    ScoreRepository(stack.physical_name("LeadsTable")).save(
-        StoredScore.new("L1"), LeadScore(lead_id="L1", first_touch=touch, first_seen=datetime.now(UTC))
+    now = datetime.now(UTC).timestamp()
+    first_visit = ArchivedRecord(
+        "event", "L1", "EVT#m-1", now, now, "1", {"type": "page", "touch": touch.to_dict()}
     )
+    ArchiveStore(stack.physical_name("ArchiveBucket")).put(object_key([first_visit]), encode([first_visit]))
 
     code, table = run(capsys, moto_endpoint, "report")
     assert code == 0
@@ -351,11 +355,12 @@ def test_the_report_shows_a_campaign_with_escape_sequences_as_text(aws, stack, m
 
 
 def test_report_progress_goes_to_stderr_and_stdout_stays_json(
-    aws, track, score, new_records, filters, moto_endpoint, capsys, monkeypatch
+    aws, track, score, new_records, filters, archive_stream, moto_endpoint, capsys, monkeypatch
 ):
     for visitor in ("p1", "p2", "p3"):
         track.lambda_handler(http_request("/v1/page", page_view(visitor, "/")), CTX)
     score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
+    archive_stream()  # the report reads the event archive: three page views
     monkeypatch.setattr(output, "LOG_EVERY", 2)  # a large table, in small
     capsys.readouterr()  # what the handlers above logged (when their logger writes here) is not the command's
 
@@ -363,7 +368,17 @@ def test_report_progress_goes_to_stderr_and_stdout_stays_json(
 
     assert code == 0
     assert json.loads(out)[0]["visitors"] == 3
-    assert err.splitlines() == ["scanned 2 leads…", "scanned 3 leads."]
+    assert err.splitlines() == ["read 2 archived records…", "read 3 archived records."]
+
+
+def test_the_report_of_a_stack_without_an_archive_says_how_to_get_one(aws, moto_endpoint):
+    target = replace(targets.local(moto_endpoint), archive_bucket="")  # a stack deployed before the archive
+    args = argparse.Namespace(kind="sources", by="campaign", since=None, until=None, json=True)
+
+    with pytest.raises(
+        targets.TargetError, match=r"this stack has no event archive.*README: The event archive"
+    ):
+        reports.run(args, target)
 
 
 def test_an_unreachable_local_aws_names_make_run_and_the_options():

@@ -1,6 +1,7 @@
 """Recovery: what was parked in a failures queue is replayed from durable state by `cli redrive`, once."""
 
 import argparse
+import importlib
 import io
 import json
 from collections.abc import Iterator
@@ -12,6 +13,10 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from leadstream.accounts.repository import AccountLedger
+from leadstream.archive.history import histories
+from leadstream.archive.reader import ArchiveReader
+from leadstream.archive.records import ArchivedRecord
+from leadstream.archive.store import ArchiveStore
 from leadstream.privacy.repository import PrivacyRepository
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.model_file import load_model
@@ -567,3 +572,86 @@ def test_account_events_the_bus_refused_are_published_by_an_account_redrive(
 
 def ledger_event_types(records: list[dict[str, Any]]) -> list[str]:
     return [r["dynamodb"]["NewImage"]["detail_type"]["S"] for r in records]
+
+
+# --- ArchiveFailuresQueue: a parked range is archived again from the leads table's history items ---------
+
+
+def parked_archive_range(aws: dict[str, Any], stored: Stored, size: int) -> None:
+    """What Lambda's on-failure destination writes for a batch ArchiveFunction gave up on: its range and
+    arrival times (a range long gone from the stream)."""
+    info = {
+        "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": "ArchiveFunction"},
+        "DDBStreamBatchInfo": {
+            "shardId": "shardId-00000001573689847184-864758bb",
+            "startSequenceNumber": "800000000003126276362",
+            "endSequenceNumber": "800000000003126276399",
+            "approximateArrivalOfFirstRecord": f"{stored.first:%Y-%m-%dT%H:%M:%S}Z",
+            "approximateArrivalOfLastRecord": f"{stored.last:%Y-%m-%dT%H:%M:%S}Z",
+            "batchSize": size,
+            "streamArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/gone/stream/2026-11-01T00:00:00.000",
+        },
+    }
+    aws["sqs"].send_message(QueueUrl=aws["queues"]["ArchiveFailuresQueue"], MessageBody=json.dumps(info))
+
+
+def test_a_parked_archive_range_is_archived_again_once_and_a_second_redrive_adds_nothing(
+    track, form, score, new_records, scores, stack, aws
+):
+    archive = importlib.import_module("functions.archive.app")
+    bucket = ArchiveStore(stack.physical_name("ArchiveBucket"))
+    with storing() as stored:
+        visit_and_request_demo(track, form, anonymous_id="ann", email="ann@acme.com")
+        assert score.lambda_handler({"Records": new_records("ScoreFunction")}, CTX) == {
+            "batchItemFailures": []
+        }
+    new_records()  # ArchiveFunction gave up on these: parked, and gone from the stream
+    parked_archive_range(aws, stored, size=8)
+    # a twin journey, archived on time: what the redrive must come to
+    subscribed = {sub.function: sub for sub in stack.streams if sub.table == "LeadsTable"}
+    visit_and_request_demo(track, form, anonymous_id="bob", email="bob@acme.com")
+    stored_events = new_records()
+    score.lambda_handler(
+        {"Records": [r for r in stored_events if subscribed["ScoreFunction"].matches(r)]}, CTX
+    )
+    history = [r for r in stored_events + new_records() if subscribed["ArchiveFunction"].matches(r)]
+    assert archive.lambda_handler({"Records": history}, CTX) == {"batchItemFailures": []}
+
+    def archived() -> list[ArchivedRecord]:
+        return list(ArchiveReader(bucket).records(stored.first.date(), datetime.now(UTC).date()))
+
+    def people() -> dict[str, Any]:
+        return histories(archived())
+
+    def story(person: Any) -> tuple[list[str], list[str]]:
+        return [e.type.value for e in person.events], [c.to_stage.value for c in person.changes]
+
+    bob = people()[lead_of("bob")]
+    assert lead_of("ann") not in people()
+
+    def redriven() -> tuple[int, str]:
+        out = io.StringIO()
+        work = redrive_cli.Redrive(
+            "ArchiveFailuresQueue",
+            aws["sqs"],
+            aws["queues"]["ArchiveFailuresQueue"],
+            scores,
+            lambda function, event: archive.lambda_handler(event, CTX),
+            dynamodb=aws["dynamodb"],
+            err=io.StringIO(),
+        )
+        return work.run(out), out.getvalue()
+
+    left, said = redriven()
+
+    assert left == 0
+    assert "1 resolved, 0 still parked" in said
+    assert queued(aws, "ArchiveFailuresQueue") == 0
+    ann = people()[lead_of("ann")]
+    assert story(ann) == story(bob)  # every event and stage change once, as for the twin archived on time
+    assert story(ann) == (["page", "page", "page", "form"], ["SQL"])  # a demo request: a hand-raiser
+    records = archived()
+
+    parked_archive_range(aws, stored, size=8)  # parked twice (a second failure): nothing is added
+    assert redriven()[0] == 0
+    assert [r.identity for r in archived()] == [r.identity for r in records]

@@ -102,3 +102,31 @@ def test_a_replay_scores_the_person_from_nothing_with_the_stage_changes_the_mode
     assert [(t.to_stage, t.at) for t in scored.transitions] == [(Stage.MQL, START + timedelta(minutes=1))]
     assert before.events == 1
     assert before.transitions == ()
+
+
+def test_a_person_came_by_their_first_touch_and_a_won_deal_keeps_its_currency():
+    newsletter = {"channel": "email", "source": "newsletter", "medium": "email", "campaign": "nov"}
+    records = [
+        record("event", "device", "EVT#m-1", 0, type="identify"),  # no touch: an identify call
+        record("event", "device", "EVT#m-2", 1, type="page", path="/", touch=newsletter),
+        record("event", "device", "EVT#m-3", 2, type="page", path="/", touch={"channel": "direct"}),
+        record(
+            "transition",
+            "device",
+            "TRANS#1",
+            9,
+            from_stage="SQL",
+            to_stage="won",
+            by="r@x.com",
+            amount=900,
+            currency="EUR",
+        ),
+    ]
+
+    person = histories(records)["device"]
+
+    assert person.first_touch is not None
+    assert (person.first_touch.channel, person.first_touch.campaign) == ("email", "nov")
+    assert not person.known  # an identify without an e-mail kind: still anonymous
+    assert (person.changes[0].amount, person.changes[0].currency) == (900, "EUR")
+    assert histories([identify("known", 1, 0)])["known"].known

@@ -43,6 +43,7 @@ class StageChange:
     model: int | None = None
     amount: float | None = None
     hand_raiser: bool = False
+    currency: str | None = None  # a won (or lost) deal's amount's
 
 
 @dataclass
@@ -64,6 +65,15 @@ class PersonHistory:
     @property
     def first_seen(self) -> datetime | None:
         return self.events[0].at if self.events else None
+
+    @property
+    def first_touch(self) -> Touch | None:
+        """How the person first came: the touch of their first event that has one (as scoring keeps it)."""
+        return next((e.touch for e in self.events if e.touch is not None), None)
+
+    @property
+    def known(self) -> bool:
+        return self.known_at is not None
 
     @property
     def known_at(self) -> datetime | None:
@@ -115,6 +125,7 @@ def stage_change(record: ArchivedRecord) -> StageChange:
         model=int(model) if isinstance(model, int | float) else None,
         amount=float(amount) if isinstance(amount, int | float) else None,
         hand_raiser=bool(fields.get("hand")),
+        currency=_text(fields.get("currency")),
     )
 
 

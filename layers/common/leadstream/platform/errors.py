@@ -98,6 +98,11 @@ class InvalidEvent(LeadstreamError):
     """An incoming event does not match its contract. The message names fields, never their values."""
 
 
+class InvalidModelFile(LeadstreamError):
+    """A scoring model file an operator named cannot be read or does not validate; the message names the
+    file and the rule (the field) that fails."""
+
+
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     """Field and problem for each error, never the rejected value (it may be an e-mail address)."""
     return [

@@ -8,21 +8,23 @@ for the stages it stands on: a won deal was an opportunity, an opportunity was a
 rejected or lost lead was an SQL, an SQL an MQL (PQL counts as MQL), even when a person or a hand-raise
 skipped one. Disqualified counts nowhere. Revenue is the sum of won deals' amounts, per currency.
 
-Two sources of the same figures: `source_quality` recounts from every lead's STATE and history (the CLI's
-exact recount, with visitors and leads), `from_counters` adds up the per-day counters PublishFunction keeps
-(the API: no scan; it has no visitors or leads, which only a recount sees).
+Two sources of the same figures: `source_quality` recounts from every person's first touch and stage
+history (the CLI's exact recount, with visitors and leads: from the event archive's histories, no table
+scan), `from_counters` adds up the per-day counters PublishFunction keeps (the API: no scan; it has no
+visitors or leads, which only a recount sees).
 """
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadstream.scoring.lifecycle import Stage
-from leadstream.scoring.score import LeadScore, Transition
+from leadstream.scoring.score import Transition
+from leadstream.tracking.attribution import Touch
 
 FIRST_TOUCH: Literal["first"] = "first"  # the touch every row is attributed by
 ANY_CAMPAIGN = "*"  # the campaign of a row that adds up all of a channel's
@@ -56,6 +58,30 @@ _COUNTS_IN: dict[Stage, tuple[str, ...]] = {
 }
 
 
+class StageMove(Protocol):
+    """A stage change as the report reads it: a lead's Transition, or a person's archived StageChange."""
+
+    @property
+    def to_stage(self) -> Stage: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def amount(self) -> float | None: ...
+    @property
+    def currency(self) -> str | None: ...
+
+
+class Attributed(Protocol):
+    """Who is counted: a lead's score, or a person's archived history."""
+
+    @property
+    def first_touch(self) -> Touch | None: ...
+    @property
+    def first_seen(self) -> datetime | None: ...
+    @property
+    def known(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Period:
     """Days (UTC), both ends included; an open end is unbounded."""
@@ -83,7 +109,7 @@ def day_of(moment: datetime) -> str:
     return moment.astimezone(UTC).date().isoformat()
 
 
-def reached(history: Iterable[Transition]) -> dict[str, datetime]:
+def reached(history: Iterable[StageMove]) -> dict[str, datetime]:
     """Each stage column the lead counts in, with when it first got there."""
     first: dict[str, datetime] = {}
     for t in sorted(history, key=lambda t: t.at):
@@ -201,13 +227,13 @@ def _rows(tallies: Mapping[tuple[str, str], _Tally], recount: bool) -> list[Qual
 
 
 def source_quality(
-    leads: Iterable[tuple[LeadScore, Sequence[Transition]]],
+    leads: Iterable[tuple[Attributed, Sequence[StageMove]]],
     by_campaign: bool = True,
     period: Period = ALWAYS,
 ) -> list[QualityRow]:
-    """The exact recount: one row per first-touch channel (and campaign), from every lead's score and stage
-    history, best first. In a period: visitors and leads first seen in it, and the leads that first reached
-    each stage in it (revenue: deals won in it)."""
+    """The exact recount: one row per first-touch channel (and campaign), from every person's (or lead's)
+    first touch and stage history, best first. In a period: visitors and leads first seen in it, and those
+    that first reached each stage in it (revenue: deals won in it)."""
     tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
     for score, history in leads:
         touch = score.first_touch
