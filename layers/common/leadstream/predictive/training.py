@@ -142,9 +142,10 @@ def guard(train: Sequence[Example]) -> None:
 def fit(train: Sequence[Example]) -> tuple[float, list[tuple[str, float, float, float]]]:
     """A regularised logistic regression on the standardised features: the intercept and, per feature
     that moved it, (name, weight, mean, scale). Deterministic: features in name order, examples in the
-    order given, a solver without randomness."""
+    order given, a solver without randomness, one thread."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     names = sorted({name for e in train for name in e.values})
     raw = np.array([[e.values.get(name, 0.0) for name in names] for e in train], dtype=float)
@@ -157,7 +158,8 @@ def fit(train: Sequence[Example]) -> tuple[float, list[tuple[str, float, float, 
     regression = LogisticRegression(
         C=C, l1_ratio=0.0, solver="lbfgs", max_iter=1000, random_state=RANDOM_STATE
     )
-    regression.fit((raw[:, varies] - means) / scales, outcomes)
+    with threadpool_limits(limits=1):  # one thread: the same sums in the same order on every machine
+        regression.fit((raw[:, varies] - means) / scales, outcomes)
     weights = [
         (name, round(float(w), DIGITS), _rounded(float(m)), _rounded(float(s)))
         for name, w, m, s in zip(names, regression.coef_[0], means, scales, strict=True)
