@@ -3,6 +3,7 @@ each is judged (never after the outcome), the split by time, the guard against t
 artifact that ranks better than the rules score where the data say so."""
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -208,3 +209,11 @@ def test_the_same_histories_give_the_same_artifact_byte_for_byte():
 
     assert first == again
     assert PredictiveModel.model_validate(__import__("yaml").safe_load(first)).weights
+
+
+def test_a_stage_a_person_moved_the_lead_to_is_never_a_feature_scorings_own_are():
+    scored = replay(MODEL, person("p", START, pages=2))
+
+    assert "stage:MQL" in features(MODEL, replace(scored, stage=Stage.MQL), START)
+    for stage in (Stage.ACCEPTED, Stage.REJECTED, Stage.OPPORTUNITY, Stage.WON, Stage.LOST):
+        assert not [n for n in features(MODEL, replace(scored, stage=stage), START) if n.startswith("stage:")]
