@@ -217,3 +217,13 @@ def test_a_stage_a_person_moved_the_lead_to_is_never_a_feature_scorings_own_are(
     assert "stage:MQL" in features(MODEL, replace(scored, stage=Stage.MQL), START)
     for stage in (Stage.ACCEPTED, Stage.REJECTED, Stage.OPPORTUNITY, Stage.WON, Stage.LOST):
         assert not [n for n in features(MODEL, replace(scored, stage=stage), START) if n.startswith("stage:")]
+
+
+def test_a_training_period_where_everyone_converted_is_refused_too():
+    people = [
+        person(f"w{i:02d}", START + timedelta(days=i), (Stage.WON, START + timedelta(days=i + 1)))
+        for i in range(40)
+    ]
+
+    with pytest.raises(NotEnoughOutcomes, match="all 28 people of the training period reached"):
+        train(MODEL, people, 30, START + timedelta(days=200))

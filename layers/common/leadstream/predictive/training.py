@@ -137,6 +137,11 @@ def guard(train: Sequence[Example]) -> None:
             "more. Record outcomes in the sales workflow and train again later, widen --since or --horizon, "
             "or make demo data with the simulator (make run ARGS=--simulate)."
         )
+    if positives == len(train):
+        raise NotEnoughOutcomes(
+            f"all {positives} people of the training period reached opportunity or won: nothing to tell them "
+            "apart from. Train again once the horizon has passed for people who did not (or widen --since)."
+        )
 
 
 def fit(train: Sequence[Example]) -> tuple[float, list[tuple[str, float, float, float]]]:
