@@ -7,6 +7,7 @@ rules score. Refuses (exit 1) while the training period has fewer than 20 positi
 """
 
 import argparse
+import importlib.util
 import json
 import sys
 from datetime import UTC, date, datetime
@@ -108,6 +109,13 @@ def document(model: PredictiveModel) -> str:
 
 
 def run(args: argparse.Namespace, target: targets.Target) -> int:
+    if importlib.util.find_spec("sklearn") is None:
+        print(
+            "error: training needs scikit-learn, a development dependency: "
+            ".venv/bin/pip install -r requirements-dev.txt (make does it)",
+            file=sys.stderr,
+        )
+        return 2
     if not target.archive_bucket:
         print("error: this stack has no event archive (ArchiveBucket): deploy it first", file=sys.stderr)
         return 2
