@@ -192,3 +192,24 @@ def test_a_handler_does_not_talk_to_aws_or_dynamodb_itself(handler: Path) -> Non
     direct = sorted(m for m in imported(handler) if top(m) in {"boto3", "botocore", "pynamodb"})
 
     assert direct == []
+
+
+TRAINING_LIBRARIES = frozenset({"sklearn", "numpy", "scipy", "joblib"})
+
+
+@pytest.mark.parametrize("handler", HANDLERS, ids=lambda p: p.parent.name)
+def test_no_function_loads_a_training_library_even_lazily(handler: Path) -> None:
+    loaded = {m for m in imported(handler) if top(m) == "leadstream"}
+    reached = {dep for name in loaded for deps in closure(name).values() for dep in deps}
+
+    assert sorted(m for m in reached | imported(handler) if top(m) in TRAINING_LIBRARIES) == []
+
+
+def test_the_training_library_is_a_development_dependency_only() -> None:
+    shipped = (LAYER / "requirements.txt").read_text().lower()
+    development = (REPO / "requirements-dev.txt").read_text().lower()
+
+    assert "scikit-learn" not in shipped
+    assert "scikit-learn==" in development
+    # the check above would see the training module if a handler reached it
+    assert "sklearn.linear_model" in imported(PACKAGE / "predictive" / "training.py")

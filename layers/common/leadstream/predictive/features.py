@@ -7,6 +7,9 @@ counts and recency), fit (which fit rules hold: e-mail kind, seniority, ...), th
 and acquisition (the first touch's channel). Account features (the account's score, committee, surge) are
 passed in by the caller as `extra`, already named `account:<name>`.
 
+A lead a person has moved (accepted, rejected, opportunity, won, lost) has no `stage:` feature: those
+stages are the outcome the model predicts, never an input (training judges people before them).
+
 Names are stable strings (`rule:<id>`, `fit:<id>`, `channel:<channel>`, `stage:<stage>`, ...): they are
 the artifact's keys. A rule renamed in the scoring model is a new feature.
 """
@@ -43,7 +46,8 @@ def features(
             values[f"fit:{rule_id}"] = 1.0
     if score.first_touch is not None:
         values[f"channel:{score.first_touch.channel}"] = 1.0
-    values[f"stage:{score.stage.value}"] = 1.0
+    if not score.stage.by_people:  # scoring's stage; a person's (accepted, won, ...) is what is predicted
+        values[f"stage:{score.stage.value}"] = 1.0
     if extra:
         values.update(extra)
     return values
