@@ -614,6 +614,20 @@ class ScoreRepository:
             found = list(self.states.batch_get(wanted)) if wanted else []
         return [self._listed(item) for item in found if item.list_stage is not None]
 
+    def likelihoods(self, lead_ids: Iterable[str]) -> dict[str, Likelihood]:
+        """lead -> the predictive likelihood on its STATE, for those of `lead_ids` that have one (BatchGetItem
+        requests of 100, of that attribute only): the listing indexes do not project it."""
+        wanted = [(f"LEAD#{lead}", STATE_SK) for lead in dict.fromkeys(lead_ids)]
+        with mapped_errors("reading likelihoods"):
+            found = (
+                list(self.states.batch_get(wanted, attributes_to_get=["pk", "likelihood"])) if wanted else []
+            )
+        return {
+            item.pk.removeprefix("LEAD#"): likelihood
+            for item in found
+            if (likelihood := _likelihood(item.likelihood)) is not None
+        }
+
     @staticmethod
     def _listed(item: StateItem) -> Listed:
         return Listed(_score(item), int(item.updated or 0), _sales(item), _likelihood(item.likelihood))
