@@ -43,7 +43,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
     artifact.write_text(yaml.safe_dump(ARTIFACT.model_dump(mode="json"), sort_keys=False))
     run = Runner(folder, "--parameter", f"PredictiveModelFile={artifact}")
     try:
-        run.wait_ready()
+        run.wait_ready(300)  # a loaded machine: as the simulated runners wait
         yield run
     finally:
         run.stop()

@@ -1,7 +1,7 @@
 // Pieces the inbox, the leads list and the lead page share: a lead's name as a person reads it, its top
 // reasons, the predictive likelihood and what moved it, the active framework (with the workflow's
-// rejection reasons), and the Reject chooser. Everything a visitor
-// typed goes through html`` as text, never as markup.
+// rejection reasons), and the Reject chooser. Everything a visitor typed (and a model's labels) goes
+// through html`` as text, never as markup.
 import { api } from "./api.js";
 import { html, useEffect, useRef, useState } from "./lib.js";
 
