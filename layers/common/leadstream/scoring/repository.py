@@ -5,8 +5,9 @@ LEAD#<id> / STATE         score, stage, per-rule totals, replay guards (`seq`, `
                           write version, `expires_at` (the latest `lead_expires` of the events applied:
                           the table's TTL deletes an inactive lead's STATE, and ExpireFunction the rest)
                           and, only on the write that changed stage, the transitions (kept for readers
-                          of STATE). After `people erase`, for a day: a tombstone (`erased`, `expires_at`
-                          only) that scoring never writes over
+                          of STATE); `likelihood`, the predictive model's (ScoreFunction's, when one is
+                          configured; carried over by the other writers). After `people erase`, for a day: a
+                          tombstone (`erased`, `expires_at` only) that scoring never writes over
 LEAD#<id> / TRANS#<n>     one stage change, durable (the outbox): its insert wakes PublishFunction; it keeps
                           `unpublished` = "1" (the sparse index UNPUBLISHED_INDEX) until it is published
 
