@@ -10,14 +10,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from leadstream.platform.observability import logger, metrics, tracer
-from leadstream.platform.settings import ScoringSettings
+from leadstream.platform.settings import ScoreSettings
+from leadstream.predictive.model_file import live_predictor
 from leadstream.scoring.batch import score_batch
 from leadstream.scoring.model_file import load_model
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.tracking.repository import EventRepository
 
-settings = ScoringSettings.from_env()
+settings = ScoreSettings.from_env()
 model = load_model(settings.scoring_model)
+# the predictive likelihood (PredictiveModelFile), checked now: a broken or mismatched artifact fails the
+# cold start naming the problem; none configured, none computed
+predict = live_predictor(settings.predictive_model, model)
 events = EventRepository(settings.leads_table)
 scores = ScoreRepository(settings.leads_table)
 
@@ -27,7 +31,7 @@ scores = ScoreRepository(settings.leads_table)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = list(DynamoDBStreamEvent(event).records)
-    result = score_batch(records, events, scores, model)
+    result = score_batch(records, events, scores, model, predict)
     metrics.add_metric(name="LeadsScored", unit=MetricUnit.Count, value=result.leads_scored)
     metrics.add_metric(name="ReplayedRecordsSkipped", unit=MetricUnit.Count, value=result.records_skipped)
     metrics.add_metric(name="StageChanges", unit=MetricUnit.Count, value=result.transitions)

@@ -43,6 +43,9 @@ DOMAIN = frozenset(
         "leadstream.sales.assignment",
         "leadstream.sales.speed",
         "leadstream.archive.records",  # the archive's record and layout: pure, read back by later tools
+        "leadstream.predictive.model",  # the predictive artifact and its evaluation (pydantic only)
+        "leadstream.predictive.features",
+        "leadstream.predictive.live",  # the likelihood as ScoreFunction computes and the API shows it
     }
 )
 # The published event is a pydantic model with no I/O of its own: domain code may build it. It is held to

@@ -6,6 +6,8 @@ from typing import Any
 import pytest
 from leadstream.contracts.events import (
     AccountCard,
+    CardDriver,
+    CardLikelihood,
     CardPerson,
     CardReason,
     CardTouch,
@@ -16,6 +18,7 @@ from leadstream.notifications.message import (
     SUBJECT_LIMIT,
     for_mrkdwn,
     for_terminal,
+    likelihood_line,
     message,
     one_line,
     shortened,
@@ -189,3 +192,33 @@ def test_the_account_line_counts_the_anonymous_people_too() -> None:
     _subject, text = message(change(), account)
 
     assert "Account acme.com: score 40, stage engaged, 2 engaged of 3 people, 1 anonymous, " in text
+
+
+def test_the_likelihood_is_one_line_beside_the_reasons_each_driver_up_or_down_as_plain_text():
+    likelihood = CardLikelihood(
+        probability=0.3449,
+        model_version=2,
+        drivers=[
+            CardDriver(feature="rule:pricing_page", label="Viewed\npricing", effect=1.2),
+            CardDriver(feature="fit:free_email", label=f"Free {RLO}e-mail", effect=-0.4),
+        ],
+    )
+
+    _, text = message(change(likelihood=likelihood))
+    lines = text.splitlines()
+
+    line = "Likelihood to close 34% · Viewed pricing ↑ Free e-mail ↓"
+    assert line in lines
+    assert lines.index(line) == lines.index("Why: Requested a demo (+40)") + 1
+    assert "Likelihood" not in message(change())[1]  # none configured: no line
+
+
+def test_a_likelihood_is_never_said_as_a_flat_0_or_100_percent():
+    def said(p: float) -> str:
+        return likelihood_line(CardLikelihood(probability=p, model_version=1))
+
+    assert [said(0.001), said(0.5), said(0.999)] == [
+        "Likelihood to close <1%",
+        "Likelihood to close 50%",
+        "Likelihood to close >99%",
+    ]

@@ -1,6 +1,7 @@
-// Pieces the inbox and the lead page share: a lead's name as a person reads it, its top reasons, the
-// active framework (with the workflow's rejection reasons), and the Reject chooser. Everything a visitor
-// typed goes through html`` as text, never as markup.
+// Pieces the inbox, the leads list and the lead page share: a lead's name as a person reads it, its top
+// reasons, the predictive likelihood and what moved it, the active framework (with the workflow's
+// rejection reasons), and the Reject chooser. Everything a visitor typed (and a model's labels) goes
+// through html`` as text, never as markup.
 import { api } from "./api.js";
 import { html, useEffect, useRef, useState } from "./lib.js";
 
@@ -16,6 +17,30 @@ export function Reasons({ reasons, max = 3 }) {
   return html`<ul class="reasons" aria-label="Top reasons">
     ${shown.map(
       (r) => html`<li>${r.label}${r.points ? html` <span class=${r.points > 0 ? "points" : "points negative"}>${r.points > 0 ? "+" : ""}${r.points}</span>` : null}</li>`,
+    )}
+  </ul>`;
+}
+
+/** A probability as sales reads it: whole percents, never a flat 0% or 100% for a model's estimate. */
+export function likelihoodText(probability) {
+  if (probability < 0.005) return "<1%";
+  if (probability > 0.995) return ">99%";
+  return `${Math.round(probability * 100)}%`;
+}
+
+/** "Likelihood to close 34%": the predictive score beside the rules score (nothing when none is computed). */
+export function Likelihood({ likelihood }) {
+  if (!likelihood) return null;
+  return html`<span class="likelihood" title=${`Predictive model v${likelihood.model_version}`}>Likelihood to close ${likelihoodText(likelihood.probability)}</span>`;
+}
+
+/** The features that moved the likelihood most, each up or down (labels from the model: text, never markup). */
+export function Drivers({ likelihood }) {
+  const drivers = likelihood?.drivers || [];
+  if (!drivers.length) return null;
+  return html`<ul class="reasons drivers" aria-label="What moved the likelihood">
+    ${drivers.map(
+      (d) => html`<li>${d.label} <span class=${d.effect > 0 ? "points" : "points negative"} aria-hidden="true">${d.effect > 0 ? "↑" : "↓"}</span><span class="sr-only">${d.effect > 0 ? " raised it" : " lowered it"}</span></li>`,
     )}
   </ul>`;
 }

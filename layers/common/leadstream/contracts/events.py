@@ -24,6 +24,27 @@ class CardTouch(BaseModel):
     landing_path: str | None = None
 
 
+class CardDriver(BaseModel):
+    """A feature that moved the predictive likelihood (its label is the artifact's: data, never markup)."""
+
+    feature: str = Field(
+        description="the feature's name in the artifact (rule:<id>, fit:<id>, channel:<c>, ...)"
+    )
+    label: str
+    effect: float = Field(
+        description="its share of the log-odds: positive raised the likelihood, negative lowered it"
+    )
+
+
+class CardLikelihood(BaseModel):
+    """The predictive score: how likely the lead is to close, learnt from this customer's own won and lost
+    deals (python -m cli model train). Shown beside the rules score; it never moves a stage."""
+
+    probability: float = Field(ge=0, le=1, description="0..1, as of the lead's latest scored activity")
+    model_version: int = Field(description="the predictive model's version")
+    drivers: list[CardDriver] = Field(default_factory=list, description="the features that moved it most")
+
+
 class LeadCard(BaseModel):
     """What a sales rep needs to act on a lead within minutes, and why it was sent."""
 
@@ -47,6 +68,9 @@ class LeadCard(BaseModel):
     engagement: float | None = Field(default=None, description="behaviour points (decayed) at that moment")
     fit: int | None = Field(default=None, description="fit points at that moment (free e-mail, title, ...)")
     fit_reasons: list[CardReason] = Field(default_factory=list, description="every fit rule that counted")
+    likelihood: CardLikelihood | None = Field(
+        default=None, description="the predictive likelihood at that moment; null: none configured"
+    )
 
 
 class LeadStageChanged(BaseModel):

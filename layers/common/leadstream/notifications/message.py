@@ -9,7 +9,7 @@ syntax: `for_mrkdwn` for Slack's markup, `for_terminal` for a terminal (local ru
 import unicodedata
 from typing import Any, Protocol
 
-from leadstream.contracts.events import AccountCard, CardTouch, LeadStageChanged
+from leadstream.contracts.events import AccountCard, CardLikelihood, CardTouch, LeadStageChanged
 
 # SNS rejects an e-mail Subject with a line break or control character, or of 100 characters or more.
 SUBJECT_LIMIT = 99
@@ -18,6 +18,7 @@ COMPANY_LIMIT = 30
 FIELD_LIMIT = 120  # a line of the body: title, company
 EMAIL_LIMIT = 254  # the longest e-mail address there is
 TOUCH_LIMIT = 60  # source, medium, campaign of a visit
+DRIVER_LIMIT = 40  # a predictive driver's label
 ELLIPSIS = "…"
 
 # Bidirectional embeddings, overrides, isolates and marks: they reorder what a reader sees ("Trojan Source").
@@ -131,6 +132,8 @@ def message(
             f"Score {card.score:g} = engagement {card.engagement:g} + fit {card.fit:+d}"
             + (f" ({fit})" if fit else "")
         )
+    if card.likelihood is not None:
+        lines.append(likelihood_line(card.likelihood))
     if card.first_touch:
         lines.append(f"First came from {_touch(card.first_touch)}")
     if card.sessions:
@@ -161,6 +164,25 @@ def _account_lines(account: AccountCard, lead_id: str) -> list[str]:
         )
         lines.append(f"Also engaged there: {titles}")
     return lines
+
+
+def percent(probability: float) -> str:
+    """A probability as sales reads it: whole percents, never a flat 0% or 100% for a model's estimate."""
+    if probability < 0.005:
+        return "<1%"
+    if probability > 0.995:
+        return ">99%"
+    return f"{probability:.0%}"
+
+
+def likelihood_line(likelihood: CardLikelihood) -> str:
+    """'Likelihood to close 34% · Viewed pricing ↑ Free e-mail address ↓': the predictive score and the
+    features that moved it most, up or down (their labels come from the model's artifact: plain text too)."""
+    drivers = " ".join(
+        f"{one_line(d.label, DRIVER_LIMIT)} {'↑' if d.effect > 0 else '↓'}" for d in likelihood.drivers
+    )
+    line = f"Likelihood to close {percent(likelihood.probability)}"
+    return f"{line} · {drivers}" if drivers else line
 
 
 def _touch(touch: CardTouch) -> str:

@@ -41,6 +41,12 @@ class SchedulerUnavailable(LeadstreamError):
     """EventBridge Scheduler did not create or delete an SLA timer; the caller retries (nothing was lost)."""
 
 
+class ModelNotUsable(LeadstreamError):
+    """A model artifact a function is configured with cannot be used: missing, not valid, or made for
+    another scoring model. Raised at cold start, so the function fails loudly; the message says which and
+    what to do."""
+
+
 # --- the caller's mistakes: answered with a 4xx, nothing stored -----------------------------------------
 
 

@@ -63,6 +63,18 @@ class ScoringSettings(LeadsSettings):
     scoring_model: Path | None = Field(default=None, alias="SCORING_MODEL_PATH")
 
 
+class ScoreSettings(ScoringSettings):
+    """ScoreFunction: the scoring model and, optionally, the predictive model's artifact (the stack's
+    PredictiveModelFile: a path inside the common layer, or an absolute one); unset: no likelihood."""
+
+    predictive_model: Path | None = Field(default=None, alias="PREDICTIVE_MODEL_PATH")
+
+    @field_validator("predictive_model", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
 class AccountSettings(ScoringSettings):
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
     account_model: Path | None = Field(default=None, alias="ACCOUNT_MODEL_PATH")

@@ -14,8 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadstream.contracts.events import AccountCard, CardReason, CardTouch
+from leadstream.contracts.events import AccountCard, CardLikelihood, CardReason, CardTouch
 from leadstream.identity.profile import Profile
+from leadstream.predictive.live import card_likelihood
+from leadstream.predictive.model import Likelihood
 from leadstream.sales.workflow import Answer, Framework
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.score import LeadScore, Transition
@@ -157,6 +159,12 @@ class LeadCard(_Answer):
     stage: str
     stage_history: list[StageChange] = Field(default_factory=list, description="oldest first")
     score: Score
+    likelihood: CardLikelihood | None = Field(
+        default=None,
+        description="the predictive likelihood to close, beside the rules score (the stack's "
+        "PredictiveModelFile; as of the lead's latest scored activity); null when none is configured or "
+        "computed yet. Shown only: it never moves a stage",
+    )
     activity: list[Activity] = Field(
         default_factory=list, description=f"the newest {ACTIVITY_LIMIT} behaviour events, newest first"
     )
@@ -293,10 +301,12 @@ def lead_card(
     qualified: Qualification | None = None,
     notes: Iterable[Note] = (),
     sales: Mapping[str, Any] | None = None,
+    likelihood: Likelihood | None = None,
 ) -> LeadCard:
     """The card of `lead` (a root: merged leads are folded into its score) as of `now`. `events` are the
     behaviour events of the lead and of the leads merged into it, as (lead id, event), in any order.
-    `sales`: STATE's sales workflow fields (StoredScore.sales): owner, owner_at, sla."""
+    `sales`: STATE's sales workflow fields (StoredScore.sales): owner, owner_at, sla. `likelihood`: the
+    predictive likelihood STATE holds (StoredScore.likelihood)."""
     engagement = model.decay(lead.behaviour, lead.as_of, now)
     found = sorted(events, key=lambda pair: (pair[1].at, pair[1].message_id), reverse=True)
     contact = profile or Profile(lead_id=lead.lead_id)
@@ -322,6 +332,7 @@ def lead_card(
             model_version=model.version,
             ledger=_ledger(model, lead, now),
         ),
+        likelihood=card_likelihood(likelihood),
         activity=[_activity(lead_id, event) for lead_id, event in found[:ACTIVITY_LIMIT]],
         activity_stored=len(found),
         first_touch=_touch(lead.first_touch),

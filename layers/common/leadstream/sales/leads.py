@@ -75,4 +75,5 @@ class LeadCards:
             qualification(self.framework, self.records.answers(lead_id).answers) if self.framework else None,
             [Note(id=n.id, text=n.text, by=n.by, at=n.at) for n in self.records.notes(lead_id, NOTES_LIMIT)],
             stored.sales,
+            stored.likelihood,
         )

@@ -22,8 +22,10 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadstream.contracts.events import CardReason
+from leadstream.contracts.events import CardLikelihood, CardReason
 from leadstream.platform.errors import BadRequest
+from leadstream.predictive.live import card_likelihood
+from leadstream.predictive.model import Likelihood
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.score import LeadScore
 
@@ -68,6 +70,9 @@ class LeadRow(_Answer):
     account: str | None = Field(default=None, description="the account's domain")
     stage: str
     score: float = Field(description="fit + engagement, now")
+    likelihood: CardLikelihood | None = Field(
+        default=None, description="the predictive likelihood to close (null: none configured or computed)"
+    )
     reasons: list[CardReason] = Field(default_factory=list, description="the top reasons (points earned)")
     owner: str | None = Field(default=None, description="the owner's e-mail")
     sla_state: Literal["running", "met", "breached"] | None = None
@@ -101,6 +106,9 @@ class Listable(Protocol):
 
     @property
     def position(self) -> Position: ...
+
+    @property
+    def likelihood(self) -> Likelihood | None: ...
 
 
 @dataclass(frozen=True)
@@ -165,6 +173,7 @@ def row(lead: Listable, score_now: float, reasons: Iterable[CardReason], contact
         account=getattr(contact, "account", None) or score.company,
         stage=score.stage.value,
         score=round(score_now, 1),
+        likelihood=card_likelihood(lead.likelihood),
         reasons=list(reasons),
         owner=sales.get("owner"),
         sla_state=sla.get("state"),

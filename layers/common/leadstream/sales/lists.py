@@ -8,7 +8,7 @@ the members' STATE and the known ones' PROFILE, and Queries of its score history
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,6 +95,9 @@ class LeadLists:
                 labels, cursor, self._fetch(filters, partitions, limit), limit, keep
             )
         contacts = self.profiles.load_many(e.lead.lead_id for e in found)
+        # the indexes do not project the likelihood: one read of it for the page's leads read through them
+        likelihoods = self.scores.likelihoods(e.lead.lead_id for e in found if e.likelihood is None)
+        found = [replace(e, likelihood=likelihoods.get(e.lead.lead_id, e.likelihood)) for e in found]
         rows = [
             row(
                 e,

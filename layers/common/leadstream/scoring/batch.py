@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from leadstream.identity.resolution import holder_at
 from leadstream.platform.observability import logger
+from leadstream.predictive.model import Likelihood
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.replay import StoredScore, padded
 from leadstream.scoring.repository import ScoreRepository
@@ -200,6 +201,14 @@ def _apply(
     return stored.pruned(datetime.now(UTC)), replace(score, transitions=tuple(transitions)), skipped
 
 
+def _with_likelihood(
+    stored: StoredScore, score: LeadScore, likelihood: Likelihood | None
+) -> tuple[StoredScore, LeadScore]:
+    """The lead's new likelihood on STATE and on the stage changes this write makes."""
+    transitions = tuple(replace(t, likelihood=likelihood) for t in score.transitions)
+    return replace(stored, likelihood=likelihood), replace(score, transitions=transitions)
+
+
 def _sequence(record: DynamoDBRecord) -> str:
     seq = record.dynamodb.sequence_number if record.dynamodb else None
     if seq is None:
@@ -208,8 +217,15 @@ def _sequence(record: DynamoDBRecord) -> str:
 
 
 def score_batch(
-    records: list[DynamoDBRecord], events: EventRepository, scores: ScoreRepository, model: ScoringModel
+    records: list[DynamoDBRecord],
+    events: EventRepository,
+    scores: ScoreRepository,
+    model: ScoringModel,
+    predict: Callable[[LeadScore], Likelihood] | None = None,
 ) -> BatchResult:
+    """`predict`: the predictive model (predictive.live.LivePredictor), when one is configured: each lead
+    whose score changed gets its likelihood in the same write (and its stage changes the likelihood of that
+    moment); None stores none."""
     groups, failed = _group(records, events)
     states = scores.load_many(groups) if groups else {}
     holders = {lead for device in groups for _, lead in states[device].handed} - states.keys()
@@ -244,6 +260,8 @@ def score_batch(
         if outcome is None:
             return work, None
         stored, score, skipped = outcome
+        if predict is not None or stored.likelihood is not None:
+            stored, score = _with_likelihood(stored, score, predict(score) if predict else None)
         latest = [expiries[lead] for lead in [*work.leads, *work.lent] if lead in expiries]
         scores.save(stored, score, max(latest, default=None))
         for t in score.transitions:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from leadstream.contracts.events import STAGE_CHANGED, CardReason, CardTouch, LeadCard, LeadStageChanged
 from leadstream.identity.profile import Profile
 from leadstream.identity.repository import ProfileRepository
+from leadstream.predictive.live import card_likelihood
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.scoring.score import LeadScore, Transition
 
@@ -37,6 +38,7 @@ def lead_card(state: LeadScore, profile: Profile | None, transition: Transition)
         page_views=state.page_views,
         first_seen=state.first_seen,
         last_seen=state.last_seen,
+        likelihood=card_likelihood(transition.likelihood),
         **_split(transition),
     )
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadstream.predictive.model import Likelihood
 from leadstream.scoring.score import LeadScore
 
 SEQUENCE_WIDTH = 48
@@ -50,6 +51,9 @@ class StoredScore:
     lent: dict[str, str] = field(default_factory=dict)  # device lead handed over -> last sequence from it
     # the sales workflow's fields of STATE, carried over by every write: owner, owner_at, sla
     sales: dict[str, Any] = field(default_factory=dict)
+    # the predictive likelihood ScoreFunction stored with the score (None: none configured); other writers
+    # (the sales workflow, a rebuild) carry it over
+    likelihood: Likelihood | None = None
 
     @classmethod
     def new(cls, lead_id: str) -> "StoredScore":

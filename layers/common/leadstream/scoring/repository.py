@@ -5,8 +5,9 @@ LEAD#<id> / STATE         score, stage, per-rule totals, replay guards (`seq`, `
                           write version, `expires_at` (the latest `lead_expires` of the events applied:
                           the table's TTL deletes an inactive lead's STATE, and ExpireFunction the rest)
                           and, only on the write that changed stage, the transitions (kept for readers
-                          of STATE). After `people erase`, for a day: a tombstone (`erased`, `expires_at`
-                          only) that scoring never writes over
+                          of STATE); `likelihood`, the predictive model's (ScoreFunction's, when one is
+                          configured; carried over by the other writers). After `people erase`, for a day: a
+                          tombstone (`erased`, `expires_at` only) that scoring never writes over
 LEAD#<id> / TRANS#<n>     one stage change, durable (the outbox): its insert wakes PublishFunction; it keeps
                           `unpublished` = "1" (the sparse index UNPUBLISHED_INDEX) until it is published
 
@@ -44,6 +45,7 @@ from leadstream.platform.dynamo import (
     update_unless,
 )
 from leadstream.platform.errors import ConcurrentUpdate, StoreUnavailable
+from leadstream.predictive.model import Driver, Likelihood
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.replay import StoredScore
 from leadstream.scoring.score import LeadScore, Reason, Transition
@@ -109,6 +111,9 @@ class StateItem(Item):
     channel = UnicodeAttribute(null=True)  # of the first touch
     campaign = UnicodeAttribute(null=True)  # of the first touch
     sla_state = UnicodeAttribute(null=True)  # sla.state, where a filter can read it
+    # the predictive likelihood, written by ScoreFunction with the score when one is configured (carried over
+    # by the other writers): {p: probability, v: model version, d: [[feature, label, effect], ...]}
+    likelihood = MapAttribute[str, Any](null=True)
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,7 @@ class Listed:
     lead: LeadScore
     updated: int
     sales: dict[str, Any]
+    likelihood: Likelihood | None = None
 
     @property
     def position(self) -> Position:
@@ -153,12 +159,31 @@ class TransitionItem(Item):
     # [label, points] of every fit rule that counted (scoring's); not `fit`: STATE's (a map) is read from the
     # same stream images
     fit = ListAttribute[list[Any]](null=True, attr_name="fits")
+    likelihood = MapAttribute[str, Any](null=True)  # the predictive likelihood then, as STATE keeps it
 
 
 def transition_sk(transition_id: str) -> str:
     """`TRANS#<n>` zero-padded from the id `<lead>:<stage>:<n>`, so a lead's transitions sort in order."""
     n = transition_id.rsplit(":", 1)[-1]
     return TRANSITION_PREFIX + (n.zfill(6) if n.isdigit() else transition_id)
+
+
+def _likelihood_stored(likelihood: Likelihood | None) -> dict[str, Any] | None:
+    if likelihood is None:
+        return None
+    return {
+        "p": round(likelihood.probability, 4),
+        "v": likelihood.model_version,
+        "d": [[d.feature, d.label, d.effect] for d in likelihood.drivers],
+    }
+
+
+def _likelihood(stored: MapAttribute[str, Any] | None) -> Likelihood | None:
+    raw = stored.as_dict() if stored is not None else None
+    if not raw or raw.get("p") is None:
+        return None
+    drivers = tuple(Driver(str(f), str(label), float(effect)) for f, label, effect in raw.get("d") or ())
+    return Likelihood(float(raw["p"]), drivers, int(raw["v"]))
 
 
 def _who(raw: dict[str, Any]) -> dict[str, Any]:
@@ -275,6 +300,7 @@ def _stored(item: StateItem) -> StoredScore:
         tuple((float(h["at"]), str(h["to"])) for h in item.handed or ()),
         item.lent.as_dict() if item.lent else {},
         _sales(item),
+        _likelihood(item.likelihood),
     )
 
 
@@ -301,6 +327,7 @@ def _transition_record(item: TransitionItem) -> tuple[LeadScore, Transition]:
         currency=item.currency,
         hand_raiser=bool(item.hand_raiser),
         fit=_reasons(item.fit) if item.fit is not None else None,
+        likelihood=_likelihood(item.likelihood),
     )
     state = LeadScore(
         lead_id=item.pk.removeprefix("LEAD#"),
@@ -404,6 +431,7 @@ class ScoreRepository:
             channel=touch.channel.value if touch else None,
             campaign=touch.campaign if touch else None,
             sla_state=sla.get("state"),
+            likelihood=_likelihood_stored(stored.likelihood),
         )
         condition = states.pk.does_not_exist() if stored.version is None else states.version == stored.version
         if score.transitions or also:
@@ -436,6 +464,7 @@ class ScoreRepository:
                 currency=t.currency,
                 hand_raiser=t.hand_raiser or None,
                 fit=_fit_stored(t),
+                likelihood=_likelihood_stored(t.likelihood),
             )
             for t in score.transitions
         ]
@@ -586,9 +615,23 @@ class ScoreRepository:
             found = list(self.states.batch_get(wanted)) if wanted else []
         return [self._listed(item) for item in found if item.list_stage is not None]
 
+    def likelihoods(self, lead_ids: Iterable[str]) -> dict[str, Likelihood]:
+        """lead -> the predictive likelihood on its STATE, for those of `lead_ids` that have one (BatchGetItem
+        requests of 100, of that attribute only): the listing indexes do not project it."""
+        wanted = [(f"LEAD#{lead}", STATE_SK) for lead in dict.fromkeys(lead_ids)]
+        with mapped_errors("reading likelihoods"):
+            found = (
+                list(self.states.batch_get(wanted, attributes_to_get=["pk", "likelihood"])) if wanted else []
+            )
+        return {
+            item.pk.removeprefix("LEAD#"): likelihood
+            for item in found
+            if (likelihood := _likelihood(item.likelihood)) is not None
+        }
+
     @staticmethod
     def _listed(item: StateItem) -> Listed:
-        return Listed(_score(item), int(item.updated or 0), _sales(item))
+        return Listed(_score(item), int(item.updated or 0), _sales(item), _likelihood(item.likelihood))
 
     def scores(self) -> Iterator[LeadScore]:
         """Every scored lead (a full scan: for reports, never on a request path)."""

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from leadstream.predictive.model import Likelihood
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.model import BehaviourRule, HandRaiseRule, PqlRule, ScoringModel
 from leadstream.tracking.attribution import Channel, Touch
@@ -55,6 +56,8 @@ class Transition:
     hand_raiser: bool = False  # sent to sales by a hand-raise rule, whatever its score
     # every fit rule's points then, so sales sees the score's split (scoring's moves; None: people's)
     fit: tuple[Reason, ...] | None = None
+    # the predictive likelihood then (ScoreFunction's, when one is configured): shown, never deciding
+    likelihood: Likelihood | None = None
 
 
 @dataclass(frozen=True)

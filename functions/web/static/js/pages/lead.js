@@ -9,7 +9,7 @@ import { href } from "../router.js";
 import {
   ago, Countdown, dateTime, Empty, Loading, money, percent, Problem, Score, Stage, stageName, useApi, useTitle,
 } from "../ui.js";
-import { leadName, Reasons, RejectChooser, useFramework } from "../leadparts.js";
+import { Drivers, Likelihood, likelihoodText, leadName, Reasons, RejectChooser, useFramework } from "../leadparts.js";
 
 // What each move needs the lead to be (the workflow's table in the README, "Acting on a lead").
 const MOVES = {
@@ -160,7 +160,7 @@ function Contact({ card }) {
   </div>`;
 }
 
-function WhyTheScore({ score }) {
+function WhyTheScore({ score, likelihood }) {
   const fit = score.ledger.filter((e) => e.kind === "fit");
   const behaviour = score.ledger.filter((e) => e.kind === "behaviour");
   const row = (e) => html`<tr>
@@ -178,6 +178,9 @@ function WhyTheScore({ score }) {
     <h2 id="why-h">Why the score</h2>
     <p><${Score} value=${score.total} /> = fit ${score.fit} + engagement ${score.engagement}${" "}
       <span class="muted">(engagement halves every ${score.half_life_days} days without activity)</span></p>
+    ${likelihood
+      ? html`<p class="muted">Likelihood to close ${likelihoodText(likelihood.probability)}: predictive model v${likelihood.model_version}, learnt from your own won and lost deals, with the features that moved it most (↑ raised it, ↓ lowered it). It is shown beside the score; only the score moves stages.</p>`
+      : null}
     <div class="grid two">
       ${table("Fit (who they are)", fit, score.fit)}
       ${table("Engagement (what they did, before decay)", behaviour, score.engagement_at_last_activity)}
@@ -394,9 +397,11 @@ export default function LeadPage({ leadId, session }) {
       <div class="badges">
         <${Stage} stage=${c.stage} />
         <${Score} value=${c.score.total} />
+        <${Likelihood} likelihood=${c.likelihood} />
         ${c.stage_history.some((t) => t.hand_raiser) ? html`<span class="tag hand">Hand-raiser</span>` : null}
       </div>
       <${Reasons} reasons=${[...c.score.ledger].sort((a, b) => b.points - a.points)} />
+      <${Drivers} likelihood=${c.likelihood} />
       <${Contact} card=${c} />
       <${OwnerAndSla} card=${c} />
       ${c.lead_id !== leadId ? html`<p class="notice">${`Lead ${leadId} was merged into this one.`}</p>` : null}
@@ -406,7 +411,7 @@ export default function LeadPage({ leadId, session }) {
     ${acting ? html`<${Actions} card=${c} framework=${framework} onChanged=${card.reload} />` : null}
     <div class="grid two lead-columns">
       <div>
-        <${WhyTheScore} score=${c.score} />
+        <${WhyTheScore} score=${c.score} likelihood=${c.likelihood} />
         <${Timeline} card=${c} />
         <${Source} card=${c} />
         <${History} card=${c} />

@@ -3,6 +3,7 @@
 // Rows are a table on a desktop and cards on a phone (app.css, "leads and accounts").
 import { html } from "../lib.js";
 import { FilterForm, More, queryOf, usePages } from "../listing.js";
+import { likelihoodText } from "../leadparts.js";
 import { href } from "../router.js";
 import { Countdown, Empty, Problem, Score, Stage, ago, dateTime, stageName, useTitle } from "../ui.js";
 
@@ -59,7 +60,7 @@ function who(lead) {
   return lead.name || (lead.company ? `Someone at ${lead.company}` : "Anonymous visitor");
 }
 
-function LeadRow({ lead }) {
+function LeadRow({ lead, predictive }) {
   return html`<tr>
     <td data-label="Lead">
       <a href=${href(["leads", lead.lead_id])}>${who(lead)}</a>
@@ -67,6 +68,9 @@ function LeadRow({ lead }) {
     </td>
     <td data-label="Stage"><${Stage} stage=${lead.stage} /></td>
     <td data-label="Score" class="num"><${Score} value=${lead.score} /></td>
+    ${predictive
+      ? html`<td data-label="Likelihood" class="num">${lead.likelihood ? likelihoodText(lead.likelihood.probability) : html`<span class="muted">–</span>`}</td>`
+      : null}
     <td data-label="Owner">${lead.owner || html`<span class="muted">nobody</span>`}</td>
     <td data-label="Account">${lead.account ? html`<a href=${href(["accounts", lead.account])}>${lead.account}</a>` : html`<span class="muted">none</span>`}</td>
     <td data-label="Channel">${lead.channel || html`<span class="muted">unknown</span>`}${lead.campaign ? html`<div class="muted small">${lead.campaign}</div>` : null}</td>
@@ -80,6 +84,7 @@ export default function LeadsPage({ route }) {
   const query = queryOf(route, FIELDS);
   const pages = usePages("/api/leads", apiQuery(query), (page) => page.leads);
   const filtered = Object.keys(query).some((k) => k !== "sort");
+  const predictive = pages.rows.some((lead) => lead.likelihood); // a stack with a predictive model
   return html`<h1>Leads</h1>
     <${Filters} query=${query} />
     <h2 class="sr-only">Results</h2>
@@ -87,8 +92,8 @@ export default function LeadsPage({ route }) {
     ${pages.rows.length
       ? html`<div class="table-wrap rows-wrap"><table class="rows">
           <caption class="sr-only">Leads${filtered ? " matching the filters" : ""}, ${query.sort === "score" ? "highest score first" : "latest change first"}</caption>
-          <thead><tr><th scope="col">Lead</th><th scope="col">Stage</th><th scope="col" class="num">Score</th><th scope="col">Owner</th><th scope="col">Account</th><th scope="col">Channel</th><th scope="col">SLA</th><th scope="col">Last change</th></tr></thead>
-          <tbody>${pages.rows.map((lead) => html`<${LeadRow} key=${lead.lead_id} lead=${lead} />`)}</tbody>
+          <thead><tr><th scope="col">Lead</th><th scope="col">Stage</th><th scope="col" class="num">Score</th>${predictive ? html`<th scope="col" class="num">Likelihood to close</th>` : null}<th scope="col">Owner</th><th scope="col">Account</th><th scope="col">Channel</th><th scope="col">SLA</th><th scope="col">Last change</th></tr></thead>
+          <tbody>${pages.rows.map((lead) => html`<${LeadRow} key=${lead.lead_id} lead=${lead} predictive=${predictive} />`)}</tbody>
         </table></div>`
       : pages.loading
         ? html`<p class="muted" role="status">Loading leads…</p>`
