@@ -36,7 +36,7 @@ SOURCE_ID = "simulator"
 WRITE_KEY = "lsk_local_simulator"
 BATCH = 50  # messages a request (the intake takes up to 2,500; a small batch stays well within its timeout)
 SENDING = 2  # requests at once
-RETRIES = 5
+RETRIES = 8  # a call the stack could not answer is tried again, 2 s, 4 s, ... apart (about a minute)
 ACTING = 2  # leads sales works at once
 PROGRESS_SECONDS = 10  # a progress line at most this often
 SALES_USER = "sales@example.com"
@@ -140,6 +140,13 @@ class Driver:
                     return error.code, json.loads(raw)
                 except ValueError:
                     return error.code, raw.decode(errors="replace")
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+                # no answer in time (a machine so busy the local API is slow to accept): safe to repeat too
+                if attempt == RETRIES - 1:
+                    raise SimulationError(
+                        f"{method} {path}: no answer after {RETRIES} tries ({error})"
+                    ) from error
+                self.stop.wait(2 * (attempt + 1))
         raise SimulationError(f"{method} {path}: still throttled after retries")  # pragma: no cover
 
     def _sales(self, method: str, path: str, body: Any = None, key: str | None = None) -> tuple[int, Any]:
