@@ -43,6 +43,9 @@ DOMAIN = frozenset(
         "leadstream.sales.assignment",
         "leadstream.sales.speed",
         "leadstream.archive.records",  # the archive's record and layout: pure, read back by later tools
+        "leadstream.shadow.score",  # shadow mode's arithmetic, its report and where it keeps records
+        "leadstream.shadow.report",
+        "leadstream.shadow.keys",
     }
 )
 # The published event is a pydantic model with no I/O of its own: domain code may build it. It is held to
