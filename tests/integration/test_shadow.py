@@ -5,6 +5,7 @@ The issue's own test: shadow mode publishes nothing. The candidate records the S
 event, no stage change item, no notification, and nothing it writes wakes another function.
 """
 
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from local.runner import STACK
 from local.template import Stack, load_stack
 from tests.builders import LambdaContext, http_request, page_view
 from tests.integration.conftest import _handler, bus_entries, dynamodb_calls, lead_of, notifications
+from tests.integration.test_recovery import queued, redrive, storing
 from tests.integration.test_sales_actions import act
 from tests.integration.test_scoring_flow import visit_and_request_demo
 
@@ -248,3 +250,32 @@ def test_the_shadow_function_may_not_publish_or_notify(stack):
     policies = json.dumps(stack.resources["ShadowFunction"]["Properties"]["Policies"])
     for service in ("events:", "sns:", "EventBridge", "SNS", "lambda:", "scheduler:"):
         assert service not in policies, service
+
+
+def test_a_range_shadow_mode_gave_up_on_is_scored_again_by_a_redrive(
+    track, form, score, shadow, new_records, batch, shadows, scores, aws
+):
+    with storing() as stored:
+        reads_a_newsletter(track, form, "anon-jane", "jane@acme.com")
+    score.lambda_handler(batch("ScoreFunction", new_records()), CTX)
+    parked = {  # what Lambda's on-failure destination writes: where the records were and when they arrived
+        "requestContext": {"functionArn": "ShadowFunction", "condition": "RetryAttemptsExhausted"},
+        "DDBStreamBatchInfo": {
+            "shardId": "shardId-1",
+            "startSequenceNumber": "800000000003126276362",
+            "endSequenceNumber": "800000000003126276399",
+            "approximateArrivalOfFirstRecord": f"{stored.first:%Y-%m-%dT%H:%M:%S}Z",
+            "approximateArrivalOfLastRecord": f"{stored.last:%Y-%m-%dT%H:%M:%S}Z",
+            "batchSize": 3,
+        },
+    }
+    aws["sqs"].send_message(QueueUrl=aws["queues"]["ShadowFailuresQueue"], MessageBody=json.dumps(parked))
+    out = io.StringIO()
+
+    assert redrive(aws, scores, "ShadowFailuresQueue", ShadowFunction=shadow).run(out) == 0
+
+    assert only(shadows, lead_of("anon-jane")).stage is Stage.SQL, out.getvalue()
+    assert queued(aws, "ShadowFailuresQueue") == 0
+    # a second redrive of nothing changes nothing
+    assert redrive(aws, scores, "ShadowFailuresQueue", ShadowFunction=shadow).run(io.StringIO()) == 0
+    assert [t.to_stage for t in only(shadows, lead_of("anon-jane")).score.transitions] == [Stage.SQL]
