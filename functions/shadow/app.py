@@ -4,6 +4,7 @@ events the leads table stream brings, beside the live model; what it would do is
 Records are grouped per person (each recomputed once per batch), so this handler reports partial batch
 failures itself, as ScoreFunction does."""
 
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -28,7 +29,8 @@ if candidate.version == live.version:  # its records would be mistaken for the l
     )
 # Reads the live STATE and stored events (the rebuild's repositories; it writes nothing through them)
 reader = Rebuild(EventRepository(settings.leads_table), ScoreRepository(settings.leads_table), live)
-shadow = ShadowScoring(reader, ShadowRepository(settings.leads_table), candidate)
+retention = timedelta(days=settings.lead_retention_days)
+shadow = ShadowScoring(reader, ShadowRepository(settings.leads_table), candidate, retention)
 
 
 @logger.inject_lambda_context

@@ -8,12 +8,14 @@ event, no stage change item, no notification, and nothing it writes wakes anothe
 import io
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from leadstream.scoring.lifecycle import Stage
+from leadstream.shadow.keys import shadow_pk
 from leadstream.shadow.repository import ShadowRepository
 from leadstream.shadow.score import ShadowScore
 
@@ -279,3 +281,24 @@ def test_a_range_shadow_mode_gave_up_on_is_scored_again_by_a_redrive(
     # a second redrive of nothing changes nothing
     assert redrive(aws, scores, "ShadowFailuresQueue", ShadowFunction=shadow).run(io.StringIO()) == 0
     assert [t.to_stage for t in only(shadows, lead_of("anon-jane")).score.transitions] == [Stage.SQL]
+
+
+def test_a_record_written_before_live_scoring_gave_the_lead_an_expiry_expires_too(
+    track, shadow, new_records, batch, aws, leads_table, stack
+):
+    """The stream's consumers run side by side: the candidate may score a new visitor before ScoreFunction
+    wrote their STATE (and its expiry). The record then expires the stack's lead retention after the
+    visit, not never."""
+    before = time.time()
+    track.lambda_handler(http_request("/v1/page", page_view("anon-new", "/pricing")), CTX)
+
+    assert shadow.lambda_handler(batch("ShadowFunction", new_records()), CTX) == {"batchItemFailures": []}
+
+    lead = lead_of("anon-new")
+    [item] = aws["dynamodb"].query(
+        TableName=leads_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": shadow_pk(lead)}},
+    )["Items"]
+    retention = int(stack.parameters["LeadRetentionDays"]) * 86400
+    assert before + retention - 60 <= float(item["expires_at"]["N"]) <= time.time() + retention + 60

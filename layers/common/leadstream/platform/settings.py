@@ -193,6 +193,9 @@ class ShadowSettings(ScoringSettings):
     leadstream/scoring/candidates/sql_at_60.yaml. A path outside the layer, or no such file, fails here."""
 
     shadow_scoring_model: Path = Field(alias="SHADOW_SCORING_MODEL")
+    # how long a record outlives the person's latest event when their STATE has no expiry yet (the stack's
+    # LeadRetentionDays; the STATE's own expiry wins as soon as scoring wrote it)
+    lead_retention_days: int = Field(default=DEFAULT_LEAD_RETENTION_DAYS, alias="LEAD_RETENTION_DAYS", ge=1)
 
     @field_validator("shadow_scoring_model", mode="before")
     @classmethod

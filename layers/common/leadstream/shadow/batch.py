@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cache
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
@@ -30,6 +31,7 @@ from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.rebuild import MAX_ATTEMPTS, Rebuild
 from leadstream.shadow.repository import ShadowRepository
 from leadstream.shadow.score import candidate_score
+from leadstream.sources.model import DEFAULT_LEAD_RETENTION_DAYS
 
 PARALLEL_PEOPLE = 8  # people recomputed at once (each a few DynamoDB round trips)
 
@@ -84,10 +86,17 @@ class ShadowScoring:
     """Scores people with the candidate model: the live STATE and stored events are read through `rebuild`
     (its repositories; it writes nothing here), the candidate's records through `shadows`."""
 
-    def __init__(self, rebuild: Rebuild, shadows: ShadowRepository, candidate: ScoringModel) -> None:
+    def __init__(
+        self,
+        rebuild: Rebuild,
+        shadows: ShadowRepository,
+        candidate: ScoringModel,
+        retention: timedelta = timedelta(days=DEFAULT_LEAD_RETENTION_DAYS),
+    ) -> None:
         self.rebuild = rebuild
         self.shadows = shadows
         self.candidate = candidate
+        self.retention = retention  # a record's life after the person's latest event, until STATE has one
 
     def batch(self, records: Sequence[DynamoDBRecord]) -> ShadowResult:
         touched, split, failed = _touched(records)
@@ -139,8 +148,10 @@ class ShadowScoring:
             shadow = candidate_score(
                 self.candidate, root, previous.shadow if previous else None, events, person.restart
             )
+            latest = max((at or event.at for event, at in found.events), default=None)
+            expires = stored.expires_at or (latest + self.retention if latest else None)
             try:
-                if not self.shadows.save(shadow, previous, stored.expires_at, set(recorded) - {root}):
+                if not self.shadows.save(shadow, previous, expires, set(recorded) - {root}):
                     return None
             except ConcurrentUpdate:
                 continue  # another batch wrote the person first, or they were erased: read again
