@@ -2,11 +2,15 @@
 batch delivered again, events expired, a new candidate and an unmerge do to it), and the report comparing
 it with the live model's stage changes."""
 
+import pytest
+from leadstream.platform.settings import ShadowSettings
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.model import ScoringModel
+from leadstream.scoring.model_file import load_model
 from leadstream.scoring.score import LeadScore, Transition
 from leadstream.shadow.report import WAITING, compare, shadow_report
 from leadstream.shadow.score import ShadowScore, candidate_score
+from pydantic import ValidationError
 
 from tests.unit.builders import day, identify, page
 from tests.unit.model import DOCUMENT, MQL, PRICING, WORK_EMAIL
@@ -131,3 +135,19 @@ def test_the_report_counts_agreement_and_the_sqls_added_and_dropped_by_outcome()
     assert (report.sqls["added"][WAITING], report.sqls["added"]["leads"]) == (1, ["L2"])
     assert report.sqls["both"]["rejected"] == 1
     assert [d["lead_id"] for d in report.disagreements] == ["L1", "L2"]
+
+
+# --- the candidate's file: a path inside the common layer, checked at cold start ---------------------------
+
+
+def shadow_settings(path: str) -> ShadowSettings:
+    return ShadowSettings.model_validate({"LEADS_TABLE": "leads", "SHADOW_SCORING_MODEL": path})
+
+
+def test_the_candidate_is_a_file_of_the_layer_and_anything_else_fails_at_cold_start():
+    shipped = shadow_settings("leadstream/scoring/candidates/sql_at_60.yaml").shadow_scoring_model
+    assert load_model(shipped).version != load_model().version  # a version of its own, beside the live one
+
+    for wrong in ("", "/etc/passwd", "../../template.yaml", "leadstream/scoring/candidates/none.yaml"):
+        with pytest.raises(ValidationError, match="common layer"):
+            shadow_settings(wrong)
