@@ -35,7 +35,10 @@ def add_parser(actions: "argparse._SubParsersAction[argparse.ArgumentParser]") -
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     report.add_argument(
-        "--version", type=int, help="the candidate model's version (default: the newest one recorded)"
+        "--version",
+        type=int,
+        metavar="N",
+        help="the candidate model's version (default: the newest one recorded)",
     )
     report.add_argument("--json", action="store_true", help="the report as JSON on stdout")
 
