@@ -32,6 +32,10 @@ A message is deleted only once its work succeeded; the exit status is 1 while an
   ArchiveFunction again as the stream records they were (a merge undone as its MODIFY too), with sequence
   numbers of this run, so no object written before is overwritten; a record archived already is the same
   record again, which readers drop (its identity). The messages are deleted once all of it succeeded.
+- ShadowFailuresQueue (shadow mode on): a message names a stream range, as ScoreFailuresQueue's. The leads
+  concerned are found the same way (one Scan of the leads table for the events stored in its window); each
+  person goes through ShadowFunction again, named by a record of each of their leads (it rescores a person
+  from all their stored events: idempotent). A message is deleted once each of its people succeeded.
 - ExpireFailuresQueue: a message names TTL deletions of STATE items, which are gone. The leads concerned are
   the partitions without a STATE whose newest item is over a day old; each is handed to ExpireFunction as
   the TTL's REMOVE record. One Scan of the leads table.
@@ -66,6 +70,7 @@ QUEUES = {
     "AccountFailuresQueue": "AccountFunction",
     "ExpireFailuresQueue": "ExpireFunction",
     "ArchiveFailuresQueue": "ArchiveFunction",
+    "ShadowFailuresQueue": "ShadowFunction",
 }
 # A lead with no STATE whose newest item is older than this is one whose STATE the TTL deleted (a new lead
 # has its STATE within seconds; a lead whose scoring is parked has events that keep it for months).
@@ -289,7 +294,7 @@ class Redrive:
         if self.queue == "PublishFailuresQueue":
             waiting = list(self.scores.unpublished_items())
             print(f"  {len(waiting)} stage change(s) and lead event(s) not yet published", file=out)
-        elif self.queue == "ScoreFailuresQueue" and parked:
+        elif self.queue in ("ScoreFailuresQueue", "ShadowFailuresQueue") and parked:
             plan = self._plan(parked, out)
         if dry_run:
             release(self.sqs, self.url, parked)
@@ -298,6 +303,8 @@ class Redrive:
             left = self._publish(parked, out)
         elif self.queue == "ScoreFailuresQueue":
             left = self._rescore(parked, plan, out)
+        elif self.queue == "ShadowFailuresQueue":
+            left = self._reshadow(parked, plan, out)
         elif self.queue == "AccountFailuresQueue":
             left = self._reroll(parked, out) if parked else []
         elif self.queue == "ExpireFailuresQueue":
@@ -399,6 +406,36 @@ class Redrive:
                         "erased): nothing to rebuild",
                         file=out,
                     )
+                self._delete(p)
+        return left
+
+    def _reshadow(self, parked: list[Parked], plan: _ScorePlan, out: TextIO) -> list[Parked]:
+        """Each person concerned through ShadowFunction once (a record of each of their leads found: it
+        rescores them from all their stored events); a message goes when all of its people succeeded."""
+        people: dict[str, set[str]] = {}
+        for concerned in plan.leads.values():
+            for target, leads in concerned.items():
+                people.setdefault(target, set()).update(leads)
+        failed: set[str] = set()
+        for n, (target, leads) in enumerate(sorted(people.items()), 1):
+            records = [
+                _stream_record({"pk": {"S": f"LEAD#{lead}"}, "sk": {"S": "EVT#redrive"}}, i)
+                for i, lead in enumerate([target, *sorted(leads)], 1)
+            ]
+            try:
+                _succeeded(self.invoke(QUEUES[self.queue], {"Records": records}))
+            except Exception as exc:
+                failed.add(target)
+                print(f"  still failing: lead {target}: {exc}", file=out)
+            self._progress(n, len(people), "people shadow-scored")
+        left = []
+        for p in parked:
+            if p.message_id in plan.stuck:
+                print(f"  still parked: {p.message_id}: {plan.stuck[p.message_id]}", file=out)
+                left.append(p)
+            elif failed & set(plan.leads[p.message_id]):
+                left.append(p)
+            else:
                 self._delete(p)
         return left
 
@@ -608,10 +645,12 @@ def _local(target: targets.Target) -> tuple[str, Invoke, Callable[[], None]]:
     from local.workers import Worker, request_payload
 
     notifications = Path(__file__).resolve().parent.parent / ".local" / "notifications.jsonl"
+    # the parameters make run was started with (--parameter): a ShadowScoringModel gives ShadowFunction
+    given = targets.local_addresses().parameters
     stack = load_stack(
         STACK,
         REGION,
-        {"StageName": "local", "LocalAwsEndpoint": target.endpoint or ""},
+        {**given, "StageName": "local", "LocalAwsEndpoint": target.endpoint or ""},
         local_overrides(region=REGION, notifications_file=notifications),
     )
     workers: dict[str, Any] = {}
@@ -660,7 +699,7 @@ def run(args: argparse.Namespace, target: targets.Target) -> int:
     try:
         scores = ScoreRepository(target.leads_table)
         rebuild = None
-        if args.queue == "ScoreFailuresQueue":  # in this process, against the target's leads table
+        if args.queue in ("ScoreFailuresQueue", "ShadowFailuresQueue"):  # in this process: the leads table
             rebuild = Rebuild(EventRepository(target.leads_table), scores, load_model())
         dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=endpoint)
         redrive = Redrive(

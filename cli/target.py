@@ -3,7 +3,7 @@
 import argparse
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -39,6 +39,7 @@ class Target:
 class LocalAddresses:
     api: str  # the tracking API (what the snippet and e-mail links point at)
     aws: str  # the local AWS endpoint (moto)
+    parameters: dict[str, str] = field(default_factory=dict)  # the template parameters of --parameter
 
 
 def _defaults() -> LocalAddresses:
@@ -59,12 +60,13 @@ def local_addresses(path: Path | None = None) -> LocalAddresses:
         written = json.loads(path.read_text(encoding="utf-8"))
         api = options.base_url(str(written["api"]))
         aws = options.base_url(str(written["aws"]))
+        parameters = {str(k): str(v) for k, v in dict(written.get("parameters") or {}).items()}
     except (OSError, ValueError, KeyError, TypeError, argparse.ArgumentTypeError) as exc:
         raise TargetError(
             f"{path} is not what make run writes ({type(exc).__name__}: {exc}); "
             "restart make run, or delete the file and pass --api and --endpoint"
         ) from exc
-    return LocalAddresses(api, aws)
+    return LocalAddresses(api, aws, parameters)
 
 
 def local(endpoint: str | None = None, api: str | None = None, path: Path | None = None) -> Target:

@@ -53,13 +53,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--template", type=Path, default=TEMPLATE, help="SAM template (default template.yaml)"
     )
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter, as make run was given it (e.g. ShadowScoringModel=...; repeatable)",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     endpoint = f"http://{args.host}:{args.aws_port}"
+    given = dict(p.split("=", 1) for p in args.parameter if "=" in p)
     stack = load_stack(
         STACK,
         REGION,
-        {"StageName": "local", "LocalAwsEndpoint": endpoint},
+        {**given, "StageName": "local", "LocalAwsEndpoint": endpoint},
         function_environment(args),
         args.template.resolve(),
     )

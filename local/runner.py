@@ -116,7 +116,10 @@ def _write_endpoints(args: argparse.Namespace, endpoint: str) -> Path:
     """Where this run listens, for `python -m cli` (cli/target.py reads .local/endpoints.json)."""
     api_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     path: Path = args.notifications.parent / "endpoints.json"
-    path.write_text(json.dumps({"api": f"http://{api_host}:{args.port}", "aws": endpoint}) + "\n")
+    # and the template parameters given (--parameter), so that `cli redrive` runs the functions as this run
+    given = dict(p.split("=", 1) for p in args.parameter if "=" in p)
+    written = {"api": f"http://{api_host}:{args.port}", "aws": endpoint, "parameters": given}
+    path.write_text(json.dumps(written) + "\n")
     return path
 
 

@@ -10,7 +10,9 @@ and events/notify_sales.json (what NotifySalesFunction receives for it: the rule
 the three in order against a running `make run` is one stage change: one notification. The STATE records
 scoring writes are also events/account_stream.json (what AccountFunction receives: the lead rolled up into
 its account), and everything the archive keeps of the story is events/archive_stream.json (what
-ArchiveFunction receives). Last, the lead's
+ArchiveFunction receives), and the events and merge of the story are events/shadow_stream.json (what
+ShadowFunction receives when a candidate model runs in shadow: the stack here runs the example candidate,
+SHADOW_SAMPLE_MODEL). Last, the lead's
 STATE is deleted as the TTL would delete it a year later: events/expire_stream.json (the record
 ExpireFunction receives, which deletes the rest of the lead). Run it after a change to what the functions
 store or to the scoring model; tests/integration/test_sample_events.py says when the samples are out of
@@ -42,6 +44,7 @@ API_SAMPLES = (
     ("FormFunction", "form_urlencoded.json"),
 )
 STREAM_LABEL = "2026-11-24T04:53:00.000"  # the samples' stream, created just before their requests
+SHADOW_SAMPLE_MODEL = "leadstream/scoring/candidates/sql_at_60.yaml"  # the shadow sample's candidate
 _IDS = uuid.UUID("3b0c51c4-5c1e-4e8a-9d7e-6f0a8f0d2c11")  # namespace of the samples' made-up ids
 
 
@@ -107,7 +110,12 @@ def main() -> int:
             host, port = moto.get_host_and_port()
             endpoint = f"http://{host}:{port}"
             overrides = local_overrides(region=REGION, notifications_file=Path(scratch) / "notes.jsonl")
-            stack = load_stack(STACK, REGION, {"StageName": "local", "LocalAwsEndpoint": endpoint}, overrides)
+            parameters = {
+                "StageName": "local",
+                "LocalAwsEndpoint": endpoint,
+                "ShadowScoringModel": SHADOW_SAMPLE_MODEL,
+            }
+            stack = load_stack(STACK, REGION, parameters, overrides)
             aws = clients(endpoint, REGION)
             queues = provision(stack, aws)
             create_demo_source(stack, endpoint, ())
@@ -130,6 +138,8 @@ def main() -> int:
                 workers["PublishFunction"].invoke(json.dumps(publishing))
                 # everything so far that the archive keeps: the events, the merge, the stage changes
                 write("archive_stream.json", {"Records": _records(aws, stack, "ArchiveFunction", set())})
+                # and what a candidate in shadow rescores: the events and the merge
+                write("shadow_stream.json", {"Records": _records(aws, stack, "ShadowFunction", set())})
                 [changed] = _bus_events(aws, stack, queues)
                 write("lead_stage_changed.json", changed)
                 rule = next(r for r in stack.rules if r.function == "NotifySalesFunction")

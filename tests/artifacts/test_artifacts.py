@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from local.samples import SHADOW_SAMPLE_MODEL
 from local.template import REPO, load_stack, load_template
 
 pytestmark = pytest.mark.slow
@@ -87,7 +88,9 @@ def test_each_built_handler_imports_with_nothing_but_its_build(x86_build: Path, 
         " and 'site-packages' in m.__file__]\n"
         "print(len(outside))\n"
     )
-    declared = load_stack("leadstream-artifacts", "eu-west-1", {}, {}).functions[function].declared
+    # every function on: a candidate in shadow (ShadowScoringModel) deploys ShadowFunction
+    on = {"ShadowScoringModel": SHADOW_SAMPLE_MODEL}
+    declared = load_stack("leadstream-artifacts", "eu-west-1", on, {}).functions[function].declared
     env = {  # what template.yaml and the Lambda runtime give the function
         **declared,
         "PATH": os.environ.get("PATH", ""),

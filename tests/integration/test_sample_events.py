@@ -15,7 +15,9 @@ from leadstream.scoring.lifecycle import Stage
 
 from local.environment import REGION
 from local.events import target_input
-from local.runner import SAMPLE_ORIGIN
+from local.runner import SAMPLE_ORIGIN, STACK
+from local.samples import SHADOW_SAMPLE_MODEL
+from local.template import load_stack
 from tests.builders import LambdaContext
 from tests.integration.conftest import notifications
 
@@ -35,7 +37,14 @@ def sample(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
-def test_every_function_in_the_template_has_a_sample_event(stack):
+def every_function() -> Any:
+    """The template's stack with every optional function on (ShadowFunction: a candidate in shadow)."""
+    parameters = {"StageName": "test", "ShadowScoringModel": SHADOW_SAMPLE_MODEL}
+    return load_stack(STACK, REGION, parameters, {})
+
+
+def test_every_function_in_the_template_has_a_sample_event():
+    stack = every_function()
     prefixes = {
         "TrackFunction": "track_",
         "EmailLinksFunction": "email_links_",
@@ -50,6 +59,7 @@ def test_every_function_in_the_template_has_a_sample_event(stack):
         "SlackFunction": "slack_",
         "WebFunction": "web_",
         "ArchiveFunction": "archive_",
+        "ShadowFunction": "shadow_",
     }
     names = [p.name for p in EVENTS.glob("*.json")]
     assert set(stack.functions) == set(prefixes)
@@ -92,6 +102,20 @@ def test_the_scoring_sample_is_what_the_api_samples_store(track, form, new_recor
         return [(r["dynamodb"]["Keys"]["pk"]["S"], r["dynamodb"]["Keys"]["sk"]["S"]) for r in records]
 
     assert stored(new_records("ScoreFunction")) == stored(sample("score_stream.json")["Records"]), REGENERATE
+
+
+def test_the_shadow_sample_is_what_the_api_samples_store_and_merge(track, form, new_records):
+    for name in ("track_page.json", "track_batch.json", "track_identify.json"):
+        assert track.lambda_handler(sample(name), CTX)["statusCode"] == 200
+    assert form.lambda_handler(sample("form_urlencoded.json"), CTX)["statusCode"] == 303
+    subscription = next(s for s in every_function().streams if s.function == "ShadowFunction")
+
+    def stored(records: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+        keys = [(r["eventName"], r["dynamodb"]["Keys"]) for r in records]
+        return [(name, k["pk"]["S"], k["sk"]["S"]) for name, k in keys]
+
+    shadowed = [r for r in new_records() if subscription.matches(r)]
+    assert stored(shadowed) == stored(sample("shadow_stream.json")["Records"]), REGENERATE
 
 
 def test_the_stream_samples_score_and_publish_one_stage_change(score, publish, scores, published, stack):

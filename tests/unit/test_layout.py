@@ -46,6 +46,9 @@ DOMAIN = frozenset(
         "leadstream.predictive.model",  # the predictive artifact and its evaluation (pydantic only)
         "leadstream.predictive.features",
         "leadstream.predictive.live",  # the likelihood as ScoreFunction computes and the API shows it
+        "leadstream.shadow.score",  # shadow mode's arithmetic, its report and where it keeps records
+        "leadstream.shadow.report",
+        "leadstream.shadow.keys",
     }
 )
 # The published event is a pydantic model with no I/O of its own: domain code may build it. It is held to

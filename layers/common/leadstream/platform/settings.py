@@ -194,3 +194,28 @@ class WebSettings(_FromEnv):
     cognito_endpoint: str = Field(default="", alias="COGNITO_ENDPOINT")
     sales_app_client_id: str = Field(default="", alias="SALES_APP_CLIENT_ID")
     region: str = Field(default="", alias="AWS_REGION")
+
+
+LAYER_ROOT = Path(__file__).resolve().parents[2]  # the common layer's root: what holds `leadstream/`
+
+
+class ShadowSettings(ScoringSettings):
+    """ShadowFunction: the candidate scoring model it scores live events with, beside the live one (the
+    ShadowScoringModel parameter): a YAML file's path inside the common layer, e.g.
+    leadstream/scoring/candidates/sql_at_60.yaml. A path outside the layer, or no such file, fails here."""
+
+    shadow_scoring_model: Path = Field(alias="SHADOW_SCORING_MODEL")
+    # how long a record outlives the person's latest event when their STATE has no expiry yet (the stack's
+    # LeadRetentionDays; the STATE's own expiry wins as soon as scoring wrote it)
+    lead_retention_days: int = Field(default=DEFAULT_LEAD_RETENTION_DAYS, alias="LEAD_RETENTION_DAYS", ge=1)
+
+    @field_validator("shadow_scoring_model", mode="before")
+    @classmethod
+    def _inside_the_layer(cls, value: object) -> object:
+        relative = Path(str(value or ""))
+        path = (LAYER_ROOT / relative).resolve()
+        if not str(value or "").strip() or relative.is_absolute() or not path.is_relative_to(LAYER_ROOT):
+            raise ValueError(f"{value!r}: give the candidate model's path inside the common layer")
+        if not path.is_file():
+            raise ValueError(f"{value!r}: no such file in the common layer ({LAYER_ROOT})")
+        return path

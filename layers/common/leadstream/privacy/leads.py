@@ -63,6 +63,8 @@ def kind_of(table: str, sk: str) -> str:
         return "sales_notes"
     if sk.startswith("AUDIT#"):
         return "sales_actions"
+    if sk.startswith("LEAD#"):  # under SHADOW#<NN>: shadow mode's (shadow.keys)
+        return "shadow_scores"
     return "other"
 
 

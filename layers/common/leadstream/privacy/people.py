@@ -30,6 +30,7 @@ from leadstream.privacy.repository import (
     as_plain,
 )
 from leadstream.privacy.suppression import suppression_hash
+from leadstream.shadow.keys import lead_prefix, shadow_pk
 
 # Stream records are kept 24 hours: after that, none stored before the erase can reach scoring.
 TOMBSTONE_LIFE = timedelta(days=1)
@@ -164,6 +165,9 @@ class People:
                     keys.append(key)
         held = gather(repo, lead_id, keys, own=[email_id.derived_lead_id()], partition=own)
         away = hand_overs(repo, held)
+        for lead in held.leads:  # shadow mode's records of them (a candidate model's scores)
+            shadowed = repo.partition(leads_table, shadow_pk(lead), lead_prefix(lead))
+            held.items += [(LEADS, item) for item in shadowed]
         person = Person(address, lead_id, held.leads, held.identifier_keys, held.items, away=away)
         if self.effects is not None:
             tids = person.transition_ids()

@@ -97,8 +97,9 @@ class PrivacyRepository:
         item: Raw | None = found.get("Item")
         return item
 
-    def partition(self, table: str, pk: str) -> list[Raw]:
-        """Every item of a partition (a lead's STATE, PROFILE, events, records)."""
+    def partition(self, table: str, pk: str, prefix: str | None = None) -> list[Raw]:
+        """Every item of a partition (a lead's STATE, PROFILE, events, records); with `prefix`, only those
+        whose sort key starts with it (a lead's shadow records in a SHADOW# partition)."""
         items: list[Raw] = []
         params: dict[str, Any] = {
             "TableName": table,
@@ -106,6 +107,9 @@ class PrivacyRepository:
             "ExpressionAttributeValues": {":pk": {"S": pk}},
             "ConsistentRead": True,
         }
+        if prefix is not None:
+            params["KeyConditionExpression"] += " AND begins_with(sk, :prefix)"
+            params["ExpressionAttributeValues"][":prefix"] = {"S": prefix}
         while True:
             page = self._call("reading a partition", "query", **params)
             items += page.get("Items", [])

@@ -32,6 +32,7 @@ from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.replay import STREAM_RETENTION, StoredScore, message_key, padded
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.scoring.score import LeadScore, rebuild, unmerged
+from leadstream.tracking.events import BehaviourEvent
 from leadstream.tracking.repository import EventRepository
 
 MAX_ATTEMPTS = 5  # writes lost to ScoreFunction (or identity) before the lead is left for the next run
@@ -42,6 +43,15 @@ class Rebuilt:
     lead_id: str
     events: int  # events counted (the lead's own and its merged leads')
     transitions: int  # stages reached for the first time
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """A lead's stored events as a rebuild counts them (`Rebuild.gather`)."""
+
+    stored: StoredScore  # the lead's own STATE
+    merged: dict[str, StoredScore]  # the leads merged into it, by id
+    events: list[tuple[BehaviourEvent, datetime | None]]  # each with when it was stored (None: older items)
 
 
 class Rebuild:
@@ -84,6 +94,29 @@ class Rebuild:
         gone = frozenset(left)
         return self._attempts(lead_id, lambda: self._once(lead_id, set(merged) - gone, 0, gone))
 
+    def gather(
+        self, stored: StoredScore, also: Iterable[str] = (), without: frozenset[str] = frozenset()
+    ) -> Gathered:
+        """The events that count on the lead of `stored` (not itself merged): its own, those of the leads
+        merged into it (those its STATE absorbed, and `also`: leads that point at it and whose events it
+        has not seen yet; none of `without`), and those of the devices handed over to it while it held
+        them; not those a shared device of its own stored while another person held it. What a rebuild
+        scores, and what shadow mode scores a candidate model on."""
+        lead_id = stored.score.lead_id
+        merged = self._merged(stored, set(also), without)
+        devices = {d for s in [stored, *merged.values()] for d in s.lent} - {lead_id, *merged}
+        partitions = {lead_id: stored, **merged, **(self.scores.load_many(devices) if devices else {})}
+        holders = {lead for s in partitions.values() for _, lead in s.handed}
+        targets = self.targets(holders)
+        events: list[tuple[BehaviourEvent, datetime | None]] = []
+        for lead, state in partitions.items():
+            for event, stored_at in self.events.of_lead(lead):
+                holder = holder_at(state.handed, stored_at.timestamp() if stored_at else None)
+                counts_here = targets[holder] == lead_id if holder is not None else lead not in devices
+                if counts_here:  # not stored while another person held the device (or before it was lent)
+                    events.append((event, stored_at))
+        return Gathered(stored, merged, events)
+
     def _attempts(self, lead_id: str, once: Callable[[], Rebuilt]) -> Rebuilt:
         for _ in range(MAX_ATTEMPTS):
             try:
@@ -121,25 +154,17 @@ class Rebuild:
         stored = self.scores.load(lead_id)
         if stored.merged_into is not None and hops > 0:  # handed over since: rebuild the lead that has it
             return self._once(stored.merged_into, also | {lead_id}, hops - 1)
-        merged = self._merged(stored, also, without or frozenset())
-        devices = {d for s in [stored, *merged.values()] for d in s.lent} - {lead_id, *merged}
-        partitions = {lead_id: stored, **merged, **(self.scores.load_many(devices) if devices else {})}
-        holders = {lead for s in partitions.values() for _, lead in s.handed}
-        targets = self.targets(holders)
+        found = self.gather(stored, also, without or frozenset())
+        merged = found.merged
         events = []
         now = self.clock()
         recent = (now - STREAM_RETENTION).timestamp()
         rebuilt = dict(stored.rebuilt)
-        for lead, state in partitions.items():
-            for event, stored_at in self.events.of_lead(lead):
-                holder = holder_at(state.handed, stored_at.timestamp() if stored_at else None)
-                counts_here = targets[holder] == lead_id if holder is not None else lead not in devices
-                if not counts_here:
-                    continue  # stored while another person held the device (or before it was lent here)
-                events.append(event)
-                at = (stored_at or event.at).timestamp()  # older items have no `rcv`: when it happened
-                if at >= recent:
-                    rebuilt[message_key(event.message_id)] = int(at)
+        for event, stored_at in found.events:
+            events.append(event)
+            at = (stored_at or event.at).timestamp()  # older items have no `rcv`: when it happened
+            if at >= recent:
+                rebuilt[message_key(event.message_id)] = int(at)
         if not events and (without is None or stored.version is None):
             return Rebuilt(lead_id, 0, 0)
         score: LeadScore = (
