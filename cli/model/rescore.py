@@ -17,14 +17,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from leadstream.archive.history import PersonHistory, histories
+from leadstream.archive.history import PersonHistory
 from leadstream.archive.reader import ArchiveReader
-from leadstream.archive.records import ArchivedRecord
 from leadstream.archive.store import ArchiveStore
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.model_file import load_model
 from leadstream.scoring.repository import ScoreRepository
-from leadstream.scoring.rescore import Rescore, Rescored, Result
+from leadstream.scoring.rescore import Rescore, Rescored, Result, people_of
 
 from cli import output
 from cli import target as targets
@@ -71,18 +70,9 @@ def _model(path: Path) -> ScoringModel | None:
     return None
 
 
-def _read(reader: ArchiveReader, since: date, stored_at: dict[str, float]) -> dict[str, PersonHistory]:
-    """People's histories from the archive's records since `since`; `stored_at` gets each event's `stored`."""
-
-    def noted(records: Any) -> Any:
-        for record in records:
-            if isinstance(record, ArchivedRecord) and record.kind == "event":
-                stored_at[record.item.removeprefix("EVT#")] = record.stored
-            yield record
-
+def _read(reader: ArchiveReader, since: date) -> tuple[dict[str, PersonHistory], dict[str, float]]:
     today = datetime.now(UTC).date()
-    records = output.progress(reader.records(since, today), sys.stderr, noun="archived records")
-    return histories(noted(records))
+    return people_of(output.progress(reader.records(since, today), sys.stderr, noun="archived records"))
 
 
 class _Progress:
@@ -132,8 +122,7 @@ def run(args: argparse.Namespace, target: targets.Target) -> int:
     model = _model(args.model)
     if model is None:
         return 2
-    stored_at: dict[str, float] = {}
-    people = _read(ArchiveReader(ArchiveStore(target.archive_bucket)), args.since or BEGINNING, stored_at)
+    people, stored_at = _read(ArchiveReader(ArchiveStore(target.archive_bucket)), args.since or BEGINNING)
     ordered = [people[lead] for lead in sorted(people)]
     err = sys.stderr
     print(

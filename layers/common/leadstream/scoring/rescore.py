@@ -25,7 +25,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from leadstream.archive.history import PersonHistory, replay
+from leadstream.archive.history import PersonHistory, histories, replay
+from leadstream.archive.records import ArchivedRecord
 from leadstream.platform.errors import ConcurrentUpdate
 from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.model import ScoringModel
@@ -36,6 +37,20 @@ from leadstream.scoring.score import LeadScore, Transition
 MAX_ATTEMPTS = 5  # writes lost to other writers before the lead is left for the next run
 BATCH = 100  # STATE items read per BatchGetItem
 _SAME_MOMENT = timedelta(milliseconds=1)  # STATE keeps times in epoch seconds with 3 decimals
+
+
+def people_of(records: Iterable[ArchivedRecord]) -> tuple[dict[str, PersonHistory], dict[str, float]]:
+    """People's histories in archived records (`histories`), and when the table stored each event (message
+    id -> epoch seconds): what `Rescore.people` takes."""
+    stored_at: dict[str, float] = {}
+
+    def noted() -> Iterator[ArchivedRecord]:
+        for record in records:
+            if record.kind == "event":
+                stored_at[record.item.removeprefix("EVT#")] = record.stored
+            yield record
+
+    return histories(noted()), stored_at
 
 
 def _moves(stage: Stage, to: Stage) -> bool:
