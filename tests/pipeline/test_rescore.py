@@ -82,12 +82,12 @@ def demo_request(run: Runner, name: str) -> None:
     view["context"] = {"page": {"path": "/demo/pricing.html", "url": f"{run.base}/demo/pricing.html"}}
     assert run.post("/v1/p", json.dumps(view).encode(), "text/plain", auth=False) == 200
     form = (
-        f"name={name.replace(' ', '+')}&email=rescore.check%40acme-demo.test&company=Acme&anonymousId={anon}"
-    )
-    assert run.post("/v1/forms/demo-request", form.encode(), "application/x-www-form-urlencoded") in (
-        200,
-        303,
-    )
+        f"name={name.replace(' ', '+')}&email=rescore.check%40acme.com&company=Acme&title=CTO"
+        f"&anonymousId={anon}"
+        "&_next=%2Fdemo%2Fthanks.html"
+    ).encode()
+    referer = {"referer": f"{run.base}/demo/request-demo.html"}
+    assert run.post("/v1/forms/demo-request", form, "application/x-www-form-urlencoded", referer) == 303
 
 
 def test_leads_rescored_under_lower_thresholds_move_up_unnotified_and_a_second_run_changes_nothing(
