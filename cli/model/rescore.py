@@ -30,7 +30,7 @@ from cli import target as targets
 
 NAME = "rescore"
 BEGINNING = date(2000, 1, 1)  # before any archive: "from its first day"
-SKIPPED = (Result.MISSING, Result.ERASED, Result.MERGED, Result.BEHIND, Result.CONFLICT)
+SKIPPED = (Result.MISSING, Result.ERASED, Result.MERGED, Result.NO_EVENTS, Result.BEHIND, Result.CONFLICT)
 LEFT = (Result.BEHIND, Result.CONFLICT)  # a later run may still do these
 CHANGES_SHOWN = 20  # the leads a dry run lists on a terminal (--json lists them all)
 

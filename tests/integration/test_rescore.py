@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from leadstream.accounts.repository import AccountLedger
+from leadstream.archive.history import PersonHistory
 from leadstream.archive.reader import ArchiveReader
 from leadstream.archive.store import ArchiveStore
 from leadstream.platform.documents import read_yaml
@@ -191,6 +192,9 @@ def test_a_run_stopped_midway_continues_where_it_stopped(
     # the first run stopped after rescoring ann
     [done] = Rescore(scores, model).people([people[lead_of("ann")]], stored_at)
     assert done.result is Result.WRITTEN
+    # a person none of whose events is in the archive read (--since after them) is left as they are
+    [alone] = Rescore(scores, model).people([PersonHistory(lead_of("bob"))])
+    assert alone.result is Result.NO_EVENTS
 
     code, summary, _ = rescore(moto_endpoint, capsys, path)
 

@@ -14,10 +14,10 @@ still has when none of the archived events carry fit traits.
 ScoreFunction, a sales action or identity is read and rescored again), with the replay guards, identity's
 and the sales workflow's fields kept. The archived events the stream may still deliver (stored within its
 retention) join the `rebuilt` guards, so ScoreFunction never counts them twice. A lead erased (tombstone),
-merged into another, or without STATE (expired) is never written; nor is one whose STATE holds an event
-newer than any the archive has of the person yet (the archive is behind: run again later). Nothing is
-written where nothing would change, so a second run with the same model writes nothing, and a run stopped
-midway and started again skips the leads it did (resumable without a checkpoint of its own).
+merged into another, without STATE (expired) or without an archived event is never written; nor is one
+whose STATE holds an event newer than any the archive has of the person (it is behind: run again later).
+Nothing is written where nothing would change, so a second run with the same model writes nothing, and a
+run stopped midway and started again skips the leads it did (resumable without a checkpoint of its own).
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -123,6 +123,7 @@ class Result(StrEnum):
     MISSING = "missing"  # no STATE (expired, or never scored): nothing to rescore
     ERASED = "erased"  # the person was erased: never written again
     MERGED = "merged"  # merged into another lead, which holds the score
+    NO_EVENTS = "no_events"  # none of the person's events is in the archive read (all before --since)
     BEHIND = "behind"  # the archive has not caught up with STATE yet: run again later
     CONFLICT = "conflict"  # lost MAX_ATTEMPTS writes to other writers: run again later
 
@@ -191,6 +192,8 @@ class Rescore:
             return replace(found, result=Result.ERASED)
         if stored.merged_into is not None:
             return replace(found, result=Result.MERGED)
+        if not history.events:
+            return replace(found, result=Result.NO_EVENTS)
         if behind(current, history):
             return replace(found, result=Result.BEHIND)
         after = rescored(self.model, current, history)
