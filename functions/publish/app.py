@@ -1,7 +1,8 @@
 """PublishFunction (outbox): a stage change written as a lead's TRANS# item, another lead event as its OUT#
 item, or an account event written as an account's ATRANS# item, becomes one bus event, and the item is then
 marked published (the redrive publishes what is still unpublished, through this same path). A lead's event
-also brings the report items up to date (sales.reports), before it is marked published."""
+also brings the report items up to date (sales.reports), before it is marked published. A stage change a
+rescore recorded (`rescored`) is neither published nor reported: its filter leaves it out, as does this."""
 
 import json
 from typing import Any
@@ -57,6 +58,9 @@ def _outbox(image: dict[str, Any]) -> Outboxes:
 def record_handler(record: DynamoDBRecord) -> None:
     image = record.raw_event["dynamodb"]["NewImage"]
     outbox = _outbox(image)
+    if outbox is leads and leads.rescored(image):
+        logger.info("a rescored stage change is not published", sk=image["sk"]["S"])
+        return
     events = outbox.outgoing(image)
     for event in events:
         publish_once(payload=event.detail, detail_type=event.detail_type, resources=event.resources)

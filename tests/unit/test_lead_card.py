@@ -1,6 +1,8 @@
 """The LeadCard as the sales API builds it (pure): the score split into fit and engagement decayed to the
 moment it is read, the full ledger, and the timeline newest first and bounded."""
 
+from dataclasses import replace
+
 from leadstream.identity.profile import Profile
 from leadstream.sales.card import ACTIVITY_LIMIT, lead_card
 from leadstream.scoring.model import ScoringModel
@@ -50,3 +52,20 @@ def test_the_timeline_is_newest_first_across_merged_leads_and_bounded(model: Sco
     assert [a.at for a in card.activity] == sorted((a.at for a in card.activity), reverse=True)
     assert (card.activity[0].path, card.activity[0].lead_id) == (f"/q{ACTIVITY_LIMIT + 9}", "L2")
     assert (card.merged_leads, card.contact.name) == (["L2"], "Jane")
+
+
+def test_the_card_names_the_model_that_scored_the_lead_and_marks_a_rescored_stage_change(
+    model: ScoringModel,
+) -> None:
+    lead = scored(model, page("/pricing"))
+    rescored = model.model_copy(update={"version": model.version + 1})
+    again = scored(rescored, page("/pricing"), form("demo-request", email_kind="work"))
+    moved = replace(again.transitions[-1], rescored=True)
+
+    card = lead_card(model, again, None, [moved], [], [], None, day(1))
+
+    assert lead_card(model, lead, None, [], [], [], None, day(1)).model_version == model.version
+    assert card.model_version == model.version + 1
+    assert card.score.model_version == model.version  # the live model's, which the card's decay uses
+    assert card.stage_history[-1].rescored
+    assert card.stage_history[-1].model_version == model.version + 1

@@ -44,6 +44,7 @@ class StageChange:
     amount: float | None = None
     hand_raiser: bool = False
     currency: str | None = None  # a won (or lost) deal's amount's
+    rescored: bool = False  # recorded by a rescore (where a later model would have moved the lead), not live
 
 
 @dataclass
@@ -51,16 +52,17 @@ class PersonHistory:
     lead_id: str  # the lead that holds the person at the end of the records (the root of its merges)
     leads: set[str] = field(default_factory=set)  # every lead id whose records were filed here
     events: list[BehaviourEvent] = field(default_factory=list)  # each message once, in the order it happened
-    changes: list[StageChange] = field(default_factory=list)  # in the order they happened
+    # in the order they happened (a rescore's too, marked `rescored`: `reached` leaves them out)
+    changes: list[StageChange] = field(default_factory=list)
 
     def reached(self, stage: Stage) -> datetime | None:
         """When the person first reached `stage` live (None: never)."""
-        return next((c.at for c in self.changes if c.to_stage is stage), None)
+        return next((c.at for c in self.changes if c.to_stage is stage and not c.rescored), None)
 
     def first_reached(self, stages: Iterable[Stage]) -> datetime | None:
         """When the person first reached any of `stages` live (None: never)."""
         wanted = set(stages)
-        return next((c.at for c in self.changes if c.to_stage in wanted), None)
+        return next((c.at for c in self.changes if c.to_stage in wanted and not c.rescored), None)
 
     @property
     def first_seen(self) -> datetime | None:
@@ -126,6 +128,7 @@ def stage_change(record: ArchivedRecord) -> StageChange:
         amount=float(amount) if isinstance(amount, int | float) else None,
         hand_raiser=bool(fields.get("hand")),
         currency=_text(fields.get("currency")),
+        rescored=bool(fields.get("rescored")),
     )
 
 

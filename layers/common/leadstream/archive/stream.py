@@ -4,7 +4,8 @@ Kept (ArchiveFunction's subscription filter lets only these through):
   INSERT LEAD#<id>/EVT#<message id>   event: the behaviour event as scoring reads it (type, name, path,
                                       title, form, acquisition touch, fit traits, source, company); no IP
   INSERT LEAD#<id>/TRANS#<n>          transition: stage from/to, score, reasons, who (`by`) or which
-                                      model, reason, amount and currency, hand-raiser, fit points
+                                      model, reason, amount and currency, hand-raiser, fit points,
+                                      `rescored` (a rescore's: not a stage change anyone saw live)
   INSERT LEAD#<root>/MERGE#<lead>     merge: kept under the merged lead, `into` the root; cause, call, source
   MODIFY of a MERGE# that sets `undone_at`   unmerge: kept under the lead split off, `into` the old root
   INSERT LEAD#<holder>/HELD#<device>  handover: a shared device's lead handed over to the holder
@@ -35,6 +36,7 @@ TRANSITION_FIELDS = {
     "currency": "currency",
     "hand": "hand",
     "fits": "fits",
+    "rescored": "rescored",
 }
 MERGE_FIELDS = ("cause", "call", "source_id", "members")
 

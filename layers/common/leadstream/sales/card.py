@@ -82,6 +82,11 @@ class StageChange(_Answer):
     amount: float | None = Field(default=None, description="the deal's value (won, lost)")
     currency: str | None = None
     hand_raiser: bool = Field(default=False, description="sent to sales by a hand-raise rule")
+    rescored: bool = Field(
+        default=False,
+        description="recorded by a rescore: where a new scoring model would have moved the lead then "
+        "(found afterwards; nobody was notified)",
+    )
     reasons: list[CardReason] = Field(default_factory=list, description="the top reasons at that moment")
 
 
@@ -165,6 +170,11 @@ class LeadCard(_Answer):
         "PredictiveModelFile; as of the lead's latest scored activity); null when none is configured or "
         "computed yet. Shown only: it never moves a stage",
     )
+    model_version: int | None = Field(
+        default=None,
+        description="the version of the scoring model that computed the stored score (null: scored before "
+        "versions were recorded); score.model_version is the live model's",
+    )
     activity: list[Activity] = Field(
         default_factory=list, description=f"the newest {ACTIVITY_LIMIT} behaviour events, newest first"
     )
@@ -221,6 +231,7 @@ def stage_change(transition: Transition) -> StageChange:
         amount=transition.amount,
         currency=transition.currency,
         hand_raiser=transition.hand_raiser,
+        rescored=transition.rescored,
         reasons=[CardReason(label=r.label, points=r.points) for r in transition.reasons],
     )
 
@@ -333,6 +344,7 @@ def lead_card(
             ledger=_ledger(model, lead, now),
         ),
         likelihood=card_likelihood(likelihood),
+        model_version=lead.model_version,
         activity=[_activity(lead_id, event) for lead_id, event in found[:ACTIVITY_LIMIT]],
         activity_stored=len(found),
         first_touch=_touch(lead.first_touch),

@@ -56,7 +56,8 @@ def _split(transition: Transition) -> dict[str, Any]:
 
 
 def stage_changes(state: LeadScore, profile: Profile | None) -> list[LeadStageChanged]:
-    """The events to publish for the transitions carried by one STATE record."""
+    """The events to publish for the transitions carried by one STATE record: none for a rescore's (where a
+    new model would have moved the lead in the past: nobody is told)."""
     return [
         LeadStageChanged(
             transition_id=t.id,
@@ -73,6 +74,7 @@ def stage_changes(state: LeadScore, profile: Profile | None) -> list[LeadStageCh
             hand_raiser=t.hand_raiser,
         )
         for t in state.transitions
+        if not t.rescored
     ]
 
 
@@ -97,6 +99,11 @@ class Outbox:
     def __init__(self, scores: ScoreRepository, profiles: ProfileRepository) -> None:
         self.scores = scores
         self.profiles = profiles
+
+    def rescored(self, image: dict[str, Any]) -> bool:
+        """Whether the TRANS item is a rescore's: nothing to publish, report or mark (its template filter
+        keeps it from PublishFunction; this holds if one reaches it anyway)."""
+        return self.scores.transition_from_image(image)[1].rescored
 
     def changes(self, image: dict[str, Any]) -> list[LeadStageChanged]:
         state, _ = self.scores.transition_from_image(image)

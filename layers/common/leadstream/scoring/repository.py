@@ -2,6 +2,7 @@
 
 LEAD#<id> / STATE         score, stage, per-rule totals, replay guards (`seq`, `absorbed`, `lent`, and
                           `rebuilt` after a rebuild), identity's `merged_into` and `handed` (carried over),
+                          `model` (the version of the scoring model that computed the score),
                           write version, `expires_at` (the latest `lead_expires` of the events applied:
                           the table's TTL deletes an inactive lead's STATE, and ExpireFunction the rest)
                           and, only on the write that changed stage, the transitions (kept for readers
@@ -9,7 +10,9 @@ LEAD#<id> / STATE         score, stage, per-rule totals, replay guards (`seq`, `
                           configured; carried over by the other writers). After `people erase`, for a day: a
                           tombstone (`erased`, `expires_at` only) that scoring never writes over
 LEAD#<id> / TRANS#<n>     one stage change, durable (the outbox): its insert wakes PublishFunction; it keeps
-                          `unpublished` = "1" (the sparse index UNPUBLISHED_INDEX) until it is published
+                          `unpublished` = "1" (the sparse index UNPUBLISHED_INDEX) until it is published.
+                          One a rescore recorded (`rescored`: where a new model would have moved the lead
+                          then) never has `unpublished`, and PublishFunction's filter leaves it out
 
 Every STATE write also sets what the sales API's lists read through two sparse indexes (never a scan):
 `list_stage` (only for a lead worth listing: known or past `lead`, not merged, not erased) and `list_owner`
@@ -70,6 +73,7 @@ class StateItem(Item):
     absorbed = MapAttribute[str, str](null=True)
     rebuilt = MapAttribute[str, int](null=True)  # message key -> when stored: events a rebuild counted
     version = NumberAttribute(null=True)
+    model_version = NumberAttribute(null=True, attr_name="model")  # of the scoring model that computed it
     behaviour = NumberAttribute(null=True)
     as_of = NumberAttribute(null=True)
     stage = UnicodeAttribute(null=True)
@@ -160,6 +164,7 @@ class TransitionItem(Item):
     # same stream images
     fit = ListAttribute[list[Any]](null=True, attr_name="fits")
     likelihood = MapAttribute[str, Any](null=True)  # the predictive likelihood then, as STATE keeps it
+    rescored = BooleanAttribute(null=True)  # a rescore's: never published (no `unpublished`)
 
 
 def transition_sk(transition_id: str) -> str:
@@ -197,6 +202,7 @@ def _who(raw: dict[str, Any]) -> dict[str, Any]:
         "currency": raw.get("currency"),
         "hand_raiser": bool(raw.get("hand")),
         "fit": _reasons(raw["fits"]) if raw.get("fits") is not None else None,
+        "rescored": bool(raw.get("rescored")),
     }
 
 
@@ -217,6 +223,7 @@ def _who_stored(t: Transition) -> dict[str, Any]:
         "currency": t.currency,
         "hand": t.hand_raiser or None,
         "fits": _fit_stored(t),
+        "rescored": t.rescored or None,
     }
     return {k: v for k, v in stored.items() if v is not None}
 
@@ -284,6 +291,7 @@ def _score(item: StateItem) -> LeadScore:
             )
             if at is not None
         },
+        model_version=int(item.model_version) if item.model_version is not None else None,
     )
 
 
@@ -328,6 +336,7 @@ def _transition_record(item: TransitionItem) -> tuple[LeadScore, Transition]:
         hand_raiser=bool(item.hand_raiser),
         fit=_reasons(item.fit) if item.fit is not None else None,
         likelihood=_likelihood(item.likelihood),
+        rescored=bool(item.rescored),
     )
     state = LeadScore(
         lead_id=item.pk.removeprefix("LEAD#"),
@@ -385,6 +394,20 @@ class ScoreRepository:
         lead's expiry moves forward, never back). `also`: more TransactWriteItems actions that must happen
         with this write or not at all (an OUT# lead event, an audit record)."""
         states = self.states
+        item = self._state_item(stored, score, lead_expires)
+        condition = states.pk.does_not_exist() if stored.version is None else states.version == stored.version
+        if score.transitions or also:
+            self._save_with_transitions(item, stored.version, score, also)
+        elif not save_unless(item, condition, "writing lead state"):
+            raise ConcurrentUpdate(f"lead {score.lead_id} changed while it was being scored")
+
+    def as_saved(self, stored: StoredScore, score: LeadScore) -> LeadScore:
+        """`score` as `load` would read it back once `save` wrote it (rounded as stored; no I/O): what a
+        writer compares with the score it read to skip a write that would change nothing."""
+        return _score(self._state_item(stored, score, None))
+
+    def _state_item(self, stored: StoredScore, score: LeadScore, lead_expires: datetime | None) -> StateItem:
+        states = self.states
         expires = max((t for t in (stored.expires_at, lead_expires) if t is not None), default=None)
         listed = score.worth_listing and stored.merged_into is None and not stored.erased
         owner, sla, touch = stored.sales.get("owner"), stored.sales.get("sla") or {}, score.first_touch
@@ -432,12 +455,9 @@ class ScoreRepository:
             campaign=touch.campaign if touch else None,
             sla_state=sla.get("state"),
             likelihood=_likelihood_stored(stored.likelihood),
+            model_version=score.model_version,
         )
-        condition = states.pk.does_not_exist() if stored.version is None else states.version == stored.version
-        if score.transitions or also:
-            self._save_with_transitions(item, stored.version, score, also)
-        elif not save_unless(item, condition, "writing lead state"):
-            raise ConcurrentUpdate(f"lead {score.lead_id} changed while it was being scored")
+        return item
 
     def _transition_items(self, score: LeadScore) -> list[TransitionItem]:
         return [
@@ -456,7 +476,7 @@ class ScoreRepository:
                 last_seen=timestamp(score.last_seen),
                 page_views=score.page_views,
                 sessions=score.sessions,
-                unpublished="1",
+                unpublished=None if t.rescored else "1",
                 by=t.by,
                 model_version=t.model_version,
                 reason=t.reason,
@@ -465,6 +485,7 @@ class ScoreRepository:
                 hand_raiser=t.hand_raiser or None,
                 fit=_fit_stored(t),
                 likelihood=_likelihood_stored(t.likelihood),
+                rescored=t.rescored or None,
             )
             for t in score.transitions
         ]

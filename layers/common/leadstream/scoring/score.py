@@ -58,6 +58,9 @@ class Transition:
     fit: tuple[Reason, ...] | None = None
     # the predictive likelihood then (ScoreFunction's, when one is configured): shown, never deciding
     likelihood: Likelihood | None = None
+    # recorded by a rescore (`scoring.rescore`): where the model of `model_version` would have moved the lead
+    # then, found afterwards; never published nor notified
+    rescored: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class LeadScore:
     usage: dict[str, tuple[datetime, ...]] = field(default_factory=dict)
     # hand-raise or PQL rule -> when it fired, waiting for the lead to be known (an anonymous visitor's)
     signals: dict[str, datetime] = field(default_factory=dict)
+    # the version of the scoring model that computed this score (None: scored before versions were kept)
+    model_version: int | None = None
 
     @property
     def fit(self) -> int:
@@ -313,7 +318,7 @@ def apply_events(model: ScoringModel, state: LeadScore, events: list[BehaviourEv
 
     The result carries the transitions this update made, which the outbox publishes.
     """
-    state = replace(state, transitions=())
+    state = replace(state, transitions=(), model_version=model.version)
     for event in events:
         state = _apply_one(model, state, event)
         state = _advance(model, state, event.at)
@@ -378,6 +383,7 @@ def merge(model: ScoringModel, into: LeadScore, other: LeadScore) -> LeadScore:
         company=into.company or other.company,
         usage=usage,
         signals=signals,
+        model_version=model.version,
     )
 
 
