@@ -175,14 +175,16 @@ class Plan:
         )
 
     def batches(self, size: int) -> list[list[dict[str, Any]]]:
-        """The messages in batches of at most `size`, visitor after visitor (the first seen first), each
-        visitor's in order: batches sent side by side never reorder one visitor's history."""
+        """The messages in batches of about `size`, visitor after visitor (the first seen first), each
+        visitor's in order and whole in one batch (a visitor with more than `size` messages is a batch of its
+        own, well within the intake's 2,500): batches sent side by side never reorder one visitor's history,
+        so scoring applies it in the order it happened."""
         batches: list[list[dict[str, Any]]] = [[]]
         for visitor in sorted(self.visitors, key=lambda v: v.first_seen):
             if len(batches[-1]) + len(visitor.messages) > size and batches[-1]:
                 batches.append([])
             batches[-1].extend(visitor.messages)
-        return [batch[i : i + size] for batch in batches for i in range(0, len(batch), size)]
+        return [batch for batch in batches if batch]
 
     def known(self) -> list[Visitor]:
         return [v for v in self.visitors if v.person is not None]

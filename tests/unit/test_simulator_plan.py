@@ -109,3 +109,16 @@ def test_propensity_drives_both_behaviour_and_outcome(demo: Plan) -> None:
     assert mean(won) > mean(rejected) + 0.1
     assert mean(raisers) > mean(quiet) + 0.1
     assert mean(v.propensity for v in busy[-50:]) > mean(v.propensity for v in busy[:50]) + 0.1
+
+
+def test_each_visitors_history_is_sent_whole_in_one_batch_in_order(demo: Plan) -> None:
+    """Batches go two at a time: a visitor split across two could be stored (and scored) out of order."""
+    batches = demo.batches(50)
+    longest = max(demo.visitors, key=lambda v: len(v.messages))
+    assert len(longest.messages) > 50  # the plan has a visitor longer than a batch: the case that matters
+    batch_of = {m["messageId"]: n for n, batch in enumerate(batches) for m in batch}
+    for visitor in demo.visitors:
+        assert len({batch_of[m["messageId"]] for m in visitor.messages}) == 1, visitor.key
+    sent = sorted(m["messageId"] for b in batches for m in b)
+    assert sent == sorted(m["messageId"] for m in demo.messages())
+    assert all(len(b) <= max(50, len(longest.messages)) for b in batches)
