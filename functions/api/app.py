@@ -39,6 +39,7 @@ cards = LeadCards(
         model,
     ),
     load_workflow(settings.sales_workflow).framework(settings.qualification_framework),
+    likelihoods=settings.predictive_model is not None,
 )
 
 TITLE = "Leadstream sales API"

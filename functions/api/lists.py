@@ -23,7 +23,9 @@ from leadstream.scoring.model_file import load_model
 
 settings = ApiSettings.from_env()
 _model = load_model(settings.scoring_model)
-leads = LeadLists(settings.leads_table, settings.accounts_table, _model)
+leads = LeadLists(
+    settings.leads_table, settings.accounts_table, _model, likelihoods=settings.predictive_model is not None
+)
 accounts = AccountLists(
     settings.accounts_table, settings.leads_table, load_account_model(settings.account_model), _model
 )

@@ -23,7 +23,12 @@ from leadstream.scoring.report import Period, SourceQuality, from_counters
 
 settings = ApiSettings.from_env()
 store = ReportStore(settings.accounts_table, settings.leads_table)
-lists = LeadLists(settings.leads_table, settings.accounts_table, load_model(settings.scoring_model))
+lists = LeadLists(
+    settings.leads_table,
+    settings.accounts_table,
+    load_model(settings.scoring_model),
+    likelihoods=settings.predictive_model is not None,
+)
 router = Router()
 
 Since = Annotated[date | None, Query(description="first day counted, YYYY-MM-DD (UTC); default: the start")]

@@ -1,6 +1,7 @@
 """The predictive likelihood live: ScoreFunction configured with a test artifact (PREDICTIVE_MODEL_PATH, as
 the stack's PredictiveModelFile sets it) stores it on STATE and on the stage change; the sales API's card
-and list rows answer it beside the rules score (null when none is configured); the notification tells it
+and list rows answer it beside the rules score (null when none is configured, even where a removed model
+left one); the notification tells it
 in one line, a driver's label as plain text; a broken or mismatched artifact fails the cold start."""
 
 import importlib
@@ -51,19 +52,35 @@ def write(path: Path, model: PredictiveModel) -> Path:
     return path
 
 
+API_MODULES = (
+    "functions.api.lists",
+    "functions.api.reports",
+    "functions.api.app",
+)  # app.py includes the others
+
+
+def api_started() -> ModuleType:
+    """ApiFunction as a new container starts it, with the environment as it is now."""
+    return [importlib.reload(importlib.import_module(name)) for name in API_MODULES][-1]
+
+
 def cold_start(monkeypatch: pytest.MonkeyPatch, path: Path) -> ModuleType:
-    """ScoreFunction as a new container started with this PREDICTIVE_MODEL_PATH starts it."""
+    """ScoreFunction and ApiFunction as new containers started with this PREDICTIVE_MODEL_PATH (the stack
+    gives both the same) start them; ScoreFunction's module is answered."""
     monkeypatch.setenv("PREDICTIVE_MODEL_PATH", str(path))
+    api_started()
     return importlib.reload(importlib.import_module("functions.score.app"))
 
 
 @pytest.fixture
 def restarted(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """After the test, ScoreFunction is started again as the stack configures it (no predictive model)."""
+    """After the test, ScoreFunction and ApiFunction are started again as the stack configures them (no
+    predictive model)."""
     try:
         yield
     finally:
         monkeypatch.undo()
+        api_started()
         importlib.reload(importlib.import_module("functions.score.app"))
 
 
@@ -139,6 +156,26 @@ def test_without_a_predictive_model_the_card_and_the_list_answer_null(
 
     assert scores.load(lead).likelihood is None
     assert card["likelihood"] is None
+    assert [row["likelihood"] for row in rows if row["lead_id"] == lead] == [None]
+
+
+def test_once_the_model_is_removed_the_card_and_the_list_no_longer_show_the_likelihood_it_left(
+    track, form, predictive_score, new_records, filters, scores, monkeypatch
+):
+    lead = scored(track, form, predictive_score, new_records, filters)
+    assert scores.load(lead).likelihood is not None  # STATE keeps what the removed model computed
+
+    monkeypatch.delenv("PREDICTIVE_MODEL_PATH")  # the operator empties PredictiveModelFile and deploys
+    api = api_started()
+    card = response_json(api.lambda_handler(card_request(lead, signed_in("sales")), CTX))
+    rows = response_json(
+        api.lambda_handler(
+            http_request("/api/leads", method="GET", write_key=None, user=signed_in("sales")), CTX
+        )
+    )["leads"]
+
+    assert card["likelihood"] is None
+    assert card["score"]["total"] > 0
     assert [row["likelihood"] for row in rows if row["lead_id"] == lead] == [None]
 
 

@@ -63,9 +63,9 @@ class ScoringSettings(LeadsSettings):
     scoring_model: Path | None = Field(default=None, alias="SCORING_MODEL_PATH")
 
 
-class ScoreSettings(ScoringSettings):
-    """ScoreFunction: the scoring model and, optionally, the predictive model's artifact (the stack's
-    PredictiveModelFile: a path inside the common layer, or an absolute one); unset: no likelihood."""
+class PredictiveSettings(_FromEnv):
+    """The predictive model's artifact (the stack's PredictiveModelFile: a path inside the common layer, or
+    an absolute one); unset: no likelihood is computed, nor shown."""
 
     predictive_model: Path | None = Field(default=None, alias="PREDICTIVE_MODEL_PATH")
 
@@ -73,6 +73,10 @@ class ScoreSettings(ScoringSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+
+class ScoreSettings(ScoringSettings, PredictiveSettings):
+    """ScoreFunction: the scoring model and, optionally, the predictive model it computes likelihoods with."""
 
 
 class AccountSettings(ScoringSettings):
@@ -117,7 +121,10 @@ class NotifySettings(LeadsSettings):
         return None if value == "" else value
 
 
-class ApiSettings(ScoringSettings):
+class ApiSettings(ScoringSettings, PredictiveSettings):
+    """The sales API's reads. Without a predictive model configured, cards and lists answer no likelihood
+    (one left on a lead by a model since removed is stale) and the lists do not read it."""
+
     # the lead's account on its card (its score needs both models: it decays as leads do)
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
     account_model: Path | None = Field(default=None, alias="ACCOUNT_MODEL_PATH")

@@ -41,9 +41,14 @@ class LeadCards:
         model: ScoringModel,
         accounts: AccountCards,
         framework: Framework | None = None,
+        *,
+        likelihoods: bool,
     ) -> None:
-        """`framework`: the active qualification framework, whose answers the card shows."""
+        """`framework`: the active qualification framework, whose answers the card shows. `likelihoods`:
+        whether a predictive model is configured; without one the card shows no likelihood (one left on
+        STATE by a model since removed is stale)."""
         self.model, self.accounts, self.framework = model, accounts, framework
+        self.with_likelihoods = likelihoods
         self.records = SalesRecords(leads_table)
         self.scores = ScoreRepository(leads_table)
         self.profiles = ProfileRepository(leads_table)
@@ -75,5 +80,5 @@ class LeadCards:
             qualification(self.framework, self.records.answers(lead_id).answers) if self.framework else None,
             [Note(id=n.id, text=n.text, by=n.by, at=n.at) for n in self.records.notes(lead_id, NOTES_LIMIT)],
             stored.sales,
-            stored.likelihood,
+            stored.likelihood if self.with_likelihoods else None,
         )

@@ -55,8 +55,12 @@ class _Partition:
 
 
 class LeadLists:
-    def __init__(self, leads_table: str, accounts_table: str, model: ScoringModel) -> None:
-        self.model = model
+    def __init__(
+        self, leads_table: str, accounts_table: str, model: ScoringModel, *, likelihoods: bool
+    ) -> None:
+        """`likelihoods`: whether a predictive model is configured; without one, rows answer no likelihood
+        and the page costs no read of it."""
+        self.model, self.with_likelihoods = model, likelihoods
         self.scores = ScoreRepository(leads_table)
         self.profiles = ProfileRepository(leads_table)
         self.ledger = AccountLedger(accounts_table, leads_table)
@@ -95,9 +99,12 @@ class LeadLists:
                 labels, cursor, self._fetch(filters, partitions, limit), limit, keep
             )
         contacts = self.profiles.load_many(e.lead.lead_id for e in found)
-        # the indexes do not project the likelihood: one read of it for the page's leads read through them
-        likelihoods = self.scores.likelihoods(e.lead.lead_id for e in found if e.likelihood is None)
-        found = [replace(e, likelihood=likelihoods.get(e.lead.lead_id, e.likelihood)) for e in found]
+        if self.with_likelihoods:
+            # the indexes do not project the likelihood: one read of it for the page's leads read through them
+            likelihoods = self.scores.likelihoods(e.lead.lead_id for e in found if e.likelihood is None)
+            found = [replace(e, likelihood=likelihoods.get(e.lead.lead_id, e.likelihood)) for e in found]
+        else:
+            found = [replace(e, likelihood=None) for e in found]
         rows = [
             row(
                 e,
