@@ -23,9 +23,8 @@ from typing import Any
 from leadstream.archive.reader import ArchiveReader
 from leadstream.archive.store import ArchiveStore
 
-from bench.costs import Pipeline, _bus_name, _contact, page_view, start_workers
+from bench.costs import Pipeline, Workers, _contact, page_view, start_workers
 from bench.lambdaenv import LocalAws
-from local.events import target_input
 
 COMMAND = ".venv/bin/python -m bench.archive"
 # S3 Standard list prices, us-east-1 (as docs/performance.md prices everything): per 1,000 PUTs, per GB-month
@@ -51,32 +50,15 @@ class ArchivingLater(Pipeline):
     batches of its BatchSize, as a busy stream does. A batch a function fails is delivered again, as Lambda
     does (every consumer is idempotent)."""
 
-    held: list[dict[str, Any]]
+    def __init__(self, local: LocalAws, workers: Workers) -> None:
+        super().__init__(local, workers)
+        self.held: list[dict[str, Any]] = []
 
-    def settle(self) -> None:
-        self.held = getattr(self, "held", [])
-        while True:
-            moved = False
-            for table, reader in self.readers.items():
-                records = reader.new_records()
-                moved = moved or bool(records)
-                for sub in self.stack.streams:
-                    if sub.table != table:
-                        continue
-                    selected = [r for r in records if sub.matches(r)]
-                    if sub.function == "ArchiveFunction":
-                        self.held += selected
-                        continue
-                    for start in range(0, len(selected), sub.batch_size):
-                        self.deliver(sub.function, selected[start : start + sub.batch_size])
-            for event in self._new_bus_events():
-                bus = event.pop("_bus", None)
-                for rule, pattern in self._patterns:
-                    if _bus_name(rule.bus) == _bus_name(bus) and pattern.matches_event(event):  # type: ignore[arg-type]
-                        self.invoke(rule.function, target_input(rule, event, self.stack.region))
-                        moved = True
-            if not moved:
-                return
+    def stream(self, function: str, records: list[dict[str, Any]], batch_size: int) -> None:
+        if function == "ArchiveFunction":
+            self.held += records
+        else:
+            super().stream(function, records, batch_size)
 
     def deliver(self, function: str, batch: list[dict[str, Any]]) -> None:
         for attempt in range(3):
@@ -89,7 +71,7 @@ class ArchivingLater(Pipeline):
 
     def archive(self) -> int:
         size = next(s.batch_size for s in self.stack.streams if s.function == "ArchiveFunction")
-        held, self.held = getattr(self, "held", []), []
+        held, self.held = self.held, []
         for start in range(0, len(held), size):
             self.deliver("ArchiveFunction", held[start : start + size])
         return len(held)

@@ -280,11 +280,8 @@ class Pipeline:
                 records = reader.new_records()
                 moved = moved or bool(records)
                 for sub in self.stack.streams:
-                    if sub.table != table:
-                        continue
-                    selected = [r for r in records if sub.matches(r)]
-                    for start in range(0, len(selected), sub.batch_size):
-                        self.invoke(sub.function, {"Records": selected[start : start + sub.batch_size]})
+                    if sub.table == table:
+                        self.stream(sub.function, [r for r in records if sub.matches(r)], sub.batch_size)
             for event in self._new_bus_events():
                 bus = _bus_name(event.pop("_bus", None))
                 for rule, pattern in self._patterns:
@@ -293,6 +290,14 @@ class Pipeline:
                         moved = True
             if not moved:
                 return
+
+    def stream(self, function: str, records: list[dict[str, Any]], batch_size: int) -> None:
+        """A subscription's records, to its function in batches of its BatchSize."""
+        for start in range(0, len(records), batch_size):
+            self.deliver(function, records[start : start + batch_size])
+
+    def deliver(self, function: str, batch: list[dict[str, Any]]) -> None:
+        self.invoke(function, {"Records": batch})
 
     def _new_bus_events(self) -> Iterator[dict[str, Any]]:
         fresh, self._bus_seen = self.ledger[self._bus_seen :], len(self.ledger)

@@ -380,6 +380,34 @@ class Redrive:
     def _rescore(self, parked: list[Parked], plan: _ScorePlan, out: TextIO) -> list[Parked]:
         """Rebuild every lead concerned once; a message goes when all of its leads were rebuilt."""
         assert self.rebuild is not None  # _plan checked
+        nothing = "no event stored in that window is left (expired, or the person erased): nothing to rebuild"
+        return self._settle(parked, plan, out, self.rebuild.lead, "leads rebuilt", nothing)
+
+    def _reshadow(self, parked: list[Parked], plan: _ScorePlan, out: TextIO) -> list[Parked]:
+        """Each person concerned through ShadowFunction once (a record of each of their leads found: it
+        rescores them from all their stored events); a message goes when all of its people succeeded."""
+
+        def shadow(target: str, leads: set[str]) -> None:
+            records = [
+                _stream_record({"pk": {"S": f"LEAD#{lead}"}, "sk": {"S": "EVT#redrive"}}, i)
+                for i, lead in enumerate([target, *sorted(leads)], 1)
+            ]
+            _succeeded(self.invoke(QUEUES[self.queue], {"Records": records}))
+
+        return self._settle(parked, plan, out, shadow, "people shadow-scored")
+
+    def _settle(
+        self,
+        parked: list[Parked],
+        plan: _ScorePlan,
+        out: TextIO,
+        each: Callable[[str, set[str]], object],
+        what: str,
+        nothing: str = "",
+    ) -> list[Parked]:
+        """`each` once per target of the plan, with the leads that score on it (of all the messages
+        together: a person in many ranges is done once); a message goes when all of its targets succeeded.
+        `nothing`: what is said of a message none of whose events is left (it goes too)."""
         merged: dict[str, set[str]] = {}
         for concerned in plan.leads.values():
             for target, leads in concerned.items():
@@ -387,11 +415,11 @@ class Redrive:
         failed: set[str] = set()
         for n, target in enumerate(sorted(merged), 1):
             try:
-                self.rebuild.lead(target, merged[target])
+                each(target, merged[target])
             except Exception as exc:
                 failed.add(target)
                 print(f"  still failing: lead {target}: {exc}", file=out)
-            self._progress(n, len(merged), "leads rebuilt")
+            self._progress(n, len(merged), what)
         left = []
         for p in parked:
             if p.message_id in plan.stuck:
@@ -400,42 +428,8 @@ class Redrive:
             elif failed & set(plan.leads[p.message_id]):
                 left.append(p)
             else:
-                if not plan.leads[p.message_id]:
-                    print(
-                        f"  {p.message_id}: no event stored in that window is left (expired, or the person "
-                        "erased): nothing to rebuild",
-                        file=out,
-                    )
-                self._delete(p)
-        return left
-
-    def _reshadow(self, parked: list[Parked], plan: _ScorePlan, out: TextIO) -> list[Parked]:
-        """Each person concerned through ShadowFunction once (a record of each of their leads found: it
-        rescores them from all their stored events); a message goes when all of its people succeeded."""
-        people: dict[str, set[str]] = {}
-        for concerned in plan.leads.values():
-            for target, leads in concerned.items():
-                people.setdefault(target, set()).update(leads)
-        failed: set[str] = set()
-        for n, (target, leads) in enumerate(sorted(people.items()), 1):
-            records = [
-                _stream_record({"pk": {"S": f"LEAD#{lead}"}, "sk": {"S": "EVT#redrive"}}, i)
-                for i, lead in enumerate([target, *sorted(leads)], 1)
-            ]
-            try:
-                _succeeded(self.invoke(QUEUES[self.queue], {"Records": records}))
-            except Exception as exc:
-                failed.add(target)
-                print(f"  still failing: lead {target}: {exc}", file=out)
-            self._progress(n, len(people), "people shadow-scored")
-        left = []
-        for p in parked:
-            if p.message_id in plan.stuck:
-                print(f"  still parked: {p.message_id}: {plan.stuck[p.message_id]}", file=out)
-                left.append(p)
-            elif failed & set(plan.leads[p.message_id]):
-                left.append(p)
-            else:
+                if nothing and not plan.leads[p.message_id]:
+                    print(f"  {p.message_id}: {nothing}", file=out)
                 self._delete(p)
         return left
 
