@@ -65,21 +65,17 @@ LISTING_KEYS = tuple(INDEX_KEYS.values())
 Position = tuple[int, str]  # where a listing stands in an index partition: (updated, lead id)
 
 
-class StateItem(Item):
+class ScoreItem(Item):
+    """A lead's score as an item stores it: STATE, and a shadow record (`shadow.repository`). The names are
+    data already in tables. Each declares `stage` and `score` itself: a STATE tombstone has neither."""
+
     class Meta:
         abstract = True
 
-    seq = UnicodeAttribute(null=True)
-    absorbed = MapAttribute[str, str](null=True)
-    rebuilt = MapAttribute[str, int](null=True)  # message key -> when stored: events a rebuild counted
-    version = NumberAttribute(null=True)
-    model_version = NumberAttribute(null=True, attr_name="model")  # of the scoring model that computed it
     behaviour = NumberAttribute(null=True)
     as_of = NumberAttribute(null=True)
-    stage = UnicodeAttribute(null=True)
     known = BooleanAttribute(null=True)
     contrib = MapAttribute[str, list[int]](null=True)  # rule id -> [points, times]
-    weights = MapAttribute[str, float](null=True)  # rule id -> occurrences still counting at as_of
     fit = MapAttribute[str, int](null=True)
     first_touch = MapAttribute[str, str](null=True)
     last_touch = MapAttribute[str, str](null=True)
@@ -90,23 +86,37 @@ class StateItem(Item):
     last_visit = NumberAttribute(null=True)
     events = NumberAttribute(null=True)
     transition_count = NumberAttribute(null=True)
-    transition_to = UnicodeAttribute(null=True)  # set only by the update that changed stage (outbox)
     transitions = ListAttribute[dict[str, Any]](null=True)
     company = UnicodeAttribute(null=True)  # the latest visit's business, by its network (a domain)
+    # the hand-raise and PQL rules' (scoring's): rule -> when it fired, while the lead is anonymous
+    signals = MapAttribute[str, float](null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class StateItem(ScoreItem):
+    class Meta:
+        abstract = True
+
+    seq = UnicodeAttribute(null=True)
+    absorbed = MapAttribute[str, str](null=True)
+    rebuilt = MapAttribute[str, int](null=True)  # message key -> when stored: events a rebuild counted
+    version = NumberAttribute(null=True)
+    model_version = NumberAttribute(null=True, attr_name="model")  # of the scoring model that computed it
+    stage = UnicodeAttribute(null=True)
+    weights = MapAttribute[str, float](null=True)  # rule id -> occurrences still counting at as_of
+    transition_to = UnicodeAttribute(null=True)  # set only by the update that changed stage (outbox)
     merged_into = UnicodeAttribute(null=True)  # written by identity: this lead's events score on that lead
     handed = ListAttribute[dict[str, Any]](null=True)  # identity's: a device lead's hand-overs {at, to}
     lent = MapAttribute[str, str](null=True)  # device lead handed over to this one -> last sequence applied
-    expires_at = TTLAttribute(null=True)
     erased = BooleanAttribute(null=True)  # a tombstone left by privacy's erase
     # The sales workflow's (carried over by every scoring write, like identity's): who works the lead, since
     # when, and the speed-to-lead timer of its latest hand-over to sales
     owner = UnicodeAttribute(null=True)  # the owner's e-mail (a sales user)
     owner_at = NumberAttribute(null=True)
     sla = MapAttribute[str, Any](null=True)
-    # the hand-raise and PQL rules' (scoring's): PQL rule -> its latest usage (epoch seconds), and rule ->
-    # when it fired, while the lead is anonymous
-    usage = MapAttribute[str, list[float]](null=True)
-    signals = MapAttribute[str, float](null=True)
+    usage = MapAttribute[str, list[float]](
+        null=True
+    )  # scoring's: PQL rule -> its latest usage (epoch seconds)
     # What the sales API's lists read (LeadsByStage, LeadsByOwner): set by every write, from the rest
     list_stage = UnicodeAttribute(null=True)  # the stage, only for a lead worth listing
     list_owner = UnicodeAttribute(null=True)  # the owner, only for an owned lead worth listing
@@ -228,7 +238,8 @@ def _who_stored(t: Transition) -> dict[str, Any]:
     return {k: v for k, v in stored.items() if v is not None}
 
 
-def _transition(raw: dict[str, Any]) -> Transition:
+def transition_of(raw: dict[str, Any]) -> Transition:
+    """A transition as a score item's `transitions` keeps it (`transition_attributes`, and who moved it)."""
     at = moment(raw["at"])
     assert at is not None
     return Transition(
@@ -242,7 +253,8 @@ def _transition(raw: dict[str, Any]) -> Transition:
     )
 
 
-def _transition_item(t: Transition) -> dict[str, Any]:
+def transition_attributes(t: Transition) -> dict[str, Any]:
+    """The stage change itself, as a score item's `transitions` keeps it; STATE adds who moved it."""
     return {
         "id": t.id,
         "from": t.from_stage.value,
@@ -250,24 +262,55 @@ def _transition_item(t: Transition) -> dict[str, Any]:
         "at": timestamp(t.at),
         "score": t.score,
         "reasons": [[r.label, r.points] for r in t.reasons],
-        **_who_stored(t),
     }
 
 
-def _score(item: StateItem) -> LeadScore:
+def score_attributes(score: LeadScore) -> dict[str, Any]:
+    """What a score item (`ScoreItem`, with its `stage` and `score`) stores of `score`, by attribute: all but
+    the transitions, which STATE and a shadow record keep each in their own way."""
+    return {
+        "behaviour": round(score.behaviour, 4),
+        "as_of": timestamp(score.as_of),
+        "stage": score.stage.value,
+        "score": round(score.behaviour + score.fit, 1),
+        "known": score.known,
+        "contrib": {k: list(v) for k, v in score.contributions.items()} or None,
+        "fit": score.fit_points or None,
+        "first_touch": score.first_touch.to_dict() if score.first_touch else None,
+        "last_touch": score.last_touch.to_dict() if score.last_touch else None,
+        "first_seen": timestamp(score.first_seen),
+        "last_seen": timestamp(score.last_seen),
+        "last_visit": timestamp(score.last_visit),
+        "events": score.events,
+        "page_views": score.page_views,
+        "sessions": score.sessions,
+        "transition_count": score.transition_count,
+        "company": score.company,
+        "signals": {k: timestamp(at) for k, at in score.signals.items()} or None,
+    }
+
+
+def score_of(
+    item: ScoreItem,
+    lead_id: str,
+    stage: Stage,
+    transitions: tuple[Transition, ...],
+    *,
+    weights: dict[str, float] | None = None,
+    usage: dict[str, tuple[datetime, ...]] | None = None,
+    model_version: int | None = None,
+) -> LeadScore:
+    """The score `item` stores (`score_attributes`), with what the item's own class reads of it."""
     contrib = item.contrib.as_dict() if item.contrib else {}
     touch = item.first_touch.as_dict() if item.first_touch else None
-    # STATE written before weights existed: each rule's occurrences count as if they were of `as_of` (an
-    # empty map is weights all faded, or forgotten by a rejection's recycling)
-    weights = item.weights.as_dict() if item.weights is not None else {k: v[1] for k, v in contrib.items()}
     return LeadScore(
-        lead_id=item.pk.removeprefix("LEAD#"),
+        lead_id=lead_id,
         behaviour=float(item.behaviour or 0),
         as_of=moment(item.as_of),
-        stage=Stage(item.stage or Stage.LEAD.value),
+        stage=stage,
         known=bool(item.known),
         contributions={k: (int(v[0]), int(v[1])) for k, v in contrib.items()},
-        weights={k: float(v) for k, v in weights.items()},
+        weights=weights or {},
         fit_points={k: int(v) for k, v in (item.fit.as_dict() if item.fit else {}).items()},
         first_touch=Touch.from_dict(touch) if touch else None,
         last_touch=Touch.from_dict(item.last_touch.as_dict()) if item.last_touch else None,
@@ -278,18 +321,34 @@ def _score(item: StateItem) -> LeadScore:
         page_views=int(item.page_views or 0),
         sessions=int(item.sessions or 0),
         transition_count=int(item.transition_count or 0),
-        transitions=tuple(_transition(t) for t in item.transitions or []),
+        transitions=transitions,
         company=item.company,
-        usage={
-            rule: tuple(at for at in (moment(t) for t in times) if at is not None)
-            for rule, times in (item.usage.as_dict() if item.usage else {}).items()
-        },
+        usage=usage or {},
         signals={
             rule: at
             for rule, at in (
                 (r, moment(t)) for r, t in (item.signals.as_dict() if item.signals else {}).items()
             )
             if at is not None
+        },
+        model_version=model_version,
+    )
+
+
+def _score(item: StateItem) -> LeadScore:
+    contrib = item.contrib.as_dict() if item.contrib else {}
+    # STATE written before weights existed: each rule's occurrences count as if they were of `as_of` (an
+    # empty map is weights all faded, or forgotten by a rejection's recycling)
+    weights = item.weights.as_dict() if item.weights is not None else {k: v[1] for k, v in contrib.items()}
+    return score_of(
+        item,
+        item.pk.removeprefix("LEAD#"),
+        Stage(item.stage or Stage.LEAD.value),
+        tuple(transition_of(t) for t in item.transitions or []),
+        weights={k: float(v) for k, v in weights.items()},
+        usage={
+            rule: tuple(at for at in (moment(t) for t in times) if at is not None)
+            for rule, times in (item.usage.as_dict() if item.usage else {}).items()
         },
         model_version=int(item.model_version) if item.model_version is not None else None,
     )
@@ -418,26 +477,11 @@ class ScoreRepository:
             absorbed=stored.absorbed or None,
             rebuilt=stored.rebuilt or None,
             version=(stored.version or 0) + 1,
-            behaviour=round(score.behaviour, 4),
-            as_of=timestamp(score.as_of),
-            stage=score.stage.value,
-            known=score.known,
-            contrib={k: list(v) for k, v in score.contributions.items()} or None,
+            **score_attributes(score),
             weights={k: round(v, 4) for k, v in score.weights.items()}
             or ({} if score.contributions else None),
-            fit=score.fit_points or None,
-            first_touch=score.first_touch.to_dict() if score.first_touch else None,
-            last_touch=score.last_touch.to_dict() if score.last_touch else None,
-            first_seen=timestamp(score.first_seen),
-            last_seen=timestamp(score.last_seen),
-            last_visit=timestamp(score.last_visit),
-            events=score.events,
-            page_views=score.page_views,
-            sessions=score.sessions,
-            transition_count=score.transition_count,
             transition_to=score.transitions[-1].to_stage.value if score.transitions else None,
-            transitions=[_transition_item(t) for t in score.transitions] or None,
-            company=score.company,
+            transitions=[{**transition_attributes(t), **_who_stored(t)} for t in score.transitions] or None,
             merged_into=stored.merged_into,
             handed=[{"at": at, "to": lead} for at, lead in stored.handed] or None,
             lent=stored.lent or None,
@@ -446,11 +490,9 @@ class ScoreRepository:
             owner_at=stored.sales.get("owner_at"),
             sla=stored.sales.get("sla"),
             usage={k: [timestamp(at) for at in v] for k, v in score.usage.items()} or None,
-            signals={k: timestamp(at) for k, at in score.signals.items()} or None,
             list_stage=score.stage.value if listed else None,
             list_owner=owner if listed and owner else None,
             updated=round(time.time() * 1000),
-            score=round(score.behaviour + score.fit, 1),
             channel=touch.channel.value if touch else None,
             campaign=touch.campaign if touch else None,
             sla_state=sla.get("state"),

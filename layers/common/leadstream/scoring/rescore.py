@@ -32,7 +32,7 @@ from leadstream.scoring.lifecycle import Stage
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.replay import STREAM_RETENTION, StoredScore, message_key
 from leadstream.scoring.repository import ScoreRepository
-from leadstream.scoring.score import LeadScore, Transition
+from leadstream.scoring.score import LeadScore, Transition, carried_over
 
 MAX_ATTEMPTS = 5  # writes lost to other writers before the lead is left for the next run
 BATCH = 100  # STATE items read per BatchGetItem
@@ -58,14 +58,6 @@ def _moves(stage: Stage, to: Stage) -> bool:
     return to.rank > stage.rank or (stage is Stage.MQL and to is Stage.PQL)
 
 
-def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
-    return min(a, b) if a and b else a or b
-
-
-def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
-    return max(a, b) if a and b else a or b
-
-
 def rescored(model: ScoringModel, current: LeadScore, history: PersonHistory) -> LeadScore:
     """`current` (the lead's STATE score) rescored from `history` under `model`: the new score, with the
     transitions (marked `rescored`) to the stages the model reaches above `current.stage`."""
@@ -87,24 +79,12 @@ def rescored(model: ScoringModel, current: LeadScore, history: PersonHistory) ->
     fit = fresh.fit_points
     if not any(e.fit_traits for e in history.events):  # every event with a trait is older than the archive
         fit = {rule.id: rule.points for rule in model.fit if rule.id in current.fit_points}
-    earlier = current.first_seen is not None and (
-        fresh.first_seen is None or current.first_seen < fresh.first_seen
-    )
     return replace(
-        fresh,
+        carried_over(fresh, current),
         lead_id=current.lead_id,
         stage=stage,
         known=current.known or fresh.known,
         fit_points=fit,
-        first_seen=_earliest(current.first_seen, fresh.first_seen),
-        first_touch=current.first_touch if earlier and current.first_touch else fresh.first_touch,
-        last_touch=fresh.last_touch or current.last_touch,
-        last_seen=_latest(fresh.last_seen, current.last_seen),
-        last_visit=_latest(fresh.last_visit, current.last_visit),
-        events=max(fresh.events, current.events),
-        page_views=max(fresh.page_views, current.page_views),
-        sessions=max(fresh.sessions, current.sessions),
-        company=fresh.company or current.company,
         transition_count=count,
         transitions=tuple(moved),
         model_version=model.version,

@@ -422,7 +422,13 @@ def rebuild(model: ScoringModel, current: LeadScore, events: Iterable[BehaviourE
         transition_count=current.transition_count,
         signals=dict(current.signals),  # an anonymous lead's hand-raise waits on, even if its event expired
     )
-    fresh = apply_events(model, start, ordered)
+    return carried_over(apply_events(model, start, ordered), current)
+
+
+def carried_over(fresh: LeadScore, current: LeadScore) -> LeadScore:
+    """`fresh`, a score recomputed from the events at hand, with what STATE (`current`) knows that those
+    events may not (some expired, or are older than the archive): an earlier first touch, later visits,
+    counts never below STATE's, a company. What a rebuild and a rescore both keep."""
     earlier = current.first_seen is not None and (
         fresh.first_seen is None or current.first_seen < fresh.first_seen
     )

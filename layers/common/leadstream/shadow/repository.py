@@ -13,33 +13,34 @@ erased meanwhile is not written back); and the deletion of the items of leads me
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.attributes import (
-    BooleanAttribute,
-    ListAttribute,
-    MapAttribute,
-    NumberAttribute,
-    TTLAttribute,
-    UnicodeAttribute,
-)
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from leadstream.platform import aws
-from leadstream.platform.dynamo import Item, bind, mapped_errors, moment, timestamp, transact
+from leadstream.platform.dynamo import bind, mapped_errors, transact
 from leadstream.platform.errors import ConcurrentUpdate, StoreUnavailable
 from leadstream.scoring.lifecycle import Stage
-from leadstream.scoring.score import LeadScore, Reason, Transition
+from leadstream.scoring.repository import (
+    ScoreItem,
+    score_attributes,
+    score_of,
+    transition_attributes,
+    transition_of,
+)
 from leadstream.shadow.keys import PARTITIONS, shadow_pk, shadow_sk
 from leadstream.shadow.score import ShadowScore
-from leadstream.tracking.attribution import Touch
 
 STATE_SK = "STATE"
 
 
-class ShadowItem(Item):
+class ShadowItem(ScoreItem):
+    """A person's candidate score, stored as STATE stores a score (`ScoreItem`); `transitions` are the
+    would-be stage changes."""
+
     class Meta:
         abstract = True
 
@@ -49,24 +50,6 @@ class ShadowItem(Item):
     updated = NumberAttribute()  # epoch ms
     stage = UnicodeAttribute()
     score = NumberAttribute()  # fit + behaviour as of `as_of`
-    behaviour = NumberAttribute(null=True)
-    as_of = NumberAttribute(null=True)
-    known = BooleanAttribute(null=True)
-    contrib = MapAttribute[str, list[int]](null=True)  # rule id -> [points, times]
-    fit = MapAttribute[str, int](null=True)
-    first_touch = MapAttribute[str, str](null=True)
-    last_touch = MapAttribute[str, str](null=True)
-    first_seen = NumberAttribute(null=True)
-    last_seen = NumberAttribute(null=True)
-    last_visit = NumberAttribute(null=True)
-    events = NumberAttribute(null=True)
-    page_views = NumberAttribute(null=True)
-    sessions = NumberAttribute(null=True)
-    transition_count = NumberAttribute(null=True)
-    company = UnicodeAttribute(null=True)
-    signals = MapAttribute[str, float](null=True)
-    transitions = ListAttribute[dict[str, Any]](null=True)  # the would-be stage changes
-    expires_at = TTLAttribute(null=True)
 
 
 @dataclass(frozen=True)
@@ -83,93 +66,24 @@ class Recorded:
 _BOOKKEEPING = frozenset({"pk", "sk", "version", "updated", "expires_at"})
 
 
-def _transition(t: Transition) -> dict[str, Any]:
-    stored = {
-        "id": t.id,
-        "from": t.from_stage.value,
-        "to": t.to_stage.value,
-        "at": timestamp(t.at),
-        "score": t.score,
-        "reasons": [[r.label, r.points] for r in t.reasons],
-        "hand": t.hand_raiser or None,
-    }
-    return {k: v for k, v in stored.items() if v is not None}
-
-
-def _transition_of(raw: dict[str, Any], model: int) -> Transition:
-    at = moment(raw["at"])
-    assert at is not None
-    return Transition(
-        str(raw["id"]),
-        Stage(raw["from"]),
-        Stage(raw["to"]),
-        at,
-        float(raw["score"]),
-        tuple(Reason("", str(label), int(points)) for label, points in raw.get("reasons") or ()),
-        model_version=model,
-        hand_raiser=bool(raw.get("hand")),
-    )
-
-
 def _attributes(shadow: ShadowScore) -> dict[str, Any]:
     s = shadow.score
     return {
         "lead_id": s.lead_id,
         "model": shadow.model_version,
-        "stage": s.stage.value,
-        "score": round(s.behaviour + s.fit, 1),
-        "behaviour": round(s.behaviour, 4),
-        "as_of": timestamp(s.as_of),
-        "known": s.known,
-        "contrib": {k: list(v) for k, v in s.contributions.items()} or None,
-        "fit": s.fit_points or None,
-        "first_touch": s.first_touch.to_dict() if s.first_touch else None,
-        "last_touch": s.last_touch.to_dict() if s.last_touch else None,
-        "first_seen": timestamp(s.first_seen),
-        "last_seen": timestamp(s.last_seen),
-        "last_visit": timestamp(s.last_visit),
-        "events": s.events,
-        "page_views": s.page_views,
-        "sessions": s.sessions,
-        "transition_count": s.transition_count,
-        "company": s.company,
-        "signals": {k: timestamp(at) for k, at in s.signals.items()} or None,
-        "transitions": [_transition(t) for t in s.transitions] or None,
+        **score_attributes(s),
+        # the stage change and whether a hand-raise made it: the rest is the candidate's (`model`)
+        "transitions": [
+            {**transition_attributes(t), **({"hand": True} if t.hand_raiser else {})} for t in s.transitions
+        ]
+        or None,
     }
 
 
 def _shadow(item: ShadowItem) -> ShadowScore:
     model = int(item.model)
-    score = LeadScore(
-        lead_id=item.lead_id,
-        behaviour=float(item.behaviour or 0),
-        as_of=moment(item.as_of),
-        stage=Stage(item.stage),
-        known=bool(item.known),
-        contributions={
-            k: (int(v[0]), int(v[1])) for k, v in (item.contrib.as_dict() if item.contrib else {}).items()
-        },
-        fit_points={k: int(v) for k, v in (item.fit.as_dict() if item.fit else {}).items()},
-        first_touch=Touch.from_dict(item.first_touch.as_dict()) if item.first_touch else None,
-        last_touch=Touch.from_dict(item.last_touch.as_dict()) if item.last_touch else None,
-        first_seen=moment(item.first_seen),
-        last_seen=moment(item.last_seen),
-        last_visit=moment(item.last_visit),
-        events=int(item.events or 0),
-        page_views=int(item.page_views or 0),
-        sessions=int(item.sessions or 0),
-        transition_count=int(item.transition_count or 0),
-        company=item.company,
-        signals={
-            rule: at
-            for rule, at in (
-                (r, moment(t)) for r, t in (item.signals.as_dict() if item.signals else {}).items()
-            )
-            if at is not None
-        },
-        transitions=tuple(_transition_of(t, model) for t in item.transitions or ()),
-    )
-    return ShadowScore(model, score)
+    transitions = tuple(replace(transition_of(t), model_version=model) for t in item.transitions or ())
+    return ShadowScore(model, score_of(item, item.lead_id, Stage(item.stage), transitions))
 
 
 def _content(raw: dict[str, Any]) -> dict[str, Any]:
