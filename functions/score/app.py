@@ -4,13 +4,9 @@ Records are grouped per lead (one read for the batch, one write per lead), so th
 partial batch failures itself instead of going record by record through BatchProcessor.
 """
 
-from typing import Any
-
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from leadstream.platform.observability import logger, metrics, tracer
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from leadstream.platform.settings import ScoreSettings
+from leadstream.platform.stream import BatchReport, batch_handler
 from leadstream.predictive.model_file import live_predictor
 from leadstream.scoring.batch import score_batch
 from leadstream.scoring.model_file import load_model
@@ -26,20 +22,17 @@ events = EventRepository(settings.leads_table)
 scores = ScoreRepository(settings.leads_table)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = list(DynamoDBStreamEvent(event).records)
+def score(records: list[DynamoDBRecord]) -> BatchReport:
     result = score_batch(records, events, scores, model, predict)
-    metrics.add_metric(name="LeadsScored", unit=MetricUnit.Count, value=result.leads_scored)
-    metrics.add_metric(name="ReplayedRecordsSkipped", unit=MetricUnit.Count, value=result.records_skipped)
-    metrics.add_metric(name="StageChanges", unit=MetricUnit.Count, value=result.transitions)
-    logger.info(
-        "scored batch",
-        records=len(records),
-        leads=result.leads_scored,
-        skipped=result.records_skipped,
-        failed=len(result.failed_sequence_numbers),
+    return BatchReport(
+        result.failed_sequence_numbers,
+        facts={"leads": result.leads_scored, "skipped": result.records_skipped},
+        metrics={
+            "LeadsScored": result.leads_scored,
+            "ReplayedRecordsSkipped": result.records_skipped,
+            "StageChanges": result.transitions,
+        },
     )
-    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in result.failed_sequence_numbers]}
+
+
+lambda_handler = batch_handler("scored batch", score)

@@ -5,13 +5,10 @@ Records are grouped per person (each recomputed once per batch), so this handler
 failures itself, as ScoreFunction does."""
 
 from datetime import timedelta
-from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from leadstream.platform.observability import logger, metrics, tracer
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from leadstream.platform.settings import ShadowSettings
+from leadstream.platform.stream import BatchReport, batch_handler
 from leadstream.scoring.model_file import load_model
 from leadstream.scoring.rebuild import Rebuild
 from leadstream.scoring.repository import ScoreRepository
@@ -33,21 +30,18 @@ retention = timedelta(days=settings.lead_retention_days)
 shadow = ShadowScoring(reader, ShadowRepository(settings.leads_table), candidate, retention)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = list(DynamoDBStreamEvent(event).records)
+def shadow_score(records: list[DynamoDBRecord]) -> BatchReport:
     result = shadow.batch(records)
-    metrics.add_metric(name="ShadowPeopleScored", unit=MetricUnit.Count, value=result.people)
-    metrics.add_metric(name="ShadowStageChanges", unit=MetricUnit.Count, value=result.would_be)
-    logger.info(
-        "shadow-scored batch",
-        records=len(records),
-        people=result.people,
-        written=result.written,
-        would_be=result.would_be,
-        candidate=candidate.version,
-        failed=len(result.failed_sequence_numbers),
+    return BatchReport(
+        result.failed_sequence_numbers,
+        facts={
+            "people": result.people,
+            "written": result.written,
+            "would_be": result.would_be,
+            "candidate": candidate.version,
+        },
+        metrics={"ShadowPeopleScored": result.people, "ShadowStageChanges": result.would_be},
     )
-    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in result.failed_sequence_numbers]}
+
+
+lambda_handler = batch_handler("shadow-scored batch", shadow_score)

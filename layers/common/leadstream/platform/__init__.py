@@ -1,2 +1,2 @@
 """What every context stands on: settings, observability, errors, HTTP, AWS clients, the DynamoDB
-base and idempotency."""
+base, idempotency and the stream consumers' handler."""
