@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from leadstream.accounts.model_file import load_account_model
+from leadstream.accounts.repository import AccountLedger, AccountRepository
 from leadstream.archive.history import PersonHistory, histories
 from leadstream.archive.reader import ArchiveReader
 from leadstream.archive.store import ArchiveStore
 from leadstream.platform.documents import read_yaml
 from leadstream.predictive import training
+from leadstream.predictive.accounts import AccountFacts
 from leadstream.predictive.model import PredictiveModel
 from leadstream.scoring.model_file import load_model
 from pydantic import ValidationError
@@ -95,6 +98,16 @@ def _people(target: targets.Target, since: date) -> tuple[dict[str, PersonHistor
     return histories(records), end
 
 
+def _accounts(target: targets.Target, people: dict[str, PersonHistory]) -> training.KnownAccounts:
+    """The known people's account features, read as the live score reads them (their accounts as they are
+    now: firmographics rarely change)."""
+    ledger = AccountLedger(target.accounts_table, target.leads_table)
+    facts = AccountFacts(ledger, AccountRepository(target.accounts_table), load_account_model())
+    leads = sorted({lead for person in people.values() if person.known for lead in person.leads})
+    print(f"reading the accounts of {len(leads):,} known people's leads…", file=sys.stderr)
+    return training.KnownAccounts(facts.model, facts.of_leads(leads))
+
+
 def document(model: PredictiveModel) -> str:
     """The artifact as YAML, in its fields' order (weights as `train` sorted them), with a header."""
     header = (
@@ -134,9 +147,10 @@ def run(args: argparse.Namespace, target: targets.Target) -> int:
             file=sys.stderr,
         )
         return 1
+    accounts = _accounts(target, people)
     print(f"replaying {len(people):,} people under scoring model {scoring.version}…", file=sys.stderr)
     try:
-        trained = training.train(scoring, people.values(), args.horizon, end, version)
+        trained = training.train(scoring, people.values(), args.horizon, end, version, accounts)
     except training.NotEnoughOutcomes as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -5,8 +5,11 @@ partial batch failures itself instead of going record by record through BatchPro
 """
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from leadstream.accounts.model_file import load_account_model
+from leadstream.accounts.repository import AccountLedger, AccountRepository
 from leadstream.platform.settings import ScoreSettings
 from leadstream.platform.stream import BatchReport, batch_handler
+from leadstream.predictive.accounts import AccountFacts
 from leadstream.predictive.model_file import live_predictor
 from leadstream.scoring.batch import score_batch
 from leadstream.scoring.model_file import load_model
@@ -16,8 +19,17 @@ from leadstream.tracking.repository import EventRepository
 settings = ScoreSettings.from_env()
 model = load_model(settings.scoring_model)
 # the predictive likelihood (PredictiveModelFile), checked now: a broken or mismatched artifact fails the
-# cold start naming the problem; none configured, none computed
-predict = live_predictor(settings.predictive_model, model)
+# cold start naming the problem; none configured, none computed. Leads' accounts are read only for an
+# artifact with account features.
+predict = live_predictor(
+    settings.predictive_model,
+    model,
+    lambda: AccountFacts(
+        AccountLedger(settings.accounts_table, settings.leads_table),
+        AccountRepository(settings.accounts_table),
+        load_account_model(settings.account_model),
+    ),
+)
 events = EventRepository(settings.leads_table)
 scores = ScoreRepository(settings.leads_table)
 

@@ -30,21 +30,21 @@ MARKUP = "<!channel> <https://x.io|*pricing*>"  # what a driver's label might ca
 
 def artifact(scoring_model: int = 1, **changes: Any) -> PredictiveModel:
     """A small artifact of the test's own, on features Jane's journey has (and one she lacks)."""
-    return PredictiveModel(
-        version=7,
-        label="reached opportunity or won within 90 days of becoming a lead",
-        horizon_days=90,
-        trained_at=datetime(2026, 11, 1, tzinfo=UTC),
-        scoring_model=scoring_model,
-        intercept=-1.5,
-        weights=(
+    fields: dict[str, Any] = {
+        "version": 7,
+        "label": "reached opportunity or won within 90 days of becoming a lead",
+        "horizon_days": 90,
+        "trained_at": datetime(2026, 11, 1, tzinfo=UTC),
+        "scoring_model": scoring_model,
+        "intercept": -1.5,
+        "weights": (
             Weight(feature="rule:pricing_page", label=MARKUP, weight=1.2, mean=0.2, scale=0.5),
             Weight(feature="fit:work_email", label="Work e-mail address", weight=0.6, mean=0.5, scale=0.5),
             Weight(feature="fit:free_email", label="Free e-mail address", weight=-0.8, mean=0.0, scale=0.5),
             Weight(feature="known", label="Known contact", weight=0.1, mean=0.6, scale=0.5),
         ),
-        **changes,
-    )
+    }
+    return PredictiveModel(**{**fields, **changes})
 
 
 def write(path: Path, model: PredictiveModel) -> Path:
@@ -116,6 +116,52 @@ def test_scoring_stores_the_likelihood_of_the_new_score_on_state_and_on_its_stag
     # the stage change records the likelihood of that moment (what the notification tells)
     [sql] = scores.history(lead)
     assert sql.likelihood == stored.likelihood
+
+
+ACCOUNT_WEIGHTS = (
+    Weight(
+        feature="account:fit:target_industry",
+        label="Account: Industry we sell to",
+        weight=2.0,
+        mean=0.5,
+        scale=0.5,
+    ),
+    Weight(
+        feature="account:fit:micro_business", label="Account: Fewer than 10", weight=-1.0, mean=0.2, scale=0.4
+    ),
+    Weight(feature="known", label="Known contact", weight=0.1, mean=0.6, scale=0.5),
+)
+
+
+def test_an_artifact_with_account_features_reads_each_leads_account_and_names_it_among_the_drivers(
+    track, form, restarted, tmp_path, monkeypatch, new_records, filters, scores
+):
+    function = cold_start(monkeypatch, write(tmp_path / "accounts.yaml", artifact(weights=ACCOUNT_WEIGHTS)))
+    # Jane's company told us what it is (a group call); Bob's only what its domain says
+    visit_and_request_demo(track, form, "anon-1", "jane@acme.example")
+    group = {
+        "anonymousId": "anon-1",
+        "groupId": "acme",
+        "traits": {"name": "Acme", "website": "https://acme.example", "industry": "SaaS", "employees": 250},
+    }
+    assert track.lambda_handler(http_request("/v1/group", group), CTX)["statusCode"] == 200
+    visit_and_request_demo(track, form, "anon-2", "bob@initech.example")
+    assert function.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX) == {
+        "batchItemFailures": []
+    }
+
+    jane, bob = (scores.load(lead_of(a)).likelihood for a in ("anon-1", "anon-2"))
+    assert jane is not None
+    assert bob is not None
+    assert jane.probability == pytest.approx(
+        artifact(weights=ACCOUNT_WEIGHTS)
+        .likelihood({"known": 1.0, "account:fit:target_industry": 1.0, "account:fit:mid_market": 1.0})
+        .probability,
+        abs=1e-4,
+    )
+    assert (jane.drivers[0].label, jane.drivers[0].effect) == ("Account: Industry we sell to", 2.0)
+    assert (bob.drivers[0].label, bob.drivers[0].effect) == ("Account: Industry we sell to", -2.0)
+    assert jane.probability > bob.probability
 
 
 def test_the_card_and_the_list_answer_the_likelihood_beside_the_rules_score(

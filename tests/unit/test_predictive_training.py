@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from leadstream.accounts.model import AccountFitRule
+from leadstream.accounts.model_file import load_account_model
 from leadstream.archive.history import PersonHistory, StageChange, replay
 from leadstream.predictive import training
 from leadstream.predictive.features import features
@@ -227,3 +229,33 @@ def test_a_training_period_where_everyone_converted_is_refused_too():
 
     with pytest.raises(NotEnoughOutcomes, match="all 28 people of the training period reached"):
         train(MODEL, people, 30, START + timedelta(days=200))
+
+
+def test_where_the_company_decides_the_account_features_teach_it_in_the_account_models_words():
+    rng = random.Random(11)
+    people, by_lead = [], {}
+    for i in range(200):
+        lead, known = f"c{i:03d}", START + timedelta(days=i)
+        target = rng.random() < 0.5  # the company is one we sell to: the lead's own events do not show it
+        events = [identify(0, known)] + [
+            page(1 + v, known + timedelta(hours=v)) for v in range(rng.randint(1, 4))
+        ]
+        won = rng.random() < (0.75 if target else 0.15)
+        changes = [moved(lead, Stage.WON, known + timedelta(days=20))] if won else []
+        people.append(PersonHistory(lead, {lead}, events, changes))
+        by_lead[lead] = {"account:fit:target_industry": 1.0} if target else {}
+    rule = AccountFitRule(
+        id="target_industry", label="We sell to it", trait="industry", contains_any=("x",), points=1
+    )
+    accounts = training.KnownAccounts(load_account_model().model_copy(update={"fit": (rule,)}), by_lead)
+    end = START + timedelta(days=400)
+
+    without = train(MODEL, people, 30, end)
+    trained = train(MODEL, people, 30, end, accounts=accounts)
+
+    weights = {w.feature: w for w in trained.artifact.weights}
+    assert weights["account:fit:target_industry"].weight > 0
+    assert weights["account:fit:target_industry"].label == "Account: We sell to it"
+    assert trained.model.auc is not None
+    assert without.model.auc is not None
+    assert trained.model.auc > without.model.auc + 0.2

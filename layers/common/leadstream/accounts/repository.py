@@ -146,6 +146,17 @@ class AccountRepository:
         weaker = accounts.name_rank.does_not_exist() | (accounts.name_rank < NAMED_BY_NETWORK)
         update_unless(accounts(account_pk(domain), PROFILE_SK), actions, weaker, "naming an account")
 
+    def traits(self, domains: Iterable[str]) -> dict[str, dict[str, str]]:
+        """domain -> the traits its fit rules read (industry, employees, name), for the accounts that exist:
+        their PROFILEs, as ingest wrote them (one BatchGetItem, eventually consistent)."""
+        keys = [(account_pk(domain), PROFILE_SK) for domain in dict.fromkeys(domains)]
+        with mapped_errors("reading accounts"):
+            found = list(self.accounts.batch_get(keys)) if keys else []
+        return {
+            item.domain: {k: v for k, v in (("industry", item.industry), ("employees", item.employees)) if v}
+            for item in found
+        }
+
     def profile(self, domain: str) -> AccountItem | None:
         """An account's PROFILE (for readers: the CLI)."""
         with mapped_errors("reading an account"):

@@ -78,6 +78,10 @@ class PredictiveSettings(_FromEnv):
 class ScoreSettings(ScoringSettings, PredictiveSettings):
     """ScoreFunction: the scoring model and, optionally, the predictive model it computes likelihoods with."""
 
+    # where the predictive model's account features come from (read only for an artifact that has them)
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    account_model: Path | None = Field(default=None, alias="ACCOUNT_MODEL_PATH")
+
 
 class AccountSettings(ScoringSettings):
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)

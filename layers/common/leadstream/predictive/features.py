@@ -4,8 +4,9 @@ The same function serves training (each person replayed from the archive to the 
 and the live score (ScoreFunction's STATE after an event), so the model never sees a feature computed two
 ways. Everything comes from `LeadScore`, nothing is read: behaviour (per scoring rule, how often it earned;
 counts and recency), fit (which fit rules hold: e-mail kind, seniority, ...), the rules score and stage,
-and acquisition (the first touch's channel). Account features (the account's score, committee, surge) are
-passed in by the caller as `extra`, already named `account:<name>`.
+and acquisition (the first touch's channel). Account features are passed in by the caller as `extra`,
+named `account:<name>`: `account_features` makes the account model's fit rules the lead's account meets
+(its firmographics: industry, size, domain), which the caller reads (predictive/accounts.py).
 
 A lead a person has moved (accepted, rejected, opportunity, won, lost) has no `stage:` feature: those
 stages are the outcome the model predicts, never an input (training judges people before them).
@@ -18,10 +19,12 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 
+from leadstream.accounts.model import AccountModel
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.score import LeadScore
 
 DAY = 86400.0
+ACCOUNT_FIT = "account:fit:"
 
 
 def features(
@@ -51,6 +54,17 @@ def features(
     if extra:
         values.update(extra)
     return values
+
+
+def account_features(model: AccountModel, domain: str, traits: Mapping[str, str]) -> dict[str, float]:
+    """The account fit rules an account meets, as features: `account:fit:<rule id>` = 1."""
+    return {f"{ACCOUNT_FIT}{rule}": 1.0 for rule in model.fit_points({**traits, "domain": domain})}
+
+
+def account_label(name: str, model: AccountModel) -> str | None:
+    """What an account fit feature is called beside the likelihood (None: not one of `model`'s)."""
+    rule = name.removeprefix(ACCOUNT_FIT) if name.startswith(ACCOUNT_FIT) else None
+    return next((f"Account: {r.label}" for r in model.fit if r.id == rule), None)
 
 
 def label_of(name: str, model: ScoringModel) -> str:

@@ -7,6 +7,7 @@ missing or invalid artifact, or one trained on the features of another scoring m
 likelihoods would be wrong without a word), is refused with a message that says what to do.
 """
 
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from leadstream.platform.documents import read_yaml
 from leadstream.platform.errors import ModelNotUsable, validation_details
 from leadstream.platform.observability import logger
+from leadstream.predictive.features import ACCOUNT_FIT
 from leadstream.predictive.live import LivePredictor
 from leadstream.predictive.model import PredictiveModel
 from leadstream.scoring.model import ScoringModel
@@ -63,11 +65,18 @@ def load_predictive_model(path: Path, scoring: ScoringModel) -> PredictiveModel:
     return model
 
 
-def live_predictor(path: Path | None, scoring: ScoringModel) -> LivePredictor | None:
-    """ScoreFunction's predictive model (None when `path` is None: no likelihood), loaded and checked."""
+def live_predictor(
+    path: Path | None,
+    scoring: ScoringModel,
+    accounts: Callable[[], Callable[[str], Mapping[str, float]]] | None = None,
+) -> LivePredictor | None:
+    """ScoreFunction's predictive model (None when `path` is None: no likelihood), loaded and checked.
+    `accounts` makes the reader of leads' account features, called only if the artifact names one."""
     if path is None:
         return None
-    predict = LivePredictor(scoring, load_predictive_model(path, scoring))
+    model = load_predictive_model(path, scoring)
+    wanted = accounts is not None and any(w.feature.startswith(ACCOUNT_FIT) for w in model.weights)
+    predict = LivePredictor(scoring, model, accounts() if accounts and wanted else None)
     if predict.missing_live():
         logger.warning(
             "the predictive model names features live scoring does not have: they count as 0",

@@ -18,13 +18,14 @@ by `fit` only, and no handler imports this module (tests/unit/test_layout.py che
 """
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadstream.accounts.model import AccountModel
 from leadstream.archive.history import PersonHistory, replay
-from leadstream.predictive.features import features, label_of
+from leadstream.predictive.features import account_label, features, label_of
 from leadstream.predictive.metrics import Bin, calibration, roc_auc, top_decile_lift
 from leadstream.predictive.model import PredictiveModel, Weight
 from leadstream.scoring.lifecycle import Stage
@@ -41,6 +42,21 @@ CLOSED = frozenset({Stage.REJECTED, Stage.LOST, Stage.DISQUALIFIED})  # sales' n
 C = 0.5
 RANDOM_STATE = 0
 DIGITS = 4  # weights, means and scales are rounded so the artifact reads well and diffs small
+
+
+class KnownAccounts:
+    """What training knows of people's accounts: the account model (for the features' labels) and each
+    lead's account features (predictive.accounts.AccountFacts reads them as the live score does)."""
+
+    def __init__(self, model: AccountModel, by_lead: Mapping[str, Mapping[str, float]]) -> None:
+        self.model, self.by_lead = model, by_lead
+
+    def of(self, leads: Iterable[str]) -> Mapping[str, float]:
+        """The features of the first of `leads` (the person's root first) whose account is known."""
+        return next((self.by_lead[lead] for lead in leads if lead in self.by_lead), {})
+
+    def label(self, name: str) -> str | None:
+        return account_label(name, self.model)
 
 
 class NotEnoughOutcomes(Exception):
@@ -92,10 +108,14 @@ def snapshot(person: PersonHistory, known_at: datetime) -> datetime:
     return min(at, moved - MOMENT) if moved is not None else at
 
 
-def example_values(model: ScoringModel, person: PersonHistory, at: datetime) -> dict[str, float]:
-    """The features the live STATE held at `at`: the person's events up to then, replayed under `model`.
-    Replay makes only scoring's stages, so no person's stage (the label) can show among them."""
-    values = features(model, replay(model, person, until=at), at)
+def example_values(
+    model: ScoringModel, person: PersonHistory, at: datetime, accounts: KnownAccounts | None = None
+) -> dict[str, float]:
+    """The features the live STATE held at `at`: the person's events up to then, replayed under `model`,
+    with their account's features when `accounts` are known (as the live score reads them). Replay makes
+    only scoring's stages, so no person's stage (the label) can show among them."""
+    extra = accounts.of([person.lead_id, *sorted(person.leads)]) if accounts else None
+    values = features(model, replay(model, person, until=at), at, extra)
     leaked = [name for name in values if name.startswith("stage:") and Stage(name[6:]).by_people]
     if leaked:
         raise AssertionError(f"a feature would tell the outcome: {leaked}")
@@ -103,7 +123,11 @@ def example_values(model: ScoringModel, person: PersonHistory, at: datetime) -> 
 
 
 def examples(
-    model: ScoringModel, people: Iterable[PersonHistory], horizon: timedelta, end: datetime
+    model: ScoringModel,
+    people: Iterable[PersonHistory],
+    horizon: timedelta,
+    end: datetime,
+    accounts: KnownAccounts | None = None,
 ) -> Examples:
     found: list[Example] = []
     known = waiting = 0
@@ -117,7 +141,8 @@ def examples(
             waiting += 1
             continue
         at = snapshot(person, known_at)
-        found.append(Example(person.lead_id, known_at, at, label, example_values(model, person, at)))
+        values = example_values(model, person, at, accounts)
+        found.append(Example(person.lead_id, known_at, at, label, values))
     found.sort(key=lambda e: (e.known_at, e.lead_id))
     return Examples(found, known, waiting)
 
@@ -278,12 +303,14 @@ def train(
     horizon_days: int,
     end: datetime,
     version: int = 1,
+    accounts: KnownAccounts | None = None,
 ) -> Trained:
     """A predictive model learnt from `people` as the archive knew them at `end` (its latest moment: also
     the artifact's `trained_at`, so the same archive gives the same artifact), judged on the later period
-    beside the rules score. NotEnoughOutcomes when the training period has too few positives."""
+    beside the rules score. `accounts`: the people's account features (none: behaviour and fit only).
+    NotEnoughOutcomes when the training period has too few positives."""
     horizon = timedelta(days=horizon_days)
-    found = examples(model, people, horizon, end)
+    found = examples(model, people, horizon, end, accounts)
     earlier, later = split(found.examples)
     guard(earlier)
     intercept, fitted = fit(earlier)
@@ -297,7 +324,13 @@ def train(
         scoring_model=model.version,
         intercept=intercept,
         weights=tuple(
-            Weight(feature=name, label=label_of(name, model), weight=w, mean=m, scale=s)
+            Weight(
+                feature=name,
+                label=(accounts.label(name) if accounts else None) or label_of(name, model),
+                weight=w,
+                mean=m,
+                scale=s,
+            )
             for name, w, m, s in fitted
         ),
     )
