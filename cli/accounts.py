@@ -1,6 +1,8 @@
-"""python -m cli accounts show <domain> | list: an account as sales works it (score, stage, engagement, fit,
-buying-committee coverage, surge) and its people, known ones by name and title, anonymous ones as
-"anonymous visitor from <company>", each with their score and why they count there (the basis).
+"""python -m cli accounts show <domain> [--days N] | list: an account as sales works it (score, stage,
+engagement, fit, buying-committee coverage, surge), its score history (one point a day for the last N days,
+its stage changes and surges: the same history as the API's account card) and its people, known ones by
+name and title, anonymous ones as "anonymous visitor from <company>", each with their score and why they
+count there (the basis).
 
 Names, titles and e-mails are what visitors typed: printed through output.cell, never interpreted by the
 terminal. The lead wires it into cli/__main__.py with `accounts.add_parser(commands)` and
@@ -16,9 +18,10 @@ from typing import Any
 
 from leadstream.accounts.model import AccountModel
 from leadstream.accounts.model_file import load_account_model
-from leadstream.accounts.repository import AccountLedger, AccountRepository
+from leadstream.accounts.repository import HISTORY_DAYS, AccountLedger, AccountRepository
 from leadstream.accounts.score import AccountState
 from leadstream.identity.repository import ProfileRepository
+from leadstream.sales.accounts import AccountHistory, account_history
 from leadstream.sales.assignment import email_address
 from leadstream.sales.owners import Owners
 from leadstream.scoring.model import ScoringModel
@@ -29,12 +32,30 @@ from cli import output
 from cli import target as targets
 from cli.output import cell
 
+DEFAULT_HISTORY_DAYS = 30
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= HISTORY_DAYS:
+        raise argparse.ArgumentTypeError(f"a whole number of days, 1 to {HISTORY_DAYS}")
+    return days
+
 
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     accounts = commands.add_parser("accounts", help="accounts: their score, committee coverage and people")
     actions = accounts.add_subparsers(dest="action", required=True)
     show = actions.add_parser("show", help="one account and its people (known and anonymous)")
     show.add_argument("domain", help="the account's domain, e.g. acme.com")
+    show.add_argument(
+        "--days",
+        type=_days,
+        default=DEFAULT_HISTORY_DAYS,
+        help=f"days of score history shown (default {DEFAULT_HISTORY_DAYS}; at most {HISTORY_DAYS} are kept)",
+    )
     show.add_argument("--json", action="store_true", help="print it as JSON (personal data: stdout only)")
     listing = actions.add_parser("list", help="every scored account, strongest first (scans the table)")
     listing.add_argument("--json", action="store_true")
@@ -100,11 +121,14 @@ def _show(args: argparse.Namespace, target: targets.Target) -> int:
     card = state.card(model, leads, _now(state))
     members = _members(target, ledger, domain, name, leads)
     surge = _surge(state, model)
+    since = datetime.now(UTC) - timedelta(days=args.days)
+    history = account_history(since, ledger.history(domain, since), ledger.events(domain))
     if args.json:
         doc: dict[str, Any] = {
             **card.model_dump(mode="json", exclude={"top_people"}),
             "name": name,
             "surge": surge,
+            "history": history.model_dump(mode="json"),
             "members": [m.__dict__ for m in members],
         }
         print(json.dumps(doc, indent=2, ensure_ascii=True, sort_keys=True))
@@ -117,6 +141,7 @@ def _show(args: argparse.Namespace, target: targets.Target) -> int:
     print(f"  {card.engaged_people} engaged of {card.people} people{anonymous}")
     if surge:
         print(f"  surging: since {surge}")
+    _print_history(history, args.days)
     print(f"People ({len(members)}):")
     rows = [
         {
@@ -130,6 +155,39 @@ def _show(args: argparse.Namespace, target: targets.Target) -> int:
     ]
     output.table(rows, ["person", "title", "score", "basis", "lead"], sys.stdout)
     return 0
+
+
+def _print_history(history: AccountHistory, days: int) -> None:
+    """The score a day (the day's latest point), then the stage changes and surges of the same days."""
+    changed = len(history.points)
+    print(f"Score history, last {days} days ({changed} day{'' if changed == 1 else 's'} with a change):")
+    if history.points:
+        rows = [
+            {
+                "day": p.at.date().isoformat(),
+                "score": f"{p.score:g}",
+                "stage": p.stage,
+                "engagement": f"{p.engagement:g}",
+                "fit": str(p.fit),
+                "committee": str(p.committee),
+                "engaged": f"{p.engaged_people} of {p.people}",
+            }
+            for p in history.points
+        ]
+        output.table(rows, ["day", "score", "stage", "engagement", "fit", "committee", "engaged"], sys.stdout)
+    else:
+        print("  no change recorded in these days")
+    for change in history.stage_changes:
+        if change.at >= history.since:
+            when = change.at.isoformat(timespec="minutes")
+            print(f"  {when} stage {change.from_stage} -> {change.to_stage} at score {change.score:g}")
+    for surge in history.surges:
+        if surge.at >= history.since:
+            when = surge.at.isoformat(timespec="minutes")
+            print(
+                f"  {when} surged: engagement +{surge.engagement_gain:g}, "
+                f"engaged people +{surge.engaged_people_gain}"
+            )
 
 
 def _surge(state: AccountState, model: AccountModel) -> str | None:

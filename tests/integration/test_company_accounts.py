@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -455,3 +456,32 @@ def test_accounts_show_of_an_unknown_account_says_so(aws, moto_endpoint, capsys)
     capsys.readouterr()
     assert main(["--endpoint", moto_endpoint, "accounts", "show", "nobody.example"]) == 1
     assert "no scored account nobody.example" in capsys.readouterr().err
+
+
+def test_accounts_show_tells_the_score_history_of_the_last_days_as_the_api_card_does(
+    lookups, settle, moto_endpoint, capsys
+):
+    pages(lookups.track, "visitor", ACME_IP, "/", "/pricing")
+    identify(lookups.track, "visitor", "eve@acme.co.uk", "CFO", name="Eve Smith")
+    settle()
+    today = datetime.now(UTC).date().isoformat()
+
+    capsys.readouterr()
+    assert main(["--endpoint", moto_endpoint, "accounts", "show", ACME, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    [point] = doc["history"]["points"]  # one point a day: today's latest
+    assert point["at"].startswith(today)
+    assert point["stage"] == doc["stage"]
+    assert point["people"] == doc["people"] == 1
+    assert point["score"] > 0
+
+    assert main(["--endpoint", moto_endpoint, "accounts", "show", ACME, "--days", "7"]) == 0
+    shown = capsys.readouterr().out
+    assert "Score history, last 7 days (1 day with a change):" in shown
+    [row] = [line for line in shown.splitlines() if line.startswith(today)]
+    assert row.split()[1:3] == [f"{point['score']:g}", point["stage"]]
+
+    with pytest.raises(SystemExit) as refused:
+        main(["--endpoint", moto_endpoint, "accounts", "show", ACME, "--days", "0"])
+    assert refused.value.code == 2
+    assert "a whole number of days, 1 to 400" in capsys.readouterr().err
