@@ -28,21 +28,11 @@ from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.model_file import load_model
 from leadstream.scoring.repository import ScoreRepository
 
-from cli import output
+from cli import options, output
 from cli import target as targets
 from cli.output import cell
 
 DEFAULT_HISTORY_DAYS = 30
-
-
-def _days(text: str) -> int:
-    try:
-        days = int(text)
-    except ValueError:
-        days = 0
-    if not 1 <= days <= HISTORY_DAYS:
-        raise argparse.ArgumentTypeError(f"a whole number of days, 1 to {HISTORY_DAYS}")
-    return days
 
 
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -52,7 +42,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     show.add_argument("domain", help="the account's domain, e.g. acme.com")
     show.add_argument(
         "--days",
-        type=_days,
+        type=options.days(HISTORY_DAYS),
         default=DEFAULT_HISTORY_DAYS,
         help=f"days of score history shown (default {DEFAULT_HISTORY_DAYS}; at most {HISTORY_DAYS} are kept)",
     )

@@ -1,6 +1,7 @@
 """Checks of option values, for argparse (`type=`): a bad value exits 2 with a message naming the option."""
 
 import argparse
+from collections.abc import Callable
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -59,3 +60,19 @@ def day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError("a day, YYYY-MM-DD (UTC)") from None
+
+
+def days(most: int | None = None) -> Callable[[str], int]:
+    """The check of a number of days: a whole number, at least 1 (and at most `most`)."""
+    limits = f"1 to {most}" if most is not None else "at least 1"
+
+    def whole_days(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1 or (most is not None and value > most):
+            raise argparse.ArgumentTypeError(f"a whole number of days, {limits}")
+        return value
+
+    return whole_days

@@ -25,7 +25,7 @@ from leadstream.scoring.model_file import load_model
 from leadstream.scoring.repository import ScoreRepository
 from leadstream.scoring.rescore import Rescore, Rescored, Result, people_of
 
-from cli import output
+from cli import options, output
 from cli import target as targets
 
 NAME = "rescore"
@@ -33,13 +33,6 @@ BEGINNING = date(2000, 1, 1)  # before any archive: "from its first day"
 SKIPPED = (Result.MISSING, Result.ERASED, Result.MERGED, Result.NO_EVENTS, Result.BEHIND, Result.CONFLICT)
 LEFT = (Result.BEHIND, Result.CONFLICT)  # a later run may still do these
 CHANGES_SHOWN = 20  # the leads a dry run lists on a terminal (--json lists them all)
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
 def add_parser(actions: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -53,7 +46,7 @@ def add_parser(actions: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     )
     rescore.add_argument("--model", type=Path, required=True, metavar="FILE", help="the scoring model (YAML)")
     rescore.add_argument(
-        "--since", type=_day, metavar="DAY", help="read the archive from this day (default: its first)"
+        "--since", type=options.day, metavar="DAY", help="read the archive from this day (default: its first)"
     )
     rescore.add_argument("--dry-run", action="store_true", help="say what would change; write nothing")
     rescore.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")

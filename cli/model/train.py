@@ -27,30 +27,13 @@ from leadstream.predictive.model import PredictiveModel
 from leadstream.scoring.model_file import load_model
 from pydantic import ValidationError
 
-from cli import output
+from cli import options, output
 from cli import target as targets
 
 NAME = "train"
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO / "models" / "predictive.yaml"  # for review; the functions ship what the template names
 BEGINNING = date(2000, 1, 1)  # --since's default: the whole archive
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("a day, YYYY-MM-DD (UTC)") from None
-
-
-def _days(text: str) -> int:
-    try:
-        days = int(text)
-    except ValueError:
-        days = 0
-    if days < 1:
-        raise argparse.ArgumentTypeError("a whole number of days, at least 1")
-    return days
 
 
 def add_parser(actions: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -62,13 +45,15 @@ def add_parser(actions: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     )
     train.add_argument(
         "--horizon",
-        type=_days,
+        type=options.days(),
         default=training.DEFAULT_HORIZON_DAYS,
         metavar="DAYS",
         help="days after becoming a lead to reach opportunity or won "
         f"(default {training.DEFAULT_HORIZON_DAYS})",
     )
-    train.add_argument("--since", type=_day, help="first archive day read, YYYY-MM-DD (default: all of it)")
+    train.add_argument(
+        "--since", type=options.day, help="first archive day read, YYYY-MM-DD (default: all of it)"
+    )
     train.add_argument(
         "--out",
         type=Path,
