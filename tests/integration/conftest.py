@@ -60,11 +60,17 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def stack(notifications_file: Path, moto_endpoint: str) -> Iterator[Stack]:
+    yield from configured_stack(notifications_file, moto_endpoint)
+
+
+def configured_stack(notifications_file: Path, moto_endpoint: str, **parameters: str) -> Iterator[Stack]:
+    """The template's stack as the tests run it, with these template parameters besides; every function's
+    environment is this process's while it is in use."""
     overrides = local_overrides(region=REGION, notifications_file=notifications_file)
     loaded = load_stack(
         STACK,
         REGION,
-        {"StageName": "test", "LocalAwsEndpoint": moto_endpoint},
+        {"StageName": "test", "LocalAwsEndpoint": moto_endpoint, **parameters},
         overrides,
     )
     saved = dict(os.environ)
@@ -173,6 +179,17 @@ def new_records(aws: dict[str, Any], leads_table: str, stack: Stack) -> Any:
         return fresh if function is None else [r for r in fresh if subscriptions[function].matches(r)]
 
     return read
+
+
+@pytest.fixture
+def archive(aws: dict[str, Any]) -> ModuleType:
+    return _handler("archive")
+
+
+@pytest.fixture
+def bucket(stack: Stack) -> str:
+    """The event archive's bucket."""
+    return stack.physical_name("ArchiveBucket")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ reads it back; `people erase` takes a person's records out of it."""
 
 import contextlib
 import gzip
-import importlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -26,16 +25,6 @@ from tests.integration.test_scoring_flow import visit_and_request_demo
 
 CTX = LambdaContext()
 TODAY = datetime.now(UTC).date()
-
-
-@pytest.fixture
-def archive(aws: dict[str, Any]) -> Any:
-    return importlib.import_module("functions.archive.app")
-
-
-@pytest.fixture
-def bucket(stack: Stack) -> str:
-    return stack.physical_name("ArchiveBucket")
 
 
 @pytest.fixture

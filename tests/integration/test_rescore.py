@@ -3,7 +3,6 @@ the handlers in-process against moto. Stages the new model reaches are recorded,
 never published; accounts follow the rescored leads; a second run writes nothing; an erased lead stays
 erased."""
 
-import importlib
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from leadstream.tracking.repository import EventRepository
 
 from cli.__main__ import main
 from local.template import Stack
-from tests.builders import LambdaContext, http_request, page_view, stream_records
+from tests.builders import LambdaContext, http_request, page_view
 from tests.integration.conftest import bus_entries, lead_of
 from tests.integration.test_privacy import EMAIL, cli, jane
 
@@ -32,29 +31,6 @@ ACME = "acme.com"
 READERS = {"ann": "CFO", "bob": "Software Engineer"}
 BLOG = 30  # the new model's points for a blog post (the shipped model's: 5)
 MQL, SQL = 40, 55  # the new model's thresholds (the shipped model's: 50, 75)
-
-
-@pytest.fixture
-def archive(aws: dict[str, Any]) -> Any:
-    return importlib.import_module("functions.archive.app")
-
-
-@pytest.fixture
-def bucket(stack: Stack) -> str:
-    return stack.physical_name("ArchiveBucket")
-
-
-@pytest.fixture
-def archived(archive: Any, aws: dict[str, Any], leads_table: str, stack: Stack) -> Any:
-    """Runs ArchiveFunction on every stream record its template filter lets through (a redelivery of the
-    ones it had: the same objects again)."""
-    subscription = next(sub for sub in stack.streams if sub.function == "ArchiveFunction")
-
-    def run() -> None:
-        records = [r for r in stream_records(aws, leads_table) if subscription.matches(r)]
-        assert archive.lambda_handler({"Records": records}, CTX) == {"batchItemFailures": []}
-
-    return run
 
 
 @pytest.fixture
@@ -101,7 +77,7 @@ def rescore(moto_endpoint: str, capsys: Any, path: Path, *flags: str) -> tuple[i
 
 
 def test_rescoring_moves_leads_to_stages_nobody_is_told_of_and_a_second_run_writes_nothing(
-    track, form, score, account, publish, archived, new_records, filters, scores, moto_endpoint, capsys,
+    track, form, score, account, publish, archive_stream, new_records, filters, scores, moto_endpoint, capsys,
     new_model, aws, leads_table, stack,
 ):  # fmt: skip
     model, path = new_model
@@ -113,7 +89,7 @@ def test_rescoring_moves_leads_to_stages_nobody_is_told_of_and_a_second_run_writ
     assert account.lambda_handler({"Records": new_records(filters["AccountFunction"])}, CTX) == {
         "batchItemFailures": []
     }
-    archived()
+    archive_stream()
     ann, bob = lead_of("ann"), lead_of("bob")
     before = {lead: scores.load(lead).score for lead in (ann, bob)}
     assert {s.stage for s in before.values()} == {Stage.LEAD}
@@ -181,13 +157,13 @@ def _subscribed(stack: Stack, function: str, record: dict[str, Any]) -> bool:
 
 
 def test_a_run_stopped_midway_continues_where_it_stopped(
-    track, form, score, archived, new_records, filters, scores, moto_endpoint, capsys, new_model, bucket
+    track, form, score, archive_stream, new_records, filters, scores, moto_endpoint, capsys, new_model, bucket
 ):
     model, path = new_model
     for person, title in READERS.items():
         reads_and_subscribes(track, form, person, title)
     score.lambda_handler({"Records": new_records(filters["ScoreFunction"])}, CTX)
-    archived()
+    archive_stream()
     people, stored_at = people_of(ArchiveReader(ArchiveStore(bucket)).records(date(2000, 1, 1), date.today()))
     # the first run stopped after rescoring ann
     [done] = Rescore(scores, model).people([people[lead_of("ann")]], stored_at)
@@ -208,7 +184,7 @@ def test_an_erased_person_is_never_rescored(
     track,
     form,
     score,
-    archived,
+    archive_stream,
     new_records,
     filters,
     scores,
@@ -220,7 +196,7 @@ def test_an_erased_person_is_never_rescored(
 ):
     model, path = new_model
     jane(track, form, score, new_records, filters)
-    archived()
+    archive_stream()
     people, _ = people_of(ArchiveReader(ArchiveStore(bucket)).records(date(2000, 1, 1), date.today()))
     [history] = [h for h in people.values() if h.events]
     assert cli(moto_endpoint, capsys, "erase", EMAIL, "--yes")[0] == 0

@@ -7,7 +7,6 @@ event, no stage change item, no notification, and nothing it writes wakes anothe
 
 import io
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +19,16 @@ from leadstream.shadow.repository import ShadowRepository
 from leadstream.shadow.score import ShadowScore
 
 from cli.__main__ import main
-from local.environment import REGION, local_overrides
-from local.runner import STACK
-from local.template import Stack, load_stack
+from local.template import Stack
 from tests.builders import LambdaContext, http_request, page_view
-from tests.integration.conftest import _handler, bus_entries, dynamodb_calls, lead_of, notifications
+from tests.integration.conftest import (
+    _handler,
+    bus_entries,
+    configured_stack,
+    dynamodb_calls,
+    lead_of,
+    notifications,
+)
 from tests.integration.test_recovery import queued, redrive, storing
 from tests.integration.test_sales_actions import act
 from tests.integration.test_scoring_flow import visit_and_request_demo
@@ -38,15 +42,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publis
 def stack(notifications_file: Path, moto_endpoint: str) -> Iterator[Stack]:
     """The template's stack with the candidate configured (ShadowScoringModel), so ShadowFunction, its
     subscription and its queue exist."""
-    overrides = local_overrides(region=REGION, notifications_file=notifications_file)
-    parameters = {"StageName": "test", "LocalAwsEndpoint": moto_endpoint, "ShadowScoringModel": CANDIDATE}
-    loaded = load_stack(STACK, REGION, parameters, overrides)
-    saved = dict(os.environ)
-    for function in loaded.functions.values():
-        os.environ.update(function.environment)
-    yield loaded
-    os.environ.clear()
-    os.environ.update(saved)
+    yield from configured_stack(notifications_file, moto_endpoint, ShadowScoringModel=CANDIDATE)
 
 
 @pytest.fixture
