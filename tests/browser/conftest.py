@@ -69,19 +69,7 @@ def simulated_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runne
     yielded once the simulation is done: its log says "simulation done". Its plan (the people, companies
     and hidden propensities) is `local.simulator.plan.plan(SIMULATED_SEED, SIMULATED_VISITORS, now)`, with
     the `now` its log names (tests.pipeline.test_simulation.planned)."""
-    from tests.pipeline.test_simulation import simulated
+    from tests.pipeline.test_simulation import simulating
 
-    run = Runner(
-        tmp_path_factory.mktemp("simulated"),
-        "--simulate",
-        "--seed",
-        str(SIMULATED_SEED),
-        "--visitors",
-        str(SIMULATED_VISITORS),
-    )
-    try:
-        run.wait_ready(300)
-        simulated(run)
+    with simulating(tmp_path_factory.mktemp("simulated"), SIMULATED_SEED, SIMULATED_VISITORS) as run:
         yield run
-    finally:
-        run.stop()

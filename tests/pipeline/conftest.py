@@ -11,19 +11,7 @@ def simulated_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
     """One runner for the session with a simulated 90-day history played through it (tests.pipeline.history):
     its archive holds every event, identity change and stage change of HISTORY_VISITORS visitors. Tests
     that use it must not change it (rescoring tests work on their own runner)."""
-    from tests.pipeline.test_simulation import simulated
+    from tests.pipeline.test_simulation import simulating
 
-    run = Runner(
-        tmp_path_factory.mktemp("history"),
-        "--simulate",
-        "--seed",
-        str(HISTORY_SEED),
-        "--visitors",
-        str(HISTORY_VISITORS),
-    )
-    try:
-        run.wait_ready(300)
-        simulated(run, seconds=1500)
+    with simulating(tmp_path_factory.mktemp("history"), HISTORY_SEED, HISTORY_VISITORS, 1500) as run:
         yield run
-    finally:
-        run.stop()

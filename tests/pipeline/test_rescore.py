@@ -17,7 +17,7 @@ from local.runner import DEMO_WRITE_KEY, STACK
 from local.template import load_stack
 from tests.pipeline.harness import Runner, eventually
 from tests.pipeline.history import cli
-from tests.pipeline.test_simulation import simulated
+from tests.pipeline.test_simulation import simulating
 
 SEED, VISITORS = 3, 40
 VERSION = 7  # the new model's (the shipped model is version 1)
@@ -25,15 +25,8 @@ VERSION = 7  # the new model's (the shipped model is version 1)
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
-    run = Runner(
-        tmp_path_factory.mktemp("rescore"), "--simulate", "--seed", str(SEED), "--visitors", str(VISITORS)
-    )
-    try:
-        run.wait_ready(300)
-        simulated(run)
+    with simulating(tmp_path_factory.mktemp("rescore"), SEED, VISITORS) as run:
         yield run
-    finally:
-        run.stop()
 
 
 @pytest.fixture(scope="module")

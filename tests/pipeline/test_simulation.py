@@ -3,6 +3,7 @@ runner's tracking and sales APIs, checked through the sales API as the web app w
 and SQL, deals won with amounts (revenue in source quality), scoring's stage changes and first-seen times
 in the past where the plan put them; the terminal not flooded; a second run with the same seed harmless."""
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +40,19 @@ def simulated(run: Runner, seconds: float = 900) -> str:
     raise AssertionError(f"the simulation did not finish:\n{run.log_path.read_text()[-5000:]}")
 
 
+@contextlib.contextmanager
+def simulating(folder: Path, seed: int, visitors: int, seconds: float = 900) -> Iterator[Runner]:
+    """A runner in `folder` once it has played the simulator's history of `visitors` at `seed`; stopped
+    afterwards."""
+    run = Runner(folder, "--simulate", "--seed", str(seed), "--visitors", str(visitors))
+    try:
+        run.wait_ready(300)  # a busy machine starts a dozen functions slowly
+        simulated(run, seconds)
+        yield run
+    finally:
+        run.stop()
+
+
 def planned(log: str, seed: int, visitors: int) -> Plan:
     """The plan the runner played: the same seed and size, and the time its log names."""
     found = re.search(r"days before (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", log)
@@ -47,15 +62,8 @@ def planned(log: str, seed: int, visitors: int) -> Plan:
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
-    run = Runner(
-        tmp_path_factory.mktemp("simulation"), "--simulate", "--seed", str(SEED), "--visitors", str(VISITORS)
-    )
-    try:
-        run.wait_ready(300)  # a busy machine starts a dozen functions slowly
-        simulated(run)
+    with simulating(tmp_path_factory.mktemp("simulation"), SEED, VISITORS) as run:
         yield run
-    finally:
-        run.stop()
 
 
 @pytest.fixture(scope="module")
