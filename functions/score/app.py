@@ -24,10 +24,12 @@ model = load_model(settings.scoring_model)
 predict = live_predictor(
     settings.predictive_model,
     model,
-    lambda: AccountFacts(
-        AccountLedger(settings.accounts_table, settings.leads_table),
-        AccountRepository(settings.accounts_table),
-        load_account_model(settings.account_model),
+    lambda: (
+        AccountFacts(
+            AccountLedger(settings.accounts_table, settings.leads_table),
+            AccountRepository(settings.accounts_table),
+            load_account_model(settings.account_model),
+        ).of_leads
     ),
 )
 events = EventRepository(settings.leads_table)

@@ -1,6 +1,6 @@
 """Reading leads' account features (predictive.features.account_features) from the tables: the same reader
 serves training (the CLI) and the live score (ScoreFunction, only when the artifact names an account
-feature: two more reads per scored lead, the lead's PROFILE and its account's).
+feature: two more reads per batch, the batch's leads' PROFILEs and their accounts').
 
 The lead's PROFILE names its account (the one named last); the account's PROFILE holds the traits group
 calls gave it. Firmographics rarely change, so training reads them as they are now, not as of each person's
@@ -30,6 +30,3 @@ class AccountFacts:
             lead: account_features(self.model, domain, traits.get(domain, {}))
             for lead, domain in domains.items()
         }
-
-    def __call__(self, lead_id: str) -> dict[str, float]:
-        return self.of_leads([lead_id]).get(lead_id, {})

@@ -11,7 +11,7 @@ Other features computed from elsewhere are absent live, which the model reads as
 them, so the function can say so at cold start.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 from leadstream.contracts.events import CardDriver, CardLikelihood
@@ -23,27 +23,38 @@ from leadstream.scoring.score import LeadScore
 NOT_LIVE = ("account:",)  # prefixes of features the live score has no value for (but ACCOUNT_FIT's, below)
 DRIVERS = 3  # the features that moved it most, either way, that sales sees
 
+# leads' account features by lead id, for the leads given (predictive.accounts.AccountFacts.of_leads)
+Accounts = Callable[[Iterable[str]], Mapping[str, Mapping[str, float]]]
+
+
+def reads_accounts(model: PredictiveModel) -> bool:
+    """Whether the artifact names account fit features, the only ones live scoring reads from elsewhere."""
+    return any(w.feature.startswith(ACCOUNT_FIT) for w in model.weights)
+
 
 class LivePredictor:
     """The predictive model as ScoreFunction runs it, with the scoring model its features come from."""
 
     def __init__(
-        self,
-        scoring: ScoringModel,
-        model: PredictiveModel,
-        accounts: Callable[[str], Mapping[str, float]] | None = None,
+        self, scoring: ScoringModel, model: PredictiveModel, accounts: Accounts | None = None
     ) -> None:
-        """`accounts`: a lead's account features by its id (predictive.accounts.AccountFacts), read for each
-        lead only if the artifact names one."""
+        """`accounts`: the reader of leads' account features, kept only if the artifact names one."""
         self.scoring, self.model = scoring, model
-        wanted = any(w.feature.startswith(ACCOUNT_FIT) for w in model.weights)
-        self.accounts = accounts if wanted else None
+        self.accounts = accounts if reads_accounts(model) else None
 
-    def __call__(self, score: LeadScore, at: datetime | None = None) -> Likelihood:
-        extra = self.accounts(score.lead_id) if self.accounts else None
+    def __call__(
+        self, score: LeadScore, at: datetime | None = None, account: Mapping[str, float] | None = None
+    ) -> Likelihood:
+        """The likelihood of a scored lead, with its account's features (`account`) when known."""
         return self.model.likelihood(
-            features(self.scoring, score, at or datetime.now(UTC), extra), top=DRIVERS
+            features(self.scoring, score, at or datetime.now(UTC), account), top=DRIVERS
         )
+
+    def of_batch(self, lead_ids: Iterable[str]) -> Callable[[LeadScore], Likelihood]:
+        """The likelihood for the leads of one batch: their accounts' features read once for all of them
+        (not at all for an artifact without such features)."""
+        known = self.accounts(lead_ids) if self.accounts else {}
+        return lambda score: self(score, account=known.get(score.lead_id))
 
     def missing_live(self) -> list[str]:
         return sorted(

@@ -7,7 +7,7 @@ missing or invalid artifact, or one trained on the features of another scoring m
 likelihoods would be wrong without a word), is refused with a message that says what to do.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -17,8 +17,7 @@ from pydantic import ValidationError
 from leadstream.platform.documents import read_yaml
 from leadstream.platform.errors import ModelNotUsable, validation_details
 from leadstream.platform.observability import logger
-from leadstream.predictive.features import ACCOUNT_FIT
-from leadstream.predictive.live import LivePredictor
+from leadstream.predictive.live import Accounts, LivePredictor, reads_accounts
 from leadstream.predictive.model import PredictiveModel
 from leadstream.scoring.model import ScoringModel
 
@@ -66,17 +65,14 @@ def load_predictive_model(path: Path, scoring: ScoringModel) -> PredictiveModel:
 
 
 def live_predictor(
-    path: Path | None,
-    scoring: ScoringModel,
-    accounts: Callable[[], Callable[[str], Mapping[str, float]]] | None = None,
+    path: Path | None, scoring: ScoringModel, accounts: Callable[[], Accounts] | None = None
 ) -> LivePredictor | None:
     """ScoreFunction's predictive model (None when `path` is None: no likelihood), loaded and checked.
     `accounts` makes the reader of leads' account features, called only if the artifact names one."""
     if path is None:
         return None
     model = load_predictive_model(path, scoring)
-    wanted = accounts is not None and any(w.feature.startswith(ACCOUNT_FIT) for w in model.weights)
-    predict = LivePredictor(scoring, model, accounts() if accounts and wanted else None)
+    predict = LivePredictor(scoring, model, accounts() if accounts and reads_accounts(model) else None)
     if predict.missing_live():
         logger.warning(
             "the predictive model names features live scoring does not have: they count as 0",

@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from leadstream.identity.resolution import holder_at
 from leadstream.platform.observability import logger
+from leadstream.predictive.live import LivePredictor
 from leadstream.predictive.model import Likelihood
 from leadstream.scoring.model import ScoringModel
 from leadstream.scoring.replay import StoredScore, padded
@@ -221,11 +222,10 @@ def score_batch(
     events: EventRepository,
     scores: ScoreRepository,
     model: ScoringModel,
-    predict: Callable[[LeadScore], Likelihood] | None = None,
+    predict: LivePredictor | None = None,
 ) -> BatchResult:
-    """`predict`: the predictive model (predictive.live.LivePredictor), when one is configured: each lead
-    whose score changed gets its likelihood in the same write (and its stage changes the likelihood of that
-    moment); None stores none."""
+    """`predict`: the predictive model, when one is configured: each lead whose score changed gets its
+    likelihood in the same write (and its stage changes the likelihood of that moment); None stores none."""
     groups, failed = _group(records, events)
     states = scores.load_many(groups) if groups else {}
     holders = {lead for device in groups for _, lead in states[device].handed} - states.keys()
@@ -255,13 +255,17 @@ def score_batch(
         else:
             work.leads.append(lead)
 
+    likelihood = (
+        predict.of_batch(list(plan)) if predict is not None else None
+    )  # accounts: read once, if at all
+
     def run(work: _Work) -> tuple[_Work, tuple[int, int] | None]:
         outcome = _apply(model, work, groups, states)
         if outcome is None:
             return work, None
         stored, score, skipped = outcome
-        if predict is not None or stored.likelihood is not None:
-            stored, score = _with_likelihood(stored, score, predict(score) if predict else None)
+        if likelihood is not None or stored.likelihood is not None:
+            stored, score = _with_likelihood(stored, score, likelihood(score) if likelihood else None)
         latest = [expiries[lead] for lead in [*work.leads, *work.lent] if lead in expiries]
         scores.save(stored, score, max(latest, default=None))
         for t in score.transitions:
